@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.assetgen import read_index
+from vidscout.errors import MediaError
+from vidscout.video.decode import ScanOptions, frames_at, keyframe_times, load_audio, probe, scan
+
+
+def test_probe_reads_duration_fps_and_size(indexed_video: Path) -> None:
+    info = probe(indexed_video)
+    assert info.fps == pytest.approx(24.0)
+    assert info.duration_s == pytest.approx(10.0, abs=0.05)
+    assert (info.width, info.height) == (320, 240)
+    assert not info.has_audio
+
+
+def test_scan_yields_every_frame_in_order_and_samples_on_schedule(indexed_video: Path) -> None:
+    frames = list(scan(indexed_video, ScanOptions(sample_every_s=1.0, sample_width=160)))
+    assert [read_index(f.image) for f in frames if f.image is not None] == [
+        24 * k for k in range(10)
+    ]
+    assert len(frames) == 240
+    times = [f.t_s for f in frames]
+    assert times == sorted(times)
+    assert times[1] - times[0] == pytest.approx(1 / 24)
+    sampled = [f for f in frames if f.image is not None]
+    assert sampled[0].image is not None and sampled[0].image.shape == (120, 160, 3)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_frames_at_is_frame_accurate_at_random_times(indexed_video: Path, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    times = [float(t) for t in rng.uniform(0, 9.99, size=25)]
+    frames = frames_at(indexed_video, times)
+    assert [read_index(f) for f in frames] == [int(t * 24 + 1e-9) for t in times]
+
+
+def test_frames_at_exact_frame_boundaries_and_ends(indexed_video: Path) -> None:
+    times = [0.0, 1.0, 47 / 24, 48 / 24, 239 / 24, 10.0]
+    assert [read_index(f) for f in frames_at(indexed_video, times)] == [0, 24, 47, 48, 239, 239]
+
+
+def test_frames_at_rejects_times_outside_the_video(indexed_video: Path) -> None:
+    with pytest.raises(MediaError, match="outside the video"):
+        frames_at(indexed_video, [11.0])
+
+
+def test_scan_from_the_middle_starts_at_the_requested_time(indexed_video: Path) -> None:
+    frames = list(scan(indexed_video, ScanOptions(sample_every_s=100.0, start_s=5.0, end_s=6.0)))
+    assert len(frames) == 24
+    assert frames[0].image is not None and read_index(frames[0].image) == 120
+
+
+def test_keyframes_follow_the_gop(indexed_video: Path) -> None:
+    assert keyframe_times(indexed_video) == pytest.approx([0.0, 2.0, 4.0, 6.0, 8.0])
+
+
+def test_video_without_audio_gives_empty_audio(indexed_video: Path) -> None:
+    assert load_audio(indexed_video).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty"), (b"this is plain text, not a video\n" * 40, "not a readable media file")],
+)
+def test_probe_rejects_non_videos(tmp_path: Path, content: bytes, message: str) -> None:
+    p = tmp_path / "fake.mp4"
+    p.write_bytes(content)
+    with pytest.raises(MediaError, match=message):
+        probe(p)
+
+
+def test_probe_rejects_missing_files_and_directories(tmp_path: Path) -> None:
+    with pytest.raises(MediaError, match="No such file"):
+        probe(tmp_path / "nope.mp4")
+    with pytest.raises(MediaError, match="directory"):
+        probe(tmp_path)
