@@ -1,0 +1,70 @@
+"""All Rich rendering for the CLI lives here, so output is consistent and testable by capture."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from vidscout.memory.build import IngestReport
+from vidscout.types import format_hms
+
+
+def ingest_summary(console: Console, report: IngestReport) -> None:
+    """A table of layers with status, time and statistics, then the overall ratio."""
+    table = Table(title=f"Ingested {report.video.path}", title_justify="left")
+    for col in ("layer", "status", "seconds", "result"):
+        table.add_column(col)
+    for layer in report.layers:
+        stats = ", ".join(f"{k}={v}" for k, v in layer.stats.items())
+        table.add_row(layer.name, layer.status, f"{layer.seconds:.1f}", stats)
+    console.print(table)
+    ratio = report.wall_s / max(report.video.duration_s, 1e-9)
+    console.print(
+        f"video {format_hms(report.video.duration_s)} ({report.video.duration_s:.1f}s), "
+        f"wall {report.wall_s:.1f}s, ratio {ratio:.3f}x real time; store {report.store}"
+    )
+    if report.covered_s < report.video.duration_s - 1.0:
+        console.print(
+            f"[yellow]warning:[/] only {report.covered_s:.1f}s of {report.video.duration_s:.1f}s could be "
+            "decoded; the database covers the decodable part."
+        )
+
+
+def store_info(console: Console, info: dict[str, Any], *, max_rows: int = 40) -> None:
+    """Human view of `describe_store` output."""
+    v = info["video"]
+    console.print(
+        f"[bold]{info['source_path']}[/]  {format_hms(v.get('duration_s', 0))}  {v.get('width')}x{v.get('height')}"
+        f" @ {v.get('fps', 0):.2f} fps  audio: {v.get('audio_codec') or 'none'}"
+    )
+    console.print(f"store {info['store']}  complete: {info['complete']}  indexes: {info['indexes']}")
+    layers = Table(title="Layers", title_justify="left")
+    for col in ("layer", "backend", "done", "seconds", "stats"):
+        layers.add_column(col)
+    for layer in info["layers"]:
+        layers.add_row(layer["name"], layer["spec"], "yes" if layer["done"] else f"{layer['progress']:.0%}",
+                       f"{layer['seconds']:.1f}", ", ".join(f"{k}={val}" for k, val in layer["stats"].items()))  # fmt: skip
+    console.print(layers)
+    _spans(console, "Chapters", info["chapters"], max_rows)
+    _spans(console, "Shots", info["shots"], max_rows)
+    sp = info["speech"]
+    console.print(f"[bold]Speech[/] {sp['seconds']:.0f}s ({sp['coverage']:.0%} of the video)")
+    for s in sp["segments"][:max_rows]:
+        console.print(f"  {format_hms(s['start_s'])}-{format_hms(s['end_s'])}  {s['text']}")
+    console.print(f"[bold]On-screen text[/] {len(info['ocr'])} lines")
+    for o in info["ocr"][:max_rows]:
+        console.print(f"  {format_hms(o['t_s'])}  {o['text']}")
+
+
+def _spans(console: Console, title: str, spans: list[dict[str, Any]], max_rows: int) -> None:
+    table = Table(title=f"{title} ({len(spans)})", title_justify="left")
+    for col in ("#", "start", "end", "start_s", "end_s"):
+        table.add_column(col, justify="right")
+    for s in spans[:max_rows]:
+        table.add_row(str(s["index"]), format_hms(s["start_s"]), format_hms(s["end_s"]),
+                      f"{s['start_s']:.2f}", f"{s['end_s']:.2f}")  # fmt: skip
+    if len(spans) > max_rows:
+        table.add_row("…", "", "", "", "")
+    console.print(table)

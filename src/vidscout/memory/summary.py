@@ -1,0 +1,52 @@
+"""A JSON-ready description of what a video database holds (for `vidscout info`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from vidscout.memory.store import VideoStore
+from vidscout.retrieval.index import VectorIndex
+
+
+def describe_store(store: VideoStore) -> dict[str, Any]:
+    """Video facts, layer manifest, segments, speech, OCR text and index sizes, all plain data."""
+    video = store.get_meta("video") or {}
+    duration = float(video.get("duration_s") or 0.0)
+    speech = store.query("SELECT start_s, end_s, text, words FROM speech ORDER BY start_s")
+    speech_s = sum(b - a for a, b, *_ in speech)
+    ocr = store.query(
+        "SELECT f.t_s, o.text, o.score FROM ocr o JOIN frames f ON f.id = o.frame_id ORDER BY f.t_s, o.id"
+    )
+    indexes: dict[str, int] = {}
+    for name in ("frames", "text"):
+        path = store.root / f"{name}.faiss"
+        if path.exists():
+            indexes[name] = VectorIndex.load(path).size
+    layers = store.layers()
+    return {
+        "store": str(store.root),
+        "video": video,
+        "source_path": store.get_meta("source_path"),
+        "covered_s": store.get_meta("covered_s"),
+        "complete": bool(store.get_meta("ingest_complete")) and all(layer.done for layer in layers),
+        "layers": [layer.model_dump() for layer in layers],
+        "shots": [_span(s) for s in store.segments("shot")],
+        "clips": [_span(s) for s in store.segments("clip")],
+        "chapters": [_span(s) for s in store.segments("chapter")],
+        "keyframes": store.count("frames"),
+        "speech": {
+            "coverage": round(speech_s / duration, 4) if duration else 0.0,
+            "seconds": round(speech_s, 2),
+            "segments": [
+                {"start_s": a, "end_s": b, "text": t, "words": json.loads(w)} for a, b, t, w in speech
+            ],
+        },
+        "ocr": [{"t_s": t, "text": text, "score": round(score, 3)} for t, text, score in ocr],
+        "indexes": indexes,
+    }
+
+
+def _span(seg: Any) -> dict[str, Any]:
+    return {"index": seg.index, "start_s": round(seg.span.start_s, 3), "end_s": round(seg.span.end_s, 3),
+            "parent": seg.parent}  # fmt: skip

@@ -1,0 +1,150 @@
+"""Ingest end to end on real media with the real embedded models."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vidscout.memory.build import IngestOptions, ingest, store_dir
+from vidscout.memory.store import VideoStore
+from vidscout.memory.summary import describe_store
+from vidscout.models.registry import Backends
+from vidscout.settings import Settings
+from vidscout.video import samples
+
+
+@pytest.fixture(scope="module")
+def backends(tmp_path_factory: pytest.TempPathFactory) -> Backends:
+    return Backends(Settings(data_dir=tmp_path_factory.mktemp("weights-data")))
+
+
+@pytest.fixture(scope="module")
+def speech_clip(media_cache: Path) -> tuple[Path, list[tuple[float, float, str]]]:
+    """Real footage (vtest.avi) with two LibriVox utterances at known times."""
+    clips = samples.librivox_clips()[:2]
+    return samples.speech_video(samples.vtest(media_cache), clips, media_cache / "speech_vtest.mp4")
+
+
+def _segments_cover(store: VideoStore, duration: float) -> None:
+    for level in ("shot", "clip", "chapter"):
+        segs = store.segments(level)  # type: ignore[arg-type]
+        assert segs, level
+        assert segs[0].span.start_s == 0.0
+        assert segs[-1].span.end_s == pytest.approx(duration, abs=0.1)
+        assert all(a.span.end_s == pytest.approx(b.span.start_s) for a, b in zip(segs, segs[1:]))
+        assert [s.index for s in segs] == list(range(len(segs)))
+
+
+def test_ingest_builds_every_layer_and_a_rerun_is_cached(
+    tmp_path: Path, backends: Backends, speech_clip: tuple[Path, list[tuple[float, float, str]]]
+) -> None:
+    video, truth = speech_clip
+    report = ingest(video, tmp_path, backends)
+    status = {layer.name: layer.status for layer in report.layers}
+    assert status == dict.fromkeys(
+        ["scan", "segments", "tags", "frame_vectors", "ocr", "speech", "text_index"], "computed"
+    )
+    with VideoStore.open(store_dir(tmp_path, video)) as store:
+        info = describe_store(store)
+        _segments_cover(store, report.covered_s)
+    assert info["complete"]
+    assert info["keyframes"] == pytest.approx(report.video.duration_s / 2.0, abs=1)
+    assert info["indexes"]["frames"] == info["keyframes"]
+    assert info["indexes"]["text"] >= 2
+    # The LibriVox words come back, at the times they were placed.
+    spoken = " ".join(s["text"].lower() for s in info["speech"]["segments"])
+    for start, end, text in truth:
+        words = [w for w in text.lower().split() if len(w) > 4]
+        hits = sum(w in spoken for w in words)
+        assert hits >= 0.6 * len(words), (text, spoken)
+        assert any(s["start_s"] < end and s["end_s"] > start for s in info["speech"]["segments"])
+    again = ingest(video, tmp_path, backends)
+    assert {layer.status for layer in again.layers} == {"cached"}
+
+
+def test_changing_one_backend_recomputes_only_that_layer_and_its_dependents(
+    tmp_path: Path, backends: Backends, speech_clip: tuple[Path, list[tuple[float, float, str]]]
+) -> None:
+    video, _ = speech_clip
+    ingest(video, tmp_path, backends, options=IngestOptions(top_tags=5))
+    report = ingest(video, tmp_path, backends, options=IngestOptions(top_tags=3))
+    status = {layer.name: layer.status for layer in report.layers}
+    assert status["tags"] == "computed"
+    assert status["text_index"] == "computed"  # its documents include the tags
+    assert {status[n] for n in ("scan", "segments", "frame_vectors", "ocr", "speech")} == {"cached"}
+    with VideoStore.open(store_dir(tmp_path, video)) as store:
+        tags = store.query("SELECT tags FROM tags")
+    assert tags and all(len(json.loads(t[0])) <= 3 for t in tags)
+
+
+_INGEST = """
+import sys
+from pathlib import Path
+from vidscout.memory.build import IngestOptions, ingest
+from vidscout.models.registry import Backends
+from vidscout.settings import Settings
+settings = Settings(data_dir=Path(sys.argv[3]))
+ingest(Path(sys.argv[1]), Path(sys.argv[2]), Backends(settings),
+       options=IngestOptions(commit_every_s=2.0, asr_chunk_s=20.0, batch=4))
+"""
+
+
+def _progress(db: Path, layer: str) -> float:
+    if not db.exists():
+        return 0.0
+    try:
+        with sqlite3.connect(str(db), timeout=1.0) as c:
+            row = c.execute("SELECT progress, done FROM layers WHERE name=?", (layer,)).fetchone()
+    except sqlite3.Error:
+        return 0.0
+    return 0.0 if row is None or row[1] else float(row[0])
+
+
+@pytest.mark.parametrize("layer", ["scan", "speech"])
+def test_kill_9_mid_ingest_then_rerun_gives_the_same_database(
+    tmp_path: Path, media_cache: Path, backends: Backends, layer: str
+) -> None:
+    clips = samples.librivox_clips()
+    video, _ = samples.speech_video(samples.vtest(media_cache), clips, media_cache / "speech_vtest_all.mp4")
+    killed_dir, clean_dir, weights = tmp_path / "killed", tmp_path / "clean", tmp_path / "w"
+    db = store_dir(killed_dir, video) / "db.sqlite"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, "-c", _INGEST, str(video), str(killed_dir), str(weights)]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while _progress(db, layer) == 0.0:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        assert time.monotonic() < deadline, f"{layer} never started"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = _progress(db, layer)
+    assert 0.0 < partial < 1.0
+
+    subprocess.run(args, env=env, check=True, capture_output=True)
+    opts = IngestOptions(commit_every_s=2.0, asr_chunk_s=20.0, batch=4)
+    ingest(video, clean_dir, Backends(Settings(data_dir=weights)), options=opts)
+
+    def snapshot(root: Path) -> dict[str, object]:
+        with VideoStore.open(store_dir(root, video)) as s:
+            return {
+                "frames": s.query("SELECT t_s, file FROM frames ORDER BY t_s"),
+                "cuts": s.cuts(),
+                "segments": s.query("SELECT level, idx, start_s, end_s, parent FROM segments ORDER BY level, idx"),
+                "speech": s.query("SELECT start_s, end_s, text FROM speech ORDER BY start_s"),
+                "tags": s.query("SELECT frame_id, tags FROM tags ORDER BY frame_id"),
+                "ocr": s.query("SELECT frame_id, text FROM ocr ORDER BY frame_id, id"),
+                "docs": s.query("SELECT segment_id, kind, text FROM docs ORDER BY id"),
+                "layers": [(x.name, x.done) for x in s.layers()],
+            }
+
+    resumed, clean = snapshot(killed_dir), snapshot(clean_dir)
+    assert resumed == clean
