@@ -138,7 +138,9 @@ def scan(path: Path, options: ScanOptions | None = None) -> Iterator[ScannedFram
         time_base = vs.time_base
         if opts.start_s > 0:
             container.seek(int(opts.start_s / time_base), stream=vs, backward=True)
-        next_sample = opts.start_s
+        # Samples sit on the global grid k * sample_every_s, whatever start_s is, so a resumed or
+        # split scan keeps exactly the frames a single full scan keeps.
+        next_k = math.ceil(opts.start_s / opts.sample_every_s - 1e-9)
         fallback_t = opts.start_s
         try:
             for frame in container.decode(vs):
@@ -153,10 +155,9 @@ def scan(path: Path, options: ScanOptions | None = None) -> Iterator[ScannedFram
                     format="rgb24", width=opts.thumb_size[0], height=opts.thumb_size[1]
                 )
                 image = None
-                if t + 1e-6 >= next_sample:
+                if t + 1e-6 >= next_k * opts.sample_every_s:
                     image = frame.to_ndarray(format="rgb24", width=out_w, height=out_h)
-                    while next_sample <= t + 1e-6:
-                        next_sample += opts.sample_every_s
+                    next_k = math.floor((t + 1e-6) / opts.sample_every_s) + 1
                 yielded += 1
                 yield ScannedFrame(t_s=t, thumb=thumb, image=image)
         except _AV_ERRORS as e:
