@@ -1,0 +1,1 @@
+"""vidscout: answer questions about hour-long videos and direct video generation."""

@@ -41,7 +41,7 @@ class Segment(BaseModel, frozen=True):
     level: SegmentLevel
     index: int = Field(ge=0, description="Position among segments of the same level, in time order.")
     span: TimeSpan
-    parent: int | None = Field(None, description="Index of the chapter holding a shot or clip.")
+    parent: int | None = Field(default=None, description="Index of the chapter holding a shot or clip.")
 
 
 def format_hms(t_s: float) -> str:

@@ -21,7 +21,11 @@ def bad(media_cache: Path) -> dict[str, Path]:
 def _vidscout(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VIDSCOUT_DATA_DIR": str(data_dir), "COLUMNS": "120"}
     return subprocess.run(
-        [sys.executable, "-m", "vidscout.cli.app", *args], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "vidscout.cli.app", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 

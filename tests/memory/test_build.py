@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -39,7 +40,7 @@ def _segments_cover(store: VideoStore, duration: float) -> None:
         assert segs, level
         assert segs[0].span.start_s == 0.0
         assert segs[-1].span.end_s == pytest.approx(duration, abs=0.1)
-        assert all(a.span.end_s == pytest.approx(b.span.start_s) for a, b in zip(segs, segs[1:]))
+        assert all(a.span.end_s == pytest.approx(b.span.start_s) for a, b in itertools.pairwise(segs))
         assert [s.index for s in segs] == list(range(len(segs)))
 
 
@@ -138,7 +139,9 @@ def test_kill_9_mid_ingest_then_rerun_gives_the_same_database(
             return {
                 "frames": s.query("SELECT t_s, file FROM frames ORDER BY t_s"),
                 "cuts": s.cuts(),
-                "segments": s.query("SELECT level, idx, start_s, end_s, parent FROM segments ORDER BY level, idx"),
+                "segments": s.query(
+                    "SELECT level, idx, start_s, end_s, parent FROM segments ORDER BY level, idx"
+                ),
                 "speech": s.query("SELECT start_s, end_s, text FROM speech ORDER BY start_s"),
                 "tags": s.query("SELECT frame_id, tags FROM tags ORDER BY frame_id"),
                 "ocr": s.query("SELECT frame_id, text FROM ocr ORDER BY frame_id, id"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -11,8 +13,8 @@ from vidscout.video.segment import (
     build_hierarchy,
     chapters_from_clips,
     clips_from_shots,
-    histogram_distance,
     frame_histogram,
+    histogram_distance,
     is_cut_distance,
     shots_from_cuts,
 )
@@ -86,7 +88,7 @@ def test_hierarchy_levels_nest_and_cover_the_video() -> None:
     for level in ("shot", "clip", "chapter"):
         spans = [s.span for s in segs if s.level == level]
         assert spans[0].start_s == 0.0 and spans[-1].end_s == 130.0
-        assert all(a.end_s == b.start_s for a, b in zip(spans, spans[1:]))
+        assert all(a.end_s == b.start_s for a, b in itertools.pairwise(spans))
     chapters = [s.span for s in segs if s.level == "chapter"]
     for s in segs:
         if s.level != "chapter":

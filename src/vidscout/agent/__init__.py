@@ -1,0 +1,1 @@
+"""The planning agent: one generator of typed steps over tools."""

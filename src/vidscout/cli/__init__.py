@@ -1,0 +1,1 @@
+"""The `vidscout` command line (Typer + Rich)."""

@@ -30,10 +30,14 @@ console = Console(stderr=True)
 out = Console()
 
 ProfileOpt = Annotated[
-    str | None, typer.Option("--profile", help="Backend profile: embedded (offline CPU) or vllm.", envvar="VIDSCOUT_PROFILE")
+    str | None,
+    typer.Option(
+        "--profile", help="Backend profile: embedded (offline CPU) or vllm.", envvar="VIDSCOUT_PROFILE"
+    ),
 ]
 DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Where databases and weights live.", envvar="VIDSCOUT_DATA_DIR")
+    Path | None,
+    typer.Option("--data-dir", help="Where databases and weights live.", envvar="VIDSCOUT_DATA_DIR"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
@@ -68,7 +72,11 @@ def ingest(
     backends = Backends(settings)
     with StageProgress(console, enabled=not as_json) as progress:
         report = ingest(
-            video, settings.videos_dir, backends, options=IngestOptions(sample_every_s=sample_every), progress=progress
+            video,
+            settings.videos_dir,
+            backends,
+            options=IngestOptions(sample_every_s=sample_every),
+            progress=progress,
         )
     if as_json:
         out.print_json(report.model_dump_json())
@@ -117,7 +125,6 @@ def main() -> None:
     """Console-script entry point: the only place that turns `VidScoutError` into exit code 1."""
     # Spinning OpenMP threads made inference 10-40x slower on busy 2-core machines.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app()

@@ -28,6 +28,7 @@ class StageProgress:
         self._progress.__exit__(exc_type, exc, tb)
 
     def __call__(self, stage: str, done: float, total: float) -> None:
+        """Update (or add) the bar of ``stage``."""
         if stage not in self._tasks:
             self._tasks[stage] = self._progress.add_task(stage, total=max(total, 1e-9))
         self._progress.update(self._tasks[stage], completed=done, total=max(total, 1e-9))

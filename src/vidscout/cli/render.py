@@ -35,8 +35,9 @@ def ingest_summary(console: Console, report: IngestReport) -> None:
 def store_info(console: Console, info: dict[str, Any], *, max_rows: int = 40) -> None:
     """Human view of `describe_store` output."""
     v = info["video"]
+    size = f"{v.get('width')}x{v.get('height')}"
     console.print(
-        f"[bold]{info['source_path']}[/]  {format_hms(v.get('duration_s', 0))}  {v.get('width')}x{v.get('height')}"
+        f"[bold]{info['source_path']}[/]  {format_hms(v.get('duration_s', 0))}  {size}"
         f" @ {v.get('fps', 0):.2f} fps  audio: {v.get('audio_codec') or 'none'}"
     )
     console.print(f"store {info['store']}  complete: {info['complete']}  indexes: {info['indexes']}")
@@ -44,8 +45,9 @@ def store_info(console: Console, info: dict[str, Any], *, max_rows: int = 40) ->
     for col in ("layer", "backend", "done", "seconds", "stats"):
         layers.add_column(col)
     for layer in info["layers"]:
-        layers.add_row(layer["name"], layer["spec"], "yes" if layer["done"] else f"{layer['progress']:.0%}",
-                       f"{layer['seconds']:.1f}", ", ".join(f"{k}={val}" for k, val in layer["stats"].items()))  # fmt: skip
+        done = "yes" if layer["done"] else f"{layer['progress']:.0%}"
+        stats = ", ".join(f"{k}={val}" for k, val in layer["stats"].items())
+        layers.add_row(layer["name"], layer["spec"], done, f"{layer['seconds']:.1f}", stats)
     console.print(layers)
     _spans(console, "Chapters", info["chapters"], max_rows)
     _spans(console, "Shots", info["shots"], max_rows)

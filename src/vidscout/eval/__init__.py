@@ -1,0 +1,1 @@
+"""Benchmark tasks and the runner."""

@@ -1,0 +1,1 @@
+"""Storyboard-to-video generation: the director and generators."""

@@ -1,0 +1,1 @@
+"""The per-video database and the ingest pipeline that builds it."""

@@ -15,6 +15,7 @@ parameters changed is recomputed, and so is everything downstream of it, nothing
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -30,6 +31,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
 from vidscout.errors import BackendError, VidScoutError
+from vidscout.memory.documents import clip_documents
 from vidscout.memory.store import (
     VideoStore,
     blob_to_vec,
@@ -39,7 +41,17 @@ from vidscout.memory.store import (
     write_bytes_atomic,
 )
 from vidscout.memory.text_regions import text_likelihood
-from vidscout.models.base import ASR, OCR, SAMPLE_RATE, ImageTextEmbedder, Tagger, TextEmbedder
+from vidscout.models.base import (
+    ASR,
+    OCR,
+    SAMPLE_RATE,
+    ImageTextEmbedder,
+    SpeechSegment,
+    Tagger,
+    TextBox,
+    TextDetector,
+    TextEmbedder,
+)
 from vidscout.retrieval.index import VectorIndex
 from vidscout.video.decode import ScanOptions, VideoInfo, load_audio, probe, scan
 from vidscout.video.segment import (
@@ -61,33 +73,61 @@ ProgressFn = Callable[[str, float, float], None]
 class IngestOptions(BaseModel, frozen=True):
     """Algorithm knobs of ingest; each layer fingerprints only the fields it uses."""
 
-    sample_every_s: float = Field(2.0, gt=0, description="Keyframe sampling period (seconds).")
-    sample_width: int = Field(640, ge=64, description="Keyframe width for tags/OCR/embeddings (px).")
+    sample_every_s: float = Field(default=2.0, gt=0, description="Keyframe sampling period (seconds).")
+    sample_width: int = Field(default=640, ge=64, description="Keyframe width for tags/OCR/embeddings (px).")
     shots: ShotOptions = ShotOptions()
     segments: SegmentOptions = SegmentOptions()
-    ocr_min_text_score: float = Field(2.0, description="Run OCR on frames with at least this text score.")
-    ocr_min_gap_s: float = Field(6.0, description="Within one shot, OCR at most once per this many seconds.")
-    ocr_min_score: float = Field(0.6, description="Drop OCR lines below this confidence.")
-    asr_chunk_s: float = Field(300.0, gt=10, description="Audio is transcribed in chunks of about this length.")
-    top_tags: int = Field(5, ge=1, description="Labels kept per keyframe.")
-    batch: int = Field(16, ge=1, description="Frames per model batch and per committed transaction.")
-    commit_every_s: float = Field(30.0, gt=0, description="Scan commits its rows every this many video seconds.")
+    ocr_min_text_score: float = Field(
+        default=2.0, description="Run OCR on frames with at least this text score."
+    )
+    ocr_dense_text_score: float = Field(
+        default=15.0, description="Read frames with this text score even if the fast detector sees nothing."
+    )
+    ocr_min_gap_s: float = Field(
+        default=6.0, description="Within one shot, OCR at most once per this many seconds."
+    )
+    ocr_min_score: float = Field(default=0.6, description="Drop OCR lines below this confidence.")
+    asr_chunk_s: float = Field(
+        default=300.0, gt=10, description="Audio is transcribed in chunks of about this length."
+    )
+    top_tags: int = Field(default=5, ge=1, description="Labels kept per keyframe.")
+    batch: int = Field(default=16, ge=1, description="Frames per model batch and per committed transaction.")
+    commit_every_s: float = Field(
+        default=30.0, gt=0, description="Scan commits its rows every this many video seconds."
+    )
 
 
 class BackendSet(Protocol):
     """What ingest needs from a backend container (models load lazily on first access)."""
 
     @property
-    def asr(self) -> ASR: ...
+    def asr(self) -> ASR:
+        """Speech recognition."""
+        ...
+
     @property
-    def ocr(self) -> OCR: ...
+    def ocr(self) -> OCR:
+        """On-screen text."""
+        ...
+
     @property
-    def tagger(self) -> Tagger: ...
+    def tagger(self) -> Tagger:
+        """Frame labels."""
+        ...
+
     @property
-    def image_text(self) -> ImageTextEmbedder: ...
+    def image_text(self) -> ImageTextEmbedder:
+        """Frame embeddings."""
+        ...
+
     @property
-    def text_embedder(self) -> TextEmbedder: ...
-    def spec(self, role: str) -> str: ...
+    def text_embedder(self) -> TextEmbedder:
+        """Text embeddings."""
+        ...
+
+    def spec(self, role: str) -> str:
+        """The backend spec string of a role."""
+        ...
 
 
 class LayerReport(BaseModel):
@@ -132,7 +172,9 @@ class _Ctx:
         fresh = self.store.begin_layer(name, fp, spec, params)
         state = self.store.layer(name)
         if state is not None and state.done and not fresh:
-            self.reports.append(LayerReport(name=name, status="cached", seconds=state.seconds, stats=state.stats))
+            self.reports.append(
+                LayerReport(name=name, status="cached", seconds=state.seconds, stats=state.stats)
+            )
             return None
         return "computed" if fresh or state is None or state.progress == 0 else "resumed"
 
@@ -167,15 +209,18 @@ def ingest(
         ctx = _Ctx(video, info, store, backends, opts, progress or (lambda *_: None))
         _scan_layer(ctx)
         _segments_layer(ctx)
-        _tags_layer(ctx)
-        _frame_vectors_layer(ctx)
+        _visual_layers(ctx)
         _ocr_layer(ctx)
         _speech_layer(ctx)
         _text_index_layer(ctx)
         covered = float(store.get_meta("covered_s") or info.duration_s)
         store.set_meta("ingest_complete", True)
         return IngestReport(
-            video=info, store=str(root), layers=ctx.reports, wall_s=time.perf_counter() - t_start, covered_s=covered
+            video=info,
+            store=str(root),
+            layers=ctx.reports,
+            wall_s=time.perf_counter() - t_start,
+            covered_s=covered,
         )
 
 
@@ -217,7 +262,9 @@ def _scan_layer(ctx: _Ctx) -> None:
         last_t = fr.t_s
         if fr.image is not None and fr.t_s >= done_until - 1e-6:
             name = f"{fr.t_s:010.3f}.jpg"
-            ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(fr.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+            ok, jpg = cv2.imencode(
+                ".jpg", cv2.cvtColor(fr.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88]
+            )
             if not ok:
                 raise BackendError(f"OpenCV could not encode the frame at {fr.t_s:.2f}s as JPEG.")
             write_bytes_atomic(store.root / "frames" / name, jpg.tobytes())
@@ -241,9 +288,7 @@ def _scan_layer(ctx: _Ctx) -> None:
 
 
 def _frame_hist(store: VideoStore, file: str) -> NDArray[np.float32]:
-    img = cv2.imread(str(store.root / "frames" / file), cv2.IMREAD_REDUCED_COLOR_8)
-    thumb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    return frame_histogram(thumb)
+    return frame_histogram(_read_rgb(store, file, flags=cv2.IMREAD_REDUCED_COLOR_8))
 
 
 def _segments_layer(ctx: _Ctx) -> None:
@@ -263,7 +308,9 @@ def _segments_layer(ctx: _Ctx) -> None:
         idx = np.nonzero((times >= c.start_s) & (times < c.end_s))[0]
         if len(idx):
             feats[i] = np.mean([hists[j] for j in idx], axis=0)
-    segments = build_hierarchy(cuts, covered, clip_features=feats if hists else None, options=ctx.opts.segments)
+    segments = build_hierarchy(
+        cuts, covered, clip_features=feats if hists else None, options=ctx.opts.segments
+    )
     with store.transaction() as c:
         c.execute("DELETE FROM segments")
         c.executemany(
@@ -277,102 +324,125 @@ def _segments_layer(ctx: _Ctx) -> None:
 # --- per-keyframe visual layers ---------------------------------------------------------------
 
 
-def _pending_frames(ctx: _Ctx, table: str, key: str = "frame_id") -> list[tuple[int, float, str, float]]:
-    done = {r[0] for r in ctx.store.query(f"SELECT {key} FROM {table}")}  # noqa: S608
-    rows = ctx.store.query("SELECT id, t_s, file, text_score FROM frames ORDER BY t_s")
-    return [(int(r[0]), float(r[1]), str(r[2]), float(r[3])) for r in rows if r[0] not in done]
+def _pending_frame_ids(store: VideoStore, table: str) -> set[int]:
+    """Keyframes that have no row yet in a per-frame table."""
+    query = f"SELECT id FROM frames WHERE id NOT IN (SELECT frame_id FROM {table})"
+    return {int(r[0]) for r in store.query(query)}
 
 
-def _read_rgb(store: VideoStore, file: str) -> NDArray[np.uint8]:
-    img = cv2.imread(str(store.root / "frames" / file), cv2.IMREAD_COLOR)
+def _read_rgb(store: VideoStore, file: str, *, flags: int = cv2.IMREAD_COLOR) -> NDArray[np.uint8]:
+    img = cv2.imread(str(store.root / "frames" / file), flags)
     if img is None:
         raise BackendError(f"Keyframe {file} is missing from {store.root}; delete the store and re-ingest.")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return np.asarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), dtype=np.uint8)
 
 
-def _batched_frame_layer(
-    ctx: _Ctx, name: str, role: str, params: dict[str, Any], work: Callable[[list[NDArray[np.uint8]]], list[Any]],
-    insert: Callable[[Any, int, Any], None],
-) -> None:  # fmt: skip
-    spec = ctx.backends.spec(role)
-    status = ctx.begin(name, spec, params, ["scan"])
-    if status is None:
+def _visual_layers(ctx: _Ctx) -> None:
+    """Tags and frame embeddings, computed over the same batches of keyframes.
+
+    They stay two layers (each is recomputed alone when its backend changes), but when both are
+    pending each batch is decoded once, and the projected embedder reuses the tagger's CNN pass.
+    """
+    k = ctx.opts.top_tags
+    pending: dict[str, set[int]] = {}
+    status: dict[str, str] = {}
+    for name, role, params in (("tags", "tagger", {"top_k": k}), ("frame_vectors", "image_text", {})):
+        st = ctx.begin(name, ctx.backends.spec(role), params, ["scan"])
+        if st is not None:
+            status[name] = st
+            pending[name] = _pending_frame_ids(ctx.store, name)
+    if not status:
         return
     t0 = time.perf_counter()
-    table = {"tags": "tags", "frame_vectors": "frame_vectors"}[name]
-    pending = _pending_frames(ctx, table)
+    wanted = set[int]().union(*pending.values())
+    frames = [f for f in ctx.store.frames() if f.id in wanted]
     total = ctx.store.count("frames")
-    done = total - len(pending)
-    for i in range(0, len(pending), ctx.opts.batch):
-        chunk = pending[i : i + ctx.opts.batch]
-        results = work([_read_rgb(ctx.store, f[2]) for f in chunk])
+    done = {name: total - len(ids) for name, ids in pending.items()}
+    for i in range(0, len(frames), ctx.opts.batch):
+        chunk = frames[i : i + ctx.opts.batch]
+        images = [_read_rgb(ctx.store, f.file) for f in chunk]
+        rows: dict[str, list[tuple[int, Any]]] = {}
+        if "tags" in status:
+            sel = [j for j, f in enumerate(chunk) if f.id in pending["tags"]]
+            tags = ctx.backends.tagger.tag([images[j] for j in sel], top_k=k) if sel else []
+            rows["tags"] = [
+                (chunk[j].id, json.dumps([[t.label, round(t.score, 4)] for t in tg]))
+                for j, tg in zip(sel, tags, strict=True)
+            ]
+        if "frame_vectors" in status:
+            sel = [j for j, f in enumerate(chunk) if f.id in pending["frame_vectors"]]
+            vecs = ctx.backends.image_text.embed_images([images[j] for j in sel]) if sel else []
+            rows["frame_vectors"] = [(chunk[j].id, vec_to_blob(v)) for j, v in zip(sel, vecs, strict=True)]
         with ctx.store.transaction() as c:
-            for (fid, *_), res in zip(chunk, results, strict=True):
-                insert(c, fid, res)
-            done += len(chunk)
-            ctx.store.update_layer(c, name, progress=done / max(total, 1))
-        ctx.progress(name, done, total)
-    ctx.finish(name, status, t0, {"frames": total})
-
-
-def _tags_layer(ctx: _Ctx) -> None:
-    k = ctx.opts.top_tags
-
-    def work(images: list[NDArray[np.uint8]]) -> list[Any]:
-        return ctx.backends.tagger.tag(images, top_k=k)
-
-    def insert(c: Any, fid: int, tags: Any) -> None:
-        c.execute("INSERT OR REPLACE INTO tags VALUES (?, ?)",
-                  (fid, json.dumps([[t.label, round(t.score, 4)] for t in tags])))  # fmt: skip
-
-    _batched_frame_layer(ctx, "tags", "tagger", {"top_k": k}, work, insert)
-
-
-def _frame_vectors_layer(ctx: _Ctx) -> None:
-    def work(images: list[NDArray[np.uint8]]) -> list[Any]:
-        return list(ctx.backends.image_text.embed_images(images))
-
-    def insert(c: Any, fid: int, vec: Any) -> None:
-        c.execute("INSERT OR REPLACE INTO frame_vectors VALUES (?, ?)", (fid, vec_to_blob(vec)))
-
-    _batched_frame_layer(ctx, "frame_vectors", "image_text", {}, work, insert)
-    rows = ctx.store.query("SELECT frame_id, vec FROM frame_vectors ORDER BY frame_id")
-    if rows:
-        vecs = np.stack([blob_to_vec(r[1]) for r in rows])
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        VectorIndex.build(vecs, ids).save(ctx.store.root / "frames.faiss")
+            for name, values in rows.items():
+                c.executemany(f"INSERT OR REPLACE INTO {name} VALUES (?, ?)", values)
+                done[name] += len(values)
+                ctx.store.update_layer(c, name, progress=done[name] / max(total, 1))
+        for name in rows:
+            ctx.progress(name, done[name], total)
+    dt = time.perf_counter() - t0
+    for name, st in status.items():
+        # Wall time is shared; split it evenly so the per-layer numbers add up to the run.
+        ctx.finish(name, st, time.perf_counter() - dt / len(status), {"frames": total})
+    if "frame_vectors" in status:
+        vec_rows = ctx.store.query("SELECT frame_id, vec FROM frame_vectors ORDER BY frame_id")
+        if vec_rows:
+            vecs_all = np.stack([blob_to_vec(r[1]) for r in vec_rows])
+            ids = np.array([r[0] for r in vec_rows], dtype=np.int64)
+            VectorIndex.build(vecs_all, ids).save(ctx.store.root / "frames.faiss")
 
 
 def _ocr_layer(ctx: _Ctx) -> None:
+    """On-screen text, read only where it is likely: a cheap heuristic, then the OCR's detector.
+
+    Frames pass when their text score clears ``ocr_min_text_score`` and, if the backend has a fast
+    detector, when it finds a text region (or the score is so high that the text is probably too
+    small for the detector, like scrolling credits). Within one shot a frame is read at most every
+    ``ocr_min_gap_s``. Each decision is stored, so a resumed run decides exactly as a clean one.
+    """
     o = ctx.opts
-    params = {"min_text": o.ocr_min_text_score, "gap": o.ocr_min_gap_s, "min_score": o.ocr_min_score}
+    params = {"min_text": o.ocr_min_text_score, "dense": o.ocr_dense_text_score, "gap": o.ocr_min_gap_s,
+              "min_score": o.ocr_min_score}  # fmt: skip
     status = ctx.begin("ocr", ctx.backends.spec("ocr"), params, ["scan", "segments"])
     if status is None:
         return
     t0 = time.perf_counter()
     store = ctx.store
-    state = store.layer("ocr")
-    done_until = (state.progress if state else 0.0) * ctx.info.duration_s
+    decided = {int(r[0]): bool(r[1]) for r in store.query("SELECT frame_id, was_read FROM ocr_frames")}
     shots = store.segments("shot")
     shot_starts = np.array([s.span.start_s for s in shots]) if shots else np.zeros(1)
     last_read: dict[int, float] = {}
-    read = 0
-    candidates = [f for f in store.frames() if f.text_score >= o.ocr_min_text_score and f.t_s >= done_until]
+    candidates = [f for f in store.frames() if f.text_score >= o.ocr_min_text_score]
     for n, f in enumerate(candidates):
         shot = int(np.searchsorted(shot_starts, f.t_s, side="right")) - 1
-        if f.t_s - last_read.get(shot, -math.inf) < o.ocr_min_gap_s:
+        if f.id in decided:
+            if decided[f.id]:
+                last_read[shot] = f.t_s
             continue
-        last_read[shot] = f.t_s
-        lines = [b for b in ctx.backends.ocr.read(_read_rgb(store, f.file)) if b.score >= o.ocr_min_score]
-        read += 1
+        lines: list[TextBox] = []
+        was_read = False
+        if f.t_s - last_read.get(shot, -math.inf) >= o.ocr_min_gap_s:
+            image = _read_rgb(store, f.file)
+            ocr = ctx.backends.ocr
+            if (
+                f.text_score >= o.ocr_dense_text_score
+                or not isinstance(ocr, TextDetector)
+                or (ocr.count_text_regions(image) > 0)
+            ):
+                lines = [b for b in ocr.read(image) if b.score >= o.ocr_min_score]
+                was_read = True
+                last_read[shot] = f.t_s
         with store.transaction() as c:
             c.executemany(
                 "INSERT INTO ocr (frame_id, text, score, box) VALUES (?, ?, ?, ?)",
                 [(f.id, b.text, b.score, json.dumps(b.box)) for b in lines],
             )
-            store.update_layer(c, "ocr", progress=min(1.0, (f.t_s + 1e-3) / ctx.info.duration_s))
+            c.execute("INSERT INTO ocr_frames VALUES (?, ?)", (f.id, int(was_read)))
+            store.update_layer(c, "ocr", progress=(n + 1) / len(candidates))
         ctx.progress("ocr", n + 1, len(candidates))
-    ctx.finish("ocr", status, t0, {"frames_read": read, "candidates": len(candidates), "lines": store.count("ocr")})
+    n_read = store.query("SELECT COUNT(*) FROM ocr_frames WHERE was_read = 1")[0][0]
+    stats = {"candidates": len(candidates), "frames_read": n_read, "lines": store.count("ocr")}
+    ctx.finish("ocr", status, t0, stats)
 
 
 # --- speech -----------------------------------------------------------------------------------
@@ -396,6 +466,20 @@ def quiet_split_points(audio: NDArray[np.float32], chunk_s: float, *, search_s: 
     return points
 
 
+def _speech_row(seg: SpeechSegment, *, offset_s: float) -> tuple[float, float, str, str, float]:
+    words = [
+        [w.text, round(offset_s + w.start_s, 3), round(offset_s + w.end_s, 3), round(w.prob, 3)]
+        for w in seg.words
+    ]
+    return (
+        offset_s + seg.start_s,
+        offset_s + seg.end_s,
+        seg.text.strip(),
+        json.dumps(words),
+        seg.avg_logprob,
+    )
+
+
 def _speech_layer(ctx: _Ctx) -> None:
     if not ctx.info.has_audio:
         ctx.fps_of["speech"] = fingerprint("none", {}, [])
@@ -411,7 +495,7 @@ def _speech_layer(ctx: _Ctx) -> None:
     audio = load_audio(ctx.video)
     audio_s = len(audio) / SAMPLE_RATE
     bounds = [0.0, *quiet_split_points(audio, ctx.opts.asr_chunk_s), audio_s]
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         if b <= done_until + 1e-6:
             continue
         chunk = audio[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
@@ -424,54 +508,21 @@ def _speech_layer(ctx: _Ctx) -> None:
         with store.transaction() as c:
             c.executemany(
                 "INSERT INTO speech (start_s, end_s, text, words, avg_logprob) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (a + s.start_s, a + s.end_s, s.text.strip(),
-                     json.dumps([[w.text, round(a + w.start_s, 3), round(a + w.end_s, 3), round(w.prob, 3)] for w in s.words]),
-                     s.avg_logprob)
-                    for s in segs if s.text.strip()
-                ],
-            )  # fmt: skip
+                [_speech_row(s, offset_s=a) for s in segs if s.text.strip()],
+            )
             store.update_layer(c, "speech", progress=min(1.0, b / dur))
         ctx.progress("speech", b, audio_s)
     n = store.count("speech")
     spoken = store.query("SELECT COALESCE(SUM(end_s - start_s), 0) FROM speech")[0][0]
-    ctx.finish("speech", status, t0, {"utterances": n, "speech_s": round(float(spoken), 1), "audio_s": round(audio_s, 1)})
+    ctx.finish(
+        "speech",
+        status,
+        t0,
+        {"utterances": n, "speech_s": round(float(spoken), 1), "audio_s": round(audio_s, 1)},
+    )
 
 
 # --- text index -------------------------------------------------------------------------------
-
-
-def clip_documents(store: VideoStore) -> list[tuple[int, str, float, float, str]]:
-    """Per-clip evidence texts: (segment row id, kind, start_s, end_s, text), kinds speech/ocr/visual."""
-    docs: list[tuple[int, str, float, float, str]] = []
-    for clip in store.segments("clip"):
-        sid = store.segment_id("clip", clip.index)
-        a, b = clip.span.start_s, clip.span.end_s
-        speech = store.query("SELECT text FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s", (a, b))
-        if speech:
-            docs.append((sid, "speech", a, b, " ".join(r[0] for r in speech)))
-        ocr = store.query(
-            "SELECT DISTINCT o.text FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ?",
-            (a, b),
-        )
-        if ocr:
-            docs.append((sid, "ocr", a, b, " | ".join(r[0] for r in ocr)))
-        tags = store.query(
-            "SELECT t.tags FROM tags t JOIN frames f ON f.id = t.frame_id WHERE f.t_s >= ? AND f.t_s < ?", (a, b)
-        )
-        if tags:
-            docs.append((sid, "visual", a, b, summarise_tags([json.loads(r[0]) for r in tags])))
-    return docs
-
-
-def summarise_tags(per_frame: Sequence[Sequence[Sequence[Any]]], *, top: int = 5) -> str:
-    """Merge per-frame [label, score] lists into one line of the most present labels."""
-    mass: dict[str, float] = {}
-    for tags in per_frame:
-        for label, score in tags:
-            mass[str(label)] = mass.get(str(label), 0.0) + float(score)
-    best = sorted(mass.items(), key=lambda kv: -kv[1])[:top]
-    return ", ".join(label for label, _ in best)
 
 
 def _text_index_layer(ctx: _Ctx) -> None:
@@ -482,7 +533,9 @@ def _text_index_layer(ctx: _Ctx) -> None:
     t0 = time.perf_counter()
     store = ctx.store
     docs = clip_documents(store)
-    vecs = ctx.backends.text_embedder.embed_text([d[4] for d in docs]) if docs else np.zeros((0, 1), np.float32)
+    vecs = (
+        ctx.backends.text_embedder.embed_text([d[4] for d in docs]) if docs else np.zeros((0, 1), np.float32)
+    )
     with store.transaction() as c:
         c.execute("DELETE FROM docs")
         c.executemany(

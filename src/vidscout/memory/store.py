@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS ocr (
   id INTEGER PRIMARY KEY, frame_id INTEGER NOT NULL, text TEXT NOT NULL, score REAL NOT NULL,
   box TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ocr_frame ON ocr(frame_id);
+CREATE TABLE IF NOT EXISTS ocr_frames (frame_id INTEGER PRIMARY KEY, was_read INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tags (frame_id INTEGER PRIMARY KEY, tags TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS frame_vectors (frame_id INTEGER PRIMARY KEY, vec BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
@@ -61,7 +62,7 @@ LAYER_TABLES: dict[str, tuple[str, ...]] = {
     "scan": ("frames", "cuts"),
     "segments": ("segments",),
     "speech": ("speech",),
-    "ocr": ("ocr",),
+    "ocr": ("ocr", "ocr_frames"),
     "tags": ("tags",),
     "frame_vectors": ("frame_vectors",),
     "text_index": ("docs",),
@@ -162,7 +163,7 @@ class VideoStore:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Generator[sqlite3.Connection]:
         """All-or-nothing writes: a crash inside leaves the database as it was before."""
         self._conn.execute("BEGIN IMMEDIATE")
         try:
@@ -212,7 +213,7 @@ class VideoStore:
             return False
         with self.transaction() as c:
             for table in LAYER_TABLES[name]:
-                c.execute(f"DELETE FROM {table}")  # noqa: S608 - table names come from LAYER_TABLES
+                c.execute(f"DELETE FROM {table}")
             c.execute(
                 "INSERT OR REPLACE INTO layers (name, fingerprint, spec, params, done, progress, stats,"
                 " seconds, updated_at) VALUES (?, ?, ?, ?, 0, 0, '{}', 0, ?)",
@@ -254,11 +255,14 @@ class VideoStore:
     def segments(self, level: SegmentLevel | None = None) -> list[Segment]:
         """Segments of one level (or all), in time order."""
         q = "SELECT level, idx, start_s, end_s, parent FROM segments"
-        rows = self._conn.execute(q + " WHERE level=? ORDER BY idx", (level,)) if level else self._conn.execute(
-            q + " ORDER BY level, idx"
+        rows = (
+            self._conn.execute(q + " WHERE level=? ORDER BY idx", (level,))
+            if level
+            else self._conn.execute(q + " ORDER BY level, idx")
         )
         return [
-            Segment(level=r[0], index=r[1], span=TimeSpan(start_s=r[2], end_s=r[3]), parent=r[4]) for r in rows
+            Segment(level=r[0], index=r[1], span=TimeSpan(start_s=r[2], end_s=r[3]), parent=r[4])
+            for r in rows
         ]
 
     def segment_id(self, level: SegmentLevel, index: int) -> int:
@@ -276,7 +280,7 @@ class VideoStore:
         """Rows in one of the store's tables."""
         if table not in {t for ts in LAYER_TABLES.values() for t in ts}:
             raise ValueError(f"unknown table {table}")
-        return int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
+        return int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

@@ -1,0 +1,1 @@
+"""Typed tools the agent (and other agents) call."""

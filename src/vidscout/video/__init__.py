@@ -1,0 +1,1 @@
+"""Decoding, shot detection, segmentation and sample media."""

@@ -15,13 +15,14 @@ from typing import Any
 
 import av
 import numpy as np
+from av.error import FFmpegError
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from vidscout.errors import MediaError
 from vidscout.models.base import SAMPLE_RATE
 
-_AV_ERRORS = (av.error.FFmpegError, av.error.InvalidDataError, ValueError, IndexError)
+_AV_ERRORS = (FFmpegError, ValueError, IndexError)  # InvalidDataError is an FFmpegError
 
 
 class VideoInfo(BaseModel, frozen=True):
@@ -151,9 +152,7 @@ def scan(path: Path, options: ScanOptions | None = None) -> Iterator[ScannedFram
                     continue
                 if t >= opts.end_s:
                     break
-                thumb = frame.to_ndarray(
-                    format="rgb24", width=opts.thumb_size[0], height=opts.thumb_size[1]
-                )
+                thumb = frame.to_ndarray(format="rgb24", width=opts.thumb_size[0], height=opts.thumb_size[1])
                 image = None
                 if t + 1e-6 >= next_k * opts.sample_every_s:
                     image = frame.to_ndarray(format="rgb24", width=out_w, height=out_h)
@@ -185,9 +184,7 @@ def keyframe_times(path: Path) -> list[float]:
         container.close()
 
 
-def frames_at(
-    path: Path, times_s: Sequence[float], *, width: int | None = None
-) -> list[NDArray[np.uint8]]:
+def frames_at(path: Path, times_s: Sequence[float], *, width: int | None = None) -> list[NDArray[np.uint8]]:
     """Return the frame displayed at each time (frame-accurate), as RGB arrays, in input order.
 
     The frame shown at ``t`` is the last frame whose presentation time is <= t. Seeks go to the
@@ -255,12 +252,12 @@ def load_audio(path: Path, *, start_s: float = 0.0, end_s: float = math.inf) -> 
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
+                    chunks.append(np.asarray(out.to_ndarray(), dtype=np.float32).reshape(-1))
                 t = _frame_time_s(frame, stream.time_base)
                 if t is not None and t >= end_s:
                     break
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                chunks.append(np.asarray(out.to_ndarray(), dtype=np.float32).reshape(-1))
         except _AV_ERRORS:
             pass  # a damaged tail: keep the audio decoded so far
     finally:

@@ -8,6 +8,7 @@ It runs on the thumbnails of the one decode pass shared with frame sampling.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -107,7 +108,9 @@ def is_cut_distance(d: float, recent: Sequence[float], options: ShotOptions) -> 
     return d >= options.ratio * max(baseline, 0.02)
 
 
-def detect_shots(times_s: Sequence[float], thumbs: Sequence[NDArray[np.uint8]], options: ShotOptions | None = None) -> list[float]:
+def detect_shots(
+    times_s: Sequence[float], thumbs: Sequence[NDArray[np.uint8]], options: ShotOptions | None = None
+) -> list[float]:
     """Cut times (seconds) for a sequence of frames; convenience wrapper over `ShotDetector`."""
     det = ShotDetector(options or ShotOptions())
     for t, th in zip(times_s, thumbs, strict=True):
@@ -118,7 +121,7 @@ def detect_shots(times_s: Sequence[float], thumbs: Sequence[NDArray[np.uint8]], 
 def shots_from_cuts(cuts_s: Sequence[float], duration_s: float) -> list[TimeSpan]:
     """Turn cut times into consecutive spans covering [0, duration_s)."""
     bounds = [0.0, *sorted(c for c in cuts_s if 0.0 < c < duration_s), duration_s]
-    return [TimeSpan(start_s=a, end_s=b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return [TimeSpan(start_s=a, end_s=b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def clips_from_shots(shots: Sequence[TimeSpan], options: SegmentOptions | None = None) -> list[TimeSpan]:
@@ -207,7 +210,11 @@ def build_hierarchy(
     chapter_of_clip = {c: gi for gi, (a, b) in enumerate(groups) for c in range(a, b)}
     out: list[Segment] = []
     for gi, (a, b) in enumerate(groups):
-        out.append(Segment(level="chapter", index=gi, span=TimeSpan(start_s=clips[a].start_s, end_s=clips[b - 1].end_s)))
+        out.append(
+            Segment(
+                level="chapter", index=gi, span=TimeSpan(start_s=clips[a].start_s, end_s=clips[b - 1].end_s)
+            )
+        )
     for ci, clip in enumerate(clips):
         out.append(Segment(level="clip", index=ci, span=clip, parent=chapter_of_clip[ci]))
     for si, shot in enumerate(shots):
