@@ -1,0 +1,132 @@
+"""Ingest an hour of real footage with real speech on the embedded profile; print where time goes.
+
+The video is Big Buck Bunny looped to 60 minutes with its sound replaced by a speech track
+(LibriVox clips and espeak-ng sentences, about 60% speech), so ASR cost is representative of a
+talk or a lecture rather than of a silent film. Target: wall time <= 0.25x the video's duration.
+
+Run: python bench/ingest_hour.py [--minutes 60] [--json bench/out/ingest_hour.json]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from vidscout.memory.build import ingest
+from vidscout.models.registry import Backends
+from vidscout.settings import Settings
+from vidscout.video import samples
+
+SENTENCES = [
+    "Welcome back to the workshop. Today we build a bird house from pine boards.",
+    "First measure twice and cut once, then sand every edge until it is smooth.",
+    "The red door on the left opens into the kitchen where the tools are kept.",
+    "Our next guest studied rivers for twenty years and mapped every bend of the delta.",
+    "If you look closely at the chart, the second quarter shows a sharp rise in sales.",
+    "The recipe needs three eggs, a cup of flour, and a pinch of salt.",
+    "After the break we will talk about the history of the old lighthouse.",
+    "Please remember to save your work before closing the program.",
+]
+
+
+def _pcm(path: Path) -> np.ndarray:
+    raw = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", "16000", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return np.frombuffer(raw, dtype=np.int16)
+
+
+def speech_track(out: Path, seconds: float, work: Path) -> Path:
+    """A 16 kHz mono WAV of `seconds`, speech clips separated by 1-3 s pauses."""
+    clips = [_pcm(p) for p, _ in samples.librivox_clips()]
+    for i, text in enumerate(SENTENCES):
+        clips.append(_pcm(samples.espeak_wav(text, work / f"s{i}.wav")))
+    rng = np.random.default_rng(0)
+    parts: list[np.ndarray] = []
+    total = 0
+    while total < seconds * 16000:
+        clip = clips[int(rng.integers(len(clips)))]
+        pause = np.zeros(int(rng.uniform(1.0, 3.0) * 16000), dtype=np.int16)
+        parts += [clip, pause]
+        total += len(clip) + len(pause)
+    audio = np.concatenate(parts)[: int(seconds * 16000)]
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(audio.tobytes())
+    return out
+
+
+def hour_video(cache: Path, minutes: float) -> Path:
+    """Big Buck Bunny looped to `minutes`, with the speech track as its audio (cached)."""
+    out = cache / f"bbb_speech_{minutes:g}min.mp4"
+    if out.exists():
+        return out
+    bbb = samples.big_buck_bunny(cache)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        track = speech_track(work / "speech.wav", 600.0, work)
+        subprocess.run(
+            ["ffmpeg", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", str(bbb), "-stream_loop", "-1",
+             "-i", str(track), "-map", "0:v:0", "-map", "1:a:0", "-t", str(minutes * 60), "-c:v", "copy",
+             "-c:a", "aac", "-b:a", "64k", "-movflags", "+faststart", str(work / "out.mp4")],
+            check=True,
+        )  # fmt: skip
+        shutil.move(str(work / "out.mp4"), out)
+    return out
+
+
+def main() -> None:
+    """Build the video, ingest it into a fresh database, print per-layer seconds and ratios."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    video = hour_video(args.cache, args.minutes)
+    with tempfile.TemporaryDirectory() as data:
+        settings = Settings(data_dir=Path(data))
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        t0 = time.perf_counter()
+        report = ingest(video, settings.videos_dir, Backends(settings))
+        wall = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        disk = sum(f.stat().st_size for f in Path(report.store).rglob("*") if f.is_file())
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    dur = report.video.duration_s
+    print(f"{video.name}: {dur:.0f} s of video, {os.cpu_count()} CPUs")
+    print(f"{'layer':<14}{'seconds':>9}{'x video':>9}  result")
+    for layer in report.layers:
+        stats = ", ".join(f"{k}={v}" for k, v in layer.stats.items())
+        print(f"{layer.name:<14}{layer.seconds:>9.1f}{layer.seconds / dur:>9.4f}  {stats}")
+    print(f"{'total wall':<14}{wall:>9.1f}{wall / dur:>9.4f}  (target <= 0.25)")
+    print(
+        f"{'total CPU':<14}{cpu:>9.1f}{cpu / dur:>9.4f}  peak RSS {r1.ru_maxrss / 1024:.0f} MiB, store {disk / 2**20:.0f} MiB"
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        layers = [layer.model_dump() for layer in report.layers]
+        args.json.write_text(
+            json.dumps({"duration_s": dur, "wall_s": wall, "cpu_s": cpu, "layers": layers}, indent=1)
+        )
+
+
+if __name__ == "__main__":
+    main()

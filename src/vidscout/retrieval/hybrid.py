@@ -1,0 +1,391 @@
+"""Hybrid search over one video's store: dense text, BM25 and text→frame rankings, fused by rank.
+
+`SegmentSearcher` does the IO (SQLite rows, FAISS files, query embeddings); the ranking itself is
+the pure functions of `vidscout.retrieval.search`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from vidscout.errors import ConfigError
+from vidscout.memory.store import VideoStore
+from vidscout.models.base import ImageTextEmbedder, TextEmbedder, Word
+from vidscout.retrieval.bm25 import BM25Index, BM25Options, tokenize
+from vidscout.retrieval.index import VectorIndex
+from vidscout.retrieval.search import (
+    Hit,
+    HitKind,
+    Utterance,
+    clip_index_at,
+    clip_key,
+    diversify,
+    filter_kinds,
+    filter_window,
+    hit_key,
+    in_window,
+    match_span,
+    reciprocal_rank_fusion,
+    snippet,
+)
+from vidscout.types import TimeSpan
+
+DOC_KINDS: tuple[HitKind, ...] = ("speech", "ocr", "visual")
+"""Kinds of the per-clip documents (text.faiss and BM25); the frame ranker yields kind "frame"."""
+
+
+class SearchOptions(BaseModel, frozen=True):
+    """Ranking knobs of `SegmentSearcher.search`."""
+
+    candidates: int = Field(default=50, ge=1)  # hits each ranker passes to fusion; more = deeper recall
+    rrf_k: float = Field(default=60.0, gt=0)  # RRF damping; larger flattens the gap between ranks 1 and 10
+    text_weight: float = Field(default=1.0, ge=0)  # RRF weight of dense text (paraphrases); 0 disables
+    bm25_weight: float = Field(default=1.0, ge=0)  # RRF weight of BM25 (exact words, names, numbers)
+    frame_weight: float = Field(default=0.5, ge=0)  # RRF weight of text→frame; lower: noisier embedders
+    min_text_score: float = 0.15  # drop dense text hits at or below this cosine (MiniLM: unrelated ~0-0.1)
+    min_frame_score: float = 0.0  # frame hits with cosine at or below this are dropped
+    min_gap_s: float = Field(
+        default=10.0, ge=0
+    )  # results closer than this (centre to centre, s) are merged away
+    fuse_by: Literal["clip", "item"] = "clip"  # "clip": one result per clip; "item": per doc / frame
+    snippet_chars: int = Field(default=200, ge=20)  # length of the evidence text shown per hit (chars)
+    bm25: BM25Options = BM25Options()
+
+
+@dataclass(frozen=True)
+class _Doc:
+    id: int
+    clip: int | None
+    kind: HitKind
+    span: TimeSpan
+    text: str
+
+
+def _span(start_s: float, end_s: float) -> TimeSpan:
+    """A span from stored times, tolerating tiny inversions that ASR sometimes writes."""
+    a = max(0.0, float(start_s))
+    return TimeSpan(start_s=a, end_s=max(a, float(end_s)))
+
+
+def _words(blob: str) -> tuple[Word, ...]:
+    """Parse the speech table's word JSON: ``[[text, start_s, end_s, prob], ...]``."""
+    rows: list[list[Any]] = json.loads(blob) if blob else []
+    return tuple(Word(text=str(r[0]), start_s=float(r[1]), end_s=float(r[2]), prob=float(r[3])) for r in rows)
+
+
+def _load_index(path: Path, embedder: TextEmbedder | ImageTextEmbedder | None) -> VectorIndex | None:
+    """The FAISS file at ``path`` if it exists and an embedder can query it."""
+    if embedder is None or not path.exists():
+        return None
+    index = VectorIndex.load(path)
+    if index.size and index.dim != embedder.dim:
+        raise ConfigError(
+            f"{path.name} holds {index.dim}-d vectors but the {embedder.name!r} embedder makes "
+            f"{embedder.dim}-d ones; search with the models the video was ingested with, or re-ingest it."
+        )
+    return index
+
+
+def _sample_period(store: VideoStore, times: Sequence[float]) -> float:
+    """Seconds between keyframes: the scan layer's setting, else the median gap, else 2 s."""
+    scan = store.layer("scan")
+    every = scan.params.get("every") if scan else None
+    if isinstance(every, int | float) and every > 0:
+        return float(every)
+    gaps = np.diff(np.sort(np.asarray(times, dtype=np.float64)))
+    gaps = gaps[gaps > 0]
+    return float(np.median(gaps)) if len(gaps) else 2.0
+
+
+class SegmentSearcher:
+    """Finds the clips of one video that match a text query; open with `SegmentSearcher.open`.
+
+    Holds the store (not closed here), the FAISS indexes and the document rows; the BM25 indexes
+    are built in memory on first use and cached.
+    """
+
+    def __init__(
+        self,
+        store: VideoStore,
+        *,
+        docs: Sequence[_Doc],
+        clip_spans: Sequence[TimeSpan],
+        frame_times: dict[int, float],
+        sample_period_s: float,
+        text_index: VectorIndex | None,
+        frame_index: VectorIndex | None,
+        text_embedder: TextEmbedder | None,
+        image_text_embedder: ImageTextEmbedder | None,
+        options: SearchOptions,
+    ) -> None:
+        self.store = store
+        self.options = options
+        self.clip_spans = list(clip_spans)
+        self.sample_period_s = sample_period_s
+        self._docs = list(docs)
+        self._doc_pos = {d.id: i for i, d in enumerate(self._docs)}
+        self._clip_starts = [s.start_s for s in self.clip_spans]
+        self._frame_times = frame_times
+        self._text_index = text_index
+        self._frame_index = frame_index
+        self._text_embedder = text_embedder
+        self._image_text = image_text_embedder
+
+    @classmethod
+    def open(
+        cls,
+        store: VideoStore,
+        *,
+        text_embedder: TextEmbedder | None = None,
+        image_text_embedder: ImageTextEmbedder | None = None,
+        options: SearchOptions | None = None,
+    ) -> SegmentSearcher:
+        """Load what search needs from an ingested store; a missing index or embedder skips its ranker.
+
+        Args:
+            store: An open store; the searcher reads from it and leaves closing it to the caller.
+            text_embedder: The embedder that built ``text.faiss`` (None: no dense text ranking).
+            image_text_embedder: The embedder that built ``frames.faiss`` (None: no frame ranking).
+            options: Default ranking knobs of `search`.
+
+        Raises:
+            ConfigError: An index's dimension does not match its embedder's.
+            BackendError: A FAISS file is unreadable.
+        """
+        clips = store.segments("clip")
+        clip_of_row = {
+            int(r[0]): int(r[1]) for r in store.query("SELECT id, idx FROM segments WHERE level='clip'")
+        }
+        starts = [c.span.start_s for c in clips]
+        docs = [
+            _Doc(
+                id=int(r[0]),
+                clip=clip_of_row.get(int(r[1]), clip_index_at(starts, float(r[3]))),
+                kind=r[2],
+                span=_span(r[3], r[4]),
+                text=str(r[5]),
+            )
+            for r in store.query("SELECT id, segment_id, kind, start_s, end_s, text FROM docs ORDER BY id")
+            if r[2] in DOC_KINDS
+        ]
+        frame_times = {int(r[0]): float(r[1]) for r in store.query("SELECT id, t_s FROM frames")}
+        return cls(
+            store,
+            docs=docs,
+            clip_spans=[c.span for c in clips],
+            frame_times=frame_times,
+            sample_period_s=_sample_period(store, list(frame_times.values())),
+            text_index=_load_index(store.root / "text.faiss", text_embedder),
+            frame_index=_load_index(store.root / "frames.faiss", image_text_embedder),
+            text_embedder=text_embedder,
+            image_text_embedder=image_text_embedder,
+            options=options or SearchOptions(),
+        )
+
+    # --- fused search ----------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        top_k: int = 8,
+        kinds: Collection[HitKind] | None = None,
+        window: TimeSpan | None = None,
+        options: SearchOptions | None = None,
+    ) -> list[Hit]:
+        """The clips (or items) best matching ``query``, fused over every available ranker.
+
+        Each ranker's hits are filtered by ``kinds`` and ``window`` before fusion, so a narrow
+        window still gets its full share of candidates; then reciprocal rank fusion (by clip
+        unless ``options.fuse_by == "item"``) and temporal diversity (``options.min_gap_s``).
+
+        Args:
+            query: Plain words.
+            top_k: Most results to return (fewer when diversity suppresses neighbours).
+            kinds: Evidence kinds to use (speech, ocr, visual, frame); None uses all.
+            window: Only evidence overlapping this span of the video.
+            options: Ranking knobs for this call (default: the searcher's).
+
+        Raises:
+            ConfigError: The query has no words.
+        """
+        o = options or self.options
+        if not query.strip():
+            raise ConfigError("The search query is empty; describe what to look for in plain words.")
+        rankings: list[list[Hit]] = []
+        weights: list[float] = []
+        for weight, rank in (
+            (o.text_weight, self.rank_text),
+            (o.bm25_weight, self.rank_bm25),
+            (o.frame_weight, self.rank_frames),
+        ):
+            if weight > 0:
+                hits = rank(query, kinds=kinds, window=window, options=o)
+                if hits:
+                    rankings.append(hits)
+                    weights.append(weight)
+        fused = reciprocal_rank_fusion(
+            rankings, k=o.rrf_k, weights=weights, key=clip_key if o.fuse_by == "clip" else hit_key
+        )
+        return diversify(fused, min_gap_s=o.min_gap_s, top_k=top_k)
+
+    # --- single rankers ----------------------------------------------------------------------
+
+    def rank_text(
+        self,
+        query: str,
+        *,
+        kinds: Collection[HitKind] | None = None,
+        window: TimeSpan | None = None,
+        options: SearchOptions | None = None,
+    ) -> list[Hit]:
+        """Dense text ranking: the query's embedding against ``text.faiss`` (clip documents)."""
+        o = options or self.options
+        if self._text_index is None or self._text_embedder is None or not _wants(kinds, DOC_KINDS):
+            return []
+        qvec = self._text_embedder.embed_text([query])[0]
+        k = o.candidates if window is None and kinds is None else self._text_index.size
+        terms = tokenize(query)
+        hits = [
+            self._doc_hit(self._docs[self._doc_pos[i]], "text", score, terms, o)
+            for i, score in self._text_index.search(qvec, k)
+            if i in self._doc_pos and score > o.min_text_score
+        ]
+        return filter_window(filter_kinds(hits, kinds), window)[: o.candidates]
+
+    def rank_bm25(
+        self,
+        query: str,
+        *,
+        kinds: Collection[HitKind] | None = None,
+        window: TimeSpan | None = None,
+        options: SearchOptions | None = None,
+    ) -> list[Hit]:
+        """BM25 ranking over the clip documents' texts (only documents sharing a query word)."""
+        o = options or self.options
+        if not self._docs or not _wants(kinds, DOC_KINDS):
+            return []
+        allowed = np.array(
+            [
+                (kinds is None or d.kind in kinds) and (window is None or in_window(d.span, window))
+                for d in self._docs
+            ]
+        )
+        terms = tokenize(query)
+        index = (
+            self._doc_bm25
+            if o.bm25 == self.options.bm25
+            else BM25Index.from_texts([d.text for d in self._docs], options=o.bm25)
+        )
+        return [
+            self._doc_hit(self._docs[i], "bm25", score, terms, o)
+            for i, score in index.top(terms, o.candidates, allowed=allowed)
+        ]
+
+    def rank_frames(
+        self,
+        query: str,
+        *,
+        kinds: Collection[HitKind] | None = None,
+        window: TimeSpan | None = None,
+        options: SearchOptions | None = None,
+    ) -> list[Hit]:
+        """Text→image ranking of keyframes; a frame at t covers [t, t + sample period) of its clip."""
+        o = options or self.options
+        if self._frame_index is None or self._image_text is None or not _wants(kinds, ("frame",)):
+            return []
+        qvec = self._image_text.embed_text([query])[0]
+        k = o.candidates if window is None else self._frame_index.size
+        hits: list[Hit] = []
+        for i, score in self._frame_index.search(qvec, k):
+            t = self._frame_times.get(i)
+            if t is None or score <= o.min_frame_score:
+                continue
+            span = TimeSpan(start_s=t, end_s=t + self.sample_period_s)
+            if window is not None and not in_window(span, window):
+                continue
+            hits.append(
+                Hit(source="frame", kind="frame", span=span, score=score,
+                    clip=clip_index_at(self._clip_starts, t), frame_id=i)
+            )  # fmt: skip
+            if len(hits) >= o.candidates:
+                break
+        return self._with_tags(hits)
+
+    # --- transcript ----------------------------------------------------------------------------
+
+    def search_transcript(
+        self, query: str, *, window: TimeSpan | None = None, top_k: int = 5
+    ) -> list[Utterance]:
+        """The utterances that best match ``query`` (BM25), with where its words are said.
+
+        Args:
+            query: Words to find in the speech.
+            window: Only utterances overlapping this span.
+            top_k: Most utterances to return.
+
+        Returns:
+            Utterances best first, each with its ``score`` and, from word times, ``match``: the
+            stretch where most of the query's words are said.
+        """
+        utterances, index = self._speech
+        terms = tokenize(query)
+        allowed = None if window is None else np.array([in_window(u.span, window) for u in utterances])
+        return [
+            utterances[i].model_copy(update={"score": score, "match": match_span(utterances[i].words, terms)})
+            for i, score in index.top(terms, top_k, allowed=allowed)
+        ]
+
+    def speech_in(self, window: TimeSpan) -> list[Utterance]:
+        """Every utterance overlapping ``window``, in time order, with word times."""
+        rows = self.store.query(
+            "SELECT id, start_s, end_s, text, words FROM speech WHERE end_s >= ? AND start_s <= ?"
+            " ORDER BY start_s, id",
+            (window.start_s, window.end_s),
+        )
+        return [u for u in map(_utterance, rows) if in_window(u.span, window)]
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    @cached_property
+    def _doc_bm25(self) -> BM25Index:
+        return BM25Index.from_texts([d.text for d in self._docs], options=self.options.bm25)
+
+    @cached_property
+    def _speech(self) -> tuple[list[Utterance], BM25Index]:
+        rows = self.store.query("SELECT id, start_s, end_s, text, words FROM speech ORDER BY start_s, id")
+        utterances = [_utterance(r) for r in rows]
+        return utterances, BM25Index.from_texts([u.text for u in utterances], options=self.options.bm25)
+
+    def _doc_hit(self, doc: _Doc, source: Literal["text", "bm25"], score: float, terms: list[str],
+                 o: SearchOptions) -> Hit:  # fmt: skip
+        return Hit(
+            source=source, kind=doc.kind, span=doc.span, score=score, clip=doc.clip, doc_id=doc.id,
+            text=snippet(doc.text, terms, width=o.snippet_chars),
+        )  # fmt: skip
+
+    def _with_tags(self, hits: list[Hit]) -> list[Hit]:
+        """Frame hits with their keyframe's visual labels as text, when the tags layer exists."""
+        if not hits:
+            return hits
+        ids = [h.frame_id for h in hits]
+        marks = ",".join("?" * len(ids))
+        rows = self.store.query(f"SELECT frame_id, tags FROM tags WHERE frame_id IN ({marks})", ids)
+        labels = {int(r[0]): ", ".join(str(t[0]) for t in json.loads(r[1])) for r in rows}
+        return [h.model_copy(update={"text": labels.get(h.frame_id or -1, "")}) for h in hits]
+
+
+def _wants(kinds: Collection[HitKind] | None, offered: Sequence[HitKind]) -> bool:
+    return kinds is None or any(k in kinds for k in offered)
+
+
+def _utterance(row: tuple[Any, ...]) -> Utterance:
+    return Utterance(id=int(row[0]), span=_span(row[1], row[2]), text=str(row[3]), words=_words(row[4]))

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from vidscout.retrieval.bm25 import BM25Index, BM25Options, tokenize
+
+
+def test_tokenize_lowercases_strips_punctuation_and_stopwords_keeps_numbers() -> None:
+    assert tokenize("Where's the 3.5 kg bag? Don't ask!") == ["wheres", "3.5", "kg", "bag", "dont", "ask"]
+    assert tokenize("Meet at 10:30, gate B-12.") == ["meet", "10:30", "gate", "b", "12"]
+    assert tokenize("Crème BRÛLÉE") == ["crème", "brûlée"]
+    assert tokenize("where do they talk about it") == ["talk"]
+    assert tokenize("") == []
+
+
+CORPUS = [["eggs", "flour", "eggs"], ["train", "station"], ["eggs", "milk", "butter", "sugar"]]
+
+
+def test_bm25_matches_hand_computed_scores() -> None:
+    # N = 3, avgdl = 3, k1 = 1.2, b = 0.75.
+    # idf(eggs) = ln((3 - 2 + .5) / (2 + .5) + 1) = ln 1.6 ; idf(milk) = ln((3 - 1 + .5) / 1.5 + 1) = ln(8/3)
+    # doc 0: tf 2, |D| 3 -> norm 1.2 * (.25 + .75 * 3/3) = 1.2 -> 2 * 2.2 / 3.2
+    # doc 2: tf 1, |D| 4 -> norm 1.2 * (.25 + .75 * 4/3) = 1.5 -> 1 * 2.2 / 2.5
+    index = BM25Index(CORPUS, options=BM25Options(k1=1.2, b=0.75))
+    scores = index.scores(["eggs"])
+    assert scores == pytest.approx([math.log(1.6) * 4.4 / 3.2, 0.0, math.log(1.6) * 2.2 / 2.5])
+    both = index.scores(["eggs", "milk", "eggs"])  # repeated query tokens count once
+    assert both[2] == pytest.approx(math.log(1.6) * 0.88 + math.log(8 / 3) * 0.88)
+    assert index.top(["eggs", "milk"], 5) == [(2, pytest.approx(both[2])), (0, pytest.approx(both[0]))]
+
+
+def test_bm25_top_skips_non_matching_and_disallowed_documents() -> None:
+    index = BM25Index(CORPUS)
+    assert index.top(["eggs"], 1) == [(0, pytest.approx(index.scores(["eggs"])[0]))]
+    assert [i for i, _ in index.top(["eggs"], 5, allowed=np.array([False, True, True]))] == [2]
+    assert index.top(["zebra"], 5) == []
+    assert index.top("The train!", 5)[0][0] == 1
+    assert BM25Index([]).top(["eggs"], 3) == []
+    assert len(BM25Index.from_texts(["a b", "c"])) == 2
+
+
+def test_b_zero_ignores_document_length() -> None:
+    index = BM25Index([["x", "y", "y", "y"], ["x"]], options=BM25Options(b=0.0))
+    s = index.scores(["x"])
+    assert s[0] == pytest.approx(s[1])
