@@ -63,9 +63,8 @@ def main() -> None:
         total = word_error_rate(" ".join(all_ref), " ".join(all_hyp))
         stray = sum(1 for w in words if not any(s - 0.3 <= (w[1] + w[2]) / 2 <= e + 0.3 for s, e, _ in truth))
         head = f"{spec:<26}{'all':>5}{total.wer:>8.3f}{total.substitutions:>5}{total.deletions:>5}"
-        print(
-            f"{head}{total.insertions:>5}{total.ref_words:>7}  speech layer {asr_s:.1f} s; words outside clips: {stray}"
-        )
+        tail = f"speech layer {asr_s:.1f} s; words outside clips: {stray}"
+        print(f"{head}{total.insertions:>5}{total.ref_words:>7}  {tail}")
         results.append({"model": spec, "wer": total.wer, "speech_layer_s": asr_s, "stray_words": stray})
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

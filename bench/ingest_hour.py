@@ -117,9 +117,8 @@ def main() -> None:
         stats = ", ".join(f"{k}={v}" for k, v in layer.stats.items())
         print(f"{layer.name:<14}{layer.seconds:>9.1f}{layer.seconds / dur:>9.4f}  {stats}")
     print(f"{'total wall':<14}{wall:>9.1f}{wall / dur:>9.4f}  (target <= 0.25)")
-    print(
-        f"{'total CPU':<14}{cpu:>9.1f}{cpu / dur:>9.4f}  peak RSS {r1.ru_maxrss / 1024:.0f} MiB, store {disk / 2**20:.0f} MiB"
-    )
+    rss = f"peak RSS {r1.ru_maxrss / 1024:.0f} MiB, store {disk / 2**20:.0f} MiB"
+    print(f"{'total CPU':<14}{cpu:>9.1f}{cpu / dur:>9.4f}  {rss}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         layers = [layer.model_dump() for layer in report.layers]

@@ -30,8 +30,8 @@ def _info() -> dict[str, object]:
         ],
         "clips": [],
         "keyframes": 1862,
-        "speech": {"coverage": 0.5, "seconds": 1862.0,
-                   "segments": [{"start_s": 3661.2, "end_s": 3664.0, "text": "open the red door", "words": []}]},
+        "speech": {"coverage": 0.5, "seconds": 1862.0, "segments": [
+            {"start_s": 3661.2, "end_s": 3664.0, "text": "open the red door", "words": []}]},
         "ocr": [{"t_s": 75.0, "text": "EXIT 42", "score": 0.98}],
     }  # fmt: skip
 
