@@ -20,9 +20,7 @@ def test_normalisation_drops_case_and_punctuation() -> None:
         ("", "anything", 1.0, (0, 0, 1)),
     ],
 )
-def test_word_error_rate_counts_each_edit(
-    ref: str, hyp: str, wer: float, parts: tuple[int, int, int]
-) -> None:
+def test_word_error_rate_counts_each_edit(ref: str, hyp: str, wer: float, parts: tuple[int, int, int]) -> None:
     r = word_error_rate(ref, hyp)
     assert r.wer == pytest.approx(wer)
     assert (r.substitutions, r.deletions, r.insertions) == parts

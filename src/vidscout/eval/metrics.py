@@ -43,9 +43,7 @@ def word_error_rate(reference: str, hypothesis: str) -> WER:
             cur.append(min(diag, dele, ins))
         prev = cur
     cost, sub, dele, ins = prev[-1]
-    return WER(
-        wer=cost / max(len(ref), 1), substitutions=sub, deletions=dele, insertions=ins, ref_words=len(ref)
-    )
+    return WER(wer=cost / max(len(ref), 1), substitutions=sub, deletions=dele, insertions=ins, ref_words=len(ref))
 
 
 class EventScore(BaseModel, frozen=True):
@@ -66,9 +64,7 @@ class EventScore(BaseModel, frozen=True):
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
-def match_events(
-    truth_s: Sequence[float], predicted_s: Sequence[float], *, tolerance_s: float = 0.5
-) -> EventScore:
+def match_events(truth_s: Sequence[float], predicted_s: Sequence[float], *, tolerance_s: float = 0.5) -> EventScore:
     """Greedy one-to-one matching in time order: each true event takes the nearest free prediction."""
     free = sorted(predicted_s)
     tp = 0

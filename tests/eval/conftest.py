@@ -1,0 +1,25 @@
+"""Paths to the annotation data the eval tests read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent / "data"
+SHARED = REPO.parent / "shared" / "benchmarks"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """Small real annotation subsets shipped with the tests (see data/ATTRIBUTION.md)."""
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def shared_benchmarks() -> Path:
+    """The full annotation files next to the checkout; tests using them skip when they are absent."""
+    if not (SHARED / "mlvu" / "1_plotQA.json").is_file() or not (SHARED / "lvbench" / "lvbench_clean.json").is_file():
+        pytest.skip(f"full benchmark annotations not found at {SHARED} (a sibling 'shared/benchmarks' of the repo)")
+    return SHARED
