@@ -31,9 +31,7 @@ out = Console()
 
 ProfileOpt = Annotated[
     str | None,
-    typer.Option(
-        "--profile", help="Backend profile: embedded (offline CPU) or vllm.", envvar="VIDSCOUT_PROFILE"
-    ),
+    typer.Option("--profile", help="Backend profile: embedded (offline CPU) or vllm.", envvar="VIDSCOUT_PROFILE"),
 ]
 DataDirOpt = Annotated[
     Path | None,
@@ -106,6 +104,70 @@ def info(
         out.print_json(json.dumps(described))
     else:
         store_info(out, described, max_rows=rows)
+
+
+@app.command()
+def ask(
+    video: Annotated[Path, typer.Argument(help="The video to ask about (ingested first if needed).")],
+    question: Annotated[str, typer.Argument(help="The question, in plain words.")],
+    options: Annotated[
+        list[str] | None, typer.Option("--options", "-o", help='Multiple choice: repeat per option ("A. ...").')
+    ] = None,
+    profile: ProfileOpt = None,
+    data_dir: DataDirOpt = None,
+    max_steps: Annotated[int, typer.Option(help="Tool calls the agent may make.", min=1, max=50)] = 8,
+    trajectory: Annotated[Path | None, typer.Option(help="Save the agent's steps here as JSONL.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question about a video with timestamped evidence; streams the agent's steps."""
+    from vidscout.agent.loop import AgentOptions
+    from vidscout.agent.trace import final_answer, write_trajectory
+    from vidscout.api import Video
+    from vidscout.cli import render
+    from vidscout.cli.progress import StageProgress
+
+    settings = _settings(profile, data_dir)
+    with StageProgress(console, enabled=not as_json) as progress:
+        handle = Video.open(video, settings=settings, progress=progress)
+    with handle:
+        steps = []
+        for step in handle.iter_ask(question, options=options or (), agent=AgentOptions(max_steps=max_steps)):
+            steps.append(step)
+            if not as_json:
+                render.agent_step(console, step)
+    if trajectory is not None:
+        write_trajectory(trajectory, question, steps)
+    result = final_answer(question, steps)
+    if as_json:
+        out.print_json(result.model_dump_json())
+    else:
+        render.answer(out, result)
+    if result.error:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    video: Annotated[Path, typer.Argument(help="The video to search (ingested first if needed).")],
+    query: Annotated[str, typer.Argument(help="What to look for: words spoken or shown, or things seen.")],
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="How many segments.", min=1, max=100)] = 8,
+    profile: ProfileOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hybrid search over speech, on-screen text, visual tags and frames; prints time spans."""
+    from vidscout.api import Video
+    from vidscout.cli import render
+    from vidscout.cli.progress import StageProgress
+
+    with StageProgress(console, enabled=not as_json) as progress:
+        handle = Video.open(video, settings=_settings(profile, data_dir), progress=progress)
+    with handle:
+        hits = handle.search(query, top_k=top_k)
+    if as_json:
+        out.print_json(json.dumps([h.model_dump(mode="json") for h in hits]))
+    else:
+        render.search_hits(out, hits)
 
 
 @app.command()

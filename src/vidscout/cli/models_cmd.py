@@ -35,11 +35,7 @@ def run_models(settings: Settings, *, fetch: bool, as_json: bool, out: Console, 
     rows: list[dict[str, object]] = []
     for profile, specs in PROFILES.items():
         for role in ROLES:
-            spec = (
-                active[role]
-                if profile == settings.profile
-                else specs[role].replace("{base_url}", settings.base_url)
-            )
+            spec = active[role] if profile == settings.profile else specs[role].replace("{base_url}", settings.base_url)
             ok, reason = availability(spec, weights_dir=settings.weights_dir)
             rows.append({"profile": profile, "role": role, "spec": spec, "available": ok, "detail": reason,
                          "active": profile == settings.profile})  # fmt: skip

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from vidscout.agent.trace import Answer, AnswerStep, ErrorStep, ObservationStep, Step, ThoughtStep, ToolCallStep
 from vidscout.memory.build import IngestReport
 from vidscout.types import format_hms
 
@@ -69,4 +72,56 @@ def _spans(console: Console, title: str, spans: list[dict[str, Any]], max_rows: 
                       f"{s['start_s']:.2f}", f"{s['end_s']:.2f}")  # fmt: skip
     if len(spans) > max_rows:
         table.add_row("…", "", "", "", "")
+    console.print(table)
+
+
+def agent_step(console: Console, step: Step, *, observation_lines: int = 6) -> None:
+    """One streamed agent step: thoughts dim, calls cyan, observations cut to a few lines."""
+    if isinstance(step, ThoughtStep):
+        console.print(f"[dim]{step.step:>2} thought:[/] {escape(step.text)}")
+    elif isinstance(step, ToolCallStep):
+        args = step.arguments if isinstance(step.arguments, str) else json.dumps(step.arguments, ensure_ascii=False)
+        console.print(f"[cyan]{step.step:>2} → {escape(step.name)}[/]({escape(args)})")
+    elif isinstance(step, ObservationStep):
+        lines = step.text.splitlines()
+        shown = "\n".join(lines[:observation_lines]) + (
+            f"\n… ({len(lines) - observation_lines} more lines)" if len(lines) > observation_lines else ""
+        )
+        style = "dim" if step.ok else "yellow"
+        console.print(f"[{style}]{escape(shown)}[/]")
+    elif isinstance(step, AnswerStep):
+        pass  # the final answer is rendered once, by `answer`
+    elif isinstance(step, ErrorStep):
+        console.print(f"[bold red]error:[/] {escape(step.message)}")
+
+
+def answer(console: Console, result: Answer) -> None:
+    """The final answer with its option letter, evidence spans and self-check verdict."""
+    if result.error:
+        console.print(f"[bold red]No answer:[/] {escape(result.error)}")
+        return
+    head = f"({result.option}) " if result.option else ""
+    console.print(f"[bold green]Answer:[/] {escape(head + result.answer)}")
+    for ev in result.evidence:
+        console.print(f"  [green]evidence[/] {escape(ev.label())}")
+    notes: list[str] = [f"{result.steps} tool calls"]
+    if result.verified is not None:
+        notes.append("self-check " + ("passed" if result.verified else "did not confirm it"))
+    if result.forced:
+        notes.append("no finish call: best effort")
+    console.print(f"[dim]{', '.join(notes)}[/]")
+
+
+def search_hits(console: Console, hits: list[Any]) -> None:
+    """Numbered search results with their spans, sources and snippets."""
+    if not hits:
+        console.print("[yellow]No matching segments.[/]")
+        return
+    table = Table(title_justify="left")
+    for col in ("#", "start", "end", "kind", "score", "text"):
+        table.add_column(col, overflow="fold")
+    for i, h in enumerate(hits, 1):
+        table.add_row(
+            str(i), format_hms(h.span.start_s), format_hms(h.span.end_s), h.kind, f"{h.score:.3f}", escape(h.text[:160])
+        )
     console.print(table)

@@ -1,0 +1,300 @@
+"""The agent loop: one generator of typed steps. `run` consumes it, the CLI streams it.
+
+Two ways to ask the planner for a tool call, one loop:
+
+- ``tools``: OpenAI-style native tool calling (vLLM with ``--enable-auto-tool-choice``, OpenAI,
+  llama.cpp server); observations go back as ``tool`` messages.
+- ``json``: the reply is constrained by a JSON schema (a grammar on the embedded GGUF planner) to
+  ``{"thought": ..., "call": {"tool": name, "args": {...}}}`` with one variant per tool, so a
+  small model cannot write an unknown tool or ill-typed arguments.
+
+Before accepting ``finish`` the loop runs one self-check: it gathers what the database holds at
+the cited spans and asks the planner whether that supports the answer (the "confirm" step of DVD,
+the uncertainty check of VideoAgent2). A rejected answer costs a step and the run continues. On
+the last step only ``finish`` is offered.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from vidscout.agent.trace import (
+    Answer,
+    AnswerStep,
+    ErrorStep,
+    Evidence,
+    ObservationStep,
+    Step,
+    ThoughtStep,
+    ToolCallStep,
+    final_answer,
+)
+from vidscout.errors import BackendError
+from vidscout.memory.documents import summarise_tags
+from vidscout.models.base import LLM, ChatMessage, GenerationOptions
+from vidscout.models.replies import extract_json
+from vidscout.prompts.render import render
+from vidscout.tools.registry import ToolContext, ToolRegistry
+from vidscout.types import TimeSpan, format_hms
+
+_CHECK_SCHEMA = {
+    "type": "object",
+    "properties": {"supported": {"type": "boolean"}, "reason": {"type": "string"}},
+    "required": ["supported", "reason"],
+}
+
+
+class AgentOptions(BaseModel, frozen=True):
+    """Knobs of one agent run."""
+
+    max_steps: int = Field(default=8, ge=1, le=50, description="Tool calls allowed; the last must be finish.")
+    mode: Literal["auto", "tools", "json"] = Field(
+        default="auto", description="auto: json for embedded GGUF planners, native tool calls otherwise."
+    )
+    max_tokens: int = Field(default=320, ge=16, description="Reply budget per planner call (tokens).")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Planner sampling temperature.")
+    self_check: bool = Field(default=True, description="Verify the cited evidence once before finishing.")
+    observation_chars: int = Field(default=1500, ge=200, description="Longer observations are cut to this.")
+
+
+def option_letters(options: Sequence[str]) -> list[tuple[str, str]]:
+    """Pair options with letters A, B, C, ...; an option already written "B. text" keeps its text."""
+    pairs: list[tuple[str, str]] = []
+    for letter, text in zip(string.ascii_uppercase, options, strict=False):
+        body = text.strip()
+        if len(body) > 2 and body[0].upper() == letter and body[1] in ".):":
+            body = body[2:].strip()
+        pairs.append((letter, body))
+    return pairs
+
+
+def resolve_mode(llm: LLM, options: AgentOptions) -> Literal["tools", "json"]:
+    """The call protocol for this planner."""
+    if options.mode != "auto":
+        return options.mode
+    return "json" if getattr(llm, "name", "").startswith("gguf") else "tools"
+
+
+def _system_prompt(ctx: ToolContext, tools: ToolRegistry, json_mode: bool) -> str:
+    listing = [
+        {
+            "name": t.name,
+            "description": t.description,
+            "args": json.dumps(t.parameters().get("properties", {})),
+        }
+        for t in tools
+    ]
+    return render(
+        "agent_system",
+        duration=format_hms(ctx.duration_s),
+        options=bool(ctx.options),
+        json_mode=json_mode,
+        tools=listing,
+    )
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 20].rstrip() + "\n[... cut ...]"
+
+
+class _Call(BaseModel):
+    name: str
+    arguments: dict[str, Any] | str
+    call_id: str
+
+
+def _ask_for_call(
+    llm: LLM, messages: list[ChatMessage], tools: ToolRegistry, mode: str, opts: AgentOptions
+) -> tuple[str, _Call | None, str]:
+    """One planner turn → (thought, the call or None, raw reply text)."""
+    gen = GenerationOptions(max_tokens=opts.max_tokens, temperature=opts.temperature)
+    if mode == "json":
+        reply = llm.complete(messages, gen.model_copy(update={"json_schema": tools.call_schema()}))
+        try:
+            data = extract_json(reply.text)
+        except ValueError:
+            return "", None, reply.text
+        if not isinstance(data, dict) or not isinstance(data.get("call"), dict):
+            return "", None, reply.text
+        call: dict[str, Any] = data["call"]
+        args = call.get("args", {})
+        name = str(call.get("tool", ""))
+        return (
+            str(data.get("thought", "")),
+            _Call(name=name, arguments=args, call_id=uuid.uuid4().hex[:8]),
+            reply.text,
+        )
+    reply = llm.complete(messages, gen.model_copy(update={"tools": tools.openai_tools()}))
+    if not reply.tool_calls:
+        return reply.text, None, reply.text
+    tc = reply.tool_calls[0]
+    return (
+        reply.text,
+        _Call(name=tc.name, arguments=tc.arguments, call_id=tc.id or uuid.uuid4().hex[:8]),
+        reply.text,
+    )
+
+
+def _append_turn(messages: list[ChatMessage], mode: str, call: _Call | None, raw: str, observation: str) -> None:
+    if mode == "tools" and call is not None:
+        arguments = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
+        messages.append(
+            ChatMessage(
+                role="assistant",
+                content=raw,
+                tool_calls=[
+                    {"id": call.call_id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
+                ],
+            )
+        )
+        messages.append(ChatMessage(role="tool", tool_call_id=call.call_id, name=call.name, content=observation))
+    else:
+        messages.append(ChatMessage(role="assistant", content=raw))
+        messages.append(ChatMessage(role="user", content=observation))
+
+
+def gather_evidence(ctx: ToolContext, spans: Sequence[TimeSpan], *, limit: int = 1500) -> str:
+    """What the database holds at the cited spans: speech, on-screen text, visual tags."""
+    parts: list[str] = []
+    for span in spans:
+        lines = [f"[{format_hms(span.start_s)}-{format_hms(span.end_s)}]"]
+        speech = ctx.store.query(
+            "SELECT text FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s",
+            (span.start_s, span.end_s),
+        )
+        if speech:
+            lines.append("speech: " + " ".join(r[0] for r in speech))
+        where = "f.t_s >= ? AND f.t_s < ?"
+        window = (span.start_s - 1.0, span.end_s + 1.0)
+        ocr = ctx.store.query(
+            f"SELECT DISTINCT o.text FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE {where}", window
+        )
+        if ocr:
+            lines.append("on-screen text: " + " | ".join(r[0] for r in ocr))
+        tags = ctx.store.query(f"SELECT t.tags FROM tags t JOIN frames f ON f.id = t.frame_id WHERE {where}", window)
+        if tags:
+            lines.append("visual labels: " + summarise_tags([json.loads(r[0]) for r in tags]))
+        if len(lines) == 1:
+            lines.append("(nothing recorded here)")
+        parts.append("\n".join(lines))
+    return _truncate("\n".join(parts), limit) if parts else "(no time spans were cited)"
+
+
+def self_check(
+    question: str, answer: str, option: str | None, evidence: Sequence[Evidence], ctx: ToolContext, llm: LLM
+) -> tuple[bool, str]:
+    """Ask the planner whether the database's content at the cited spans supports the answer."""
+    if not evidence:
+        return False, "no time spans were cited as evidence"
+    text = gather_evidence(ctx, [e.span for e in evidence])
+    prompt = render("agent_self_check", question=question, answer=answer, option=option, evidence=text)
+    reply = llm.complete(
+        [ChatMessage(role="user", content=prompt)], GenerationOptions(max_tokens=96, json_schema=_CHECK_SCHEMA)
+    )
+    try:
+        data = extract_json(reply.text)
+    except ValueError:
+        return True, "the check could not be read; the answer is kept"
+    if not isinstance(data, dict):
+        return True, "the check could not be read; the answer is kept"
+    return bool(data.get("supported", True)), str(data.get("reason", ""))
+
+
+def iter_steps(
+    question: str, ctx: ToolContext, llm: LLM, tools: ToolRegistry, *, options: AgentOptions | None = None
+) -> Iterator[Step]:
+    """Run the agent, yielding each thought, call, observation and finally an answer or error."""
+    opts = options or AgentOptions()
+    mode = resolve_mode(llm, opts)
+    letters = option_letters(ctx.options)
+    messages = [
+        ChatMessage(role="system", content=_system_prompt(ctx, tools, mode == "json")),
+        ChatMessage(
+            role="user", content=render("agent_question", question=question, options=letters, max_steps=opts.max_steps)
+        ),
+    ]
+    checked = False
+    nudged = False
+    for step in range(1, opts.max_steps + 1):
+        last = step == opts.max_steps
+        offered = tools.subset([t.name for t in tools if t.terminal]) if last else tools
+        try:
+            thought, call, raw = _ask_for_call(llm, messages, offered, mode, opts)
+        except BackendError as e:
+            yield ErrorStep(step=step, message=str(e))
+            return
+        if thought.strip() and call is not None:
+            yield ThoughtStep(step=step, text=thought.strip())
+        if call is None:
+            if mode == "tools" and raw.strip() and (nudged or last):
+                yield AnswerStep(step=step, answer=raw.strip(), forced=True)  # the model answered in prose
+                return
+            nudged = True
+            text = (
+                "Your reply did not contain a tool call. Reply with exactly one tool call; "
+                "call finish when you know the answer."
+            )
+            yield ObservationStep(step=step, name="(none)", text=text, ok=False)
+            _append_turn(
+                messages,
+                mode,
+                None,
+                raw,
+                render("agent_observation", tool="loop", ok=False, text=text, steps_left=opts.max_steps - step),
+            )
+            continue
+        yield ToolCallStep(step=step, name=call.name, arguments=call.arguments, call_id=call.call_id)
+        outcome = tools.call(call.name, call.arguments, ctx)
+        if outcome.ok and tools.get(call.name).terminal:
+            result = outcome.result
+            answer, option = str(getattr(result, "answer", "")), getattr(result, "option", None)
+            evidence = tuple(getattr(result, "evidence", ()))
+            verified: bool | None = None
+            if opts.self_check and not checked:
+                checked = True
+                try:
+                    verified, reason = self_check(question, answer, option, evidence, ctx, llm)
+                except BackendError as e:
+                    yield ErrorStep(step=step, message=str(e))
+                    return
+                if not verified and not last:
+                    text = (
+                        f"Self-check: the video's content at the cited times does not clearly support this "
+                        f"answer ({reason}). Check again (search, transcript or zoom_in), then call finish "
+                        "with a corrected answer or with better evidence."
+                    )
+                    yield ObservationStep(step=step, name="self_check", text=text, ok=False)
+                    _append_turn(
+                        messages,
+                        mode,
+                        call,
+                        raw,
+                        render(
+                            "agent_observation",
+                            tool="self_check",
+                            ok=False,
+                            text=text,
+                            steps_left=opts.max_steps - step,
+                        ),
+                    )
+                    continue
+            yield AnswerStep(step=step, answer=answer, option=option, evidence=evidence, verified=verified)
+            return
+        text = _truncate(outcome.observation, opts.observation_chars)
+        yield ObservationStep(step=step, name=call.name, text=text, ok=outcome.ok)
+        obs = render("agent_observation", tool=call.name, ok=outcome.ok, text=text, steps_left=opts.max_steps - step)
+        _append_turn(messages, mode, call, raw, obs)
+    yield AnswerStep(step=opts.max_steps, answer="No answer was reached within the step budget.", forced=True)
+
+
+def run(
+    question: str, ctx: ToolContext, llm: LLM, tools: ToolRegistry, *, options: AgentOptions | None = None
+) -> Answer:
+    """Run the agent to the end and return its `Answer`."""
+    return final_answer(question, list(iter_steps(question, ctx, llm, tools, options=options)))

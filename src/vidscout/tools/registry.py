@@ -1,0 +1,255 @@
+"""Typed tools: a Pydantic args model, an injected `ToolContext`, a result that renders itself.
+
+The context (store, searcher, backends, settings) never appears in the LLM-facing schema. A tool's
+docstring and its args' ``Field`` descriptions *are* the spec the model reads. Invalid arguments,
+unknown tools and `ToolRetry` become fix-it observations; real bugs propagate.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
+
+from pydantic import BaseModel, BeforeValidator, ValidationError, WithJsonSchema
+
+from vidscout.errors import ToolRetry
+from vidscout.settings import Settings
+from vidscout.types import format_hms
+
+if TYPE_CHECKING:
+    from vidscout.memory.store import VideoStore
+    from vidscout.models.registry import Backends
+    from vidscout.retrieval.hybrid import SegmentSearcher
+    from vidscout.video.decode import VideoInfo
+
+_HMS = re.compile(r"^\s*(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)\s*$")
+
+
+def parse_time(value: Any) -> float:
+    """Seconds from ``"HH:MM:SS"``, ``"MM:SS"``, ``"75"``, ``"75s"`` or a number."""
+    if isinstance(value, bool):
+        raise ValueError("a time, not a boolean")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().lower().removesuffix("s").strip()
+        m = _HMS.match(text)
+        if m:
+            h, mnt, sec = m.groups()
+            return int(h or 0) * 3600 + int(mnt) * 60 + float(sec)
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a time; write HH:MM:SS (e.g. 00:12:30) or seconds")
+
+
+# The schema advertises HH:MM:SS strings (the format of every observation), so a grammar-constrained
+# planner can copy the times it reads; validation still accepts seconds from unconstrained models.
+Seconds = Annotated[
+    float,
+    BeforeValidator(parse_time),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]{1,2}:[0-5][0-9]:[0-5][0-9]$"}),
+]
+"""A time argument: the LLM may write HH:MM:SS or seconds; tools always get float seconds."""
+
+
+class Observation(Protocol):
+    """A tool result: renders the text the LLM sees (the single place times become HH:MM:SS)."""
+
+    def to_observation(self) -> str:
+        """Text for the LLM."""
+        ...
+
+
+@dataclass
+class ToolContext:
+    """What tools may use. Injected by the caller; never part of a tool's schema."""
+
+    store: VideoStore
+    searcher: SegmentSearcher
+    backends: Backends
+    settings: Settings
+    video: Path
+    info: VideoInfo
+    question: str = ""
+    options: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict[str, Any])
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the indexed part of the video, seconds."""
+        covered = self.store.get_meta("covered_s")
+        return float(covered) if covered else self.info.duration_s
+
+    def check_span(self, start_s: float, end_s: float) -> tuple[float, float]:
+        """Clamp a requested span to the video, or raise `ToolRetry` saying what is valid."""
+        dur = self.duration_s
+        if start_s < 0 or start_s >= dur:
+            raise ToolRetry(f"start {format_hms(start_s)} is outside the video (00:00:00 to {format_hms(dur)}).")
+        if end_s <= start_s:
+            raise ToolRetry(f"end {format_hms(end_s)} must be after start {format_hms(start_s)}.")
+        return start_s, min(end_s, dur)
+
+
+ToolFn = Callable[[ToolContext, Any], Observation]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool: name, LLM-facing description (the docstring), args model and function."""
+
+    name: str
+    description: str
+    args_model: type[BaseModel]
+    fn: ToolFn
+    terminal: bool = False  # calling it ends the run (finish)
+
+    def parameters(self) -> dict[str, Any]:
+        """JSON schema of the arguments, with refs inlined (grammar converters want that)."""
+        return _inline_refs(self.args_model.model_json_schema())
+
+    def openai_schema(self) -> dict[str, Any]:
+        """The OpenAI / vLLM ``tools`` entry."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters()},
+        }
+
+
+class ToolOutcome(BaseModel):
+    """What one call produced: the observation text, and the result object when it succeeded."""
+
+    name: str
+    arguments: dict[str, Any] = {}
+    observation: str
+    ok: bool
+    result: Any = None
+
+
+class ToolRegistry:
+    """An explicit, ordered table of tools."""
+
+    def __init__(self, tools: Sequence[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for t in tools:
+            self.add(t)
+
+    def add(self, tool: Tool) -> None:
+        """Register a tool; names are unique."""
+        if tool.name in self._tools:
+            raise ValueError(f"tool {tool.name!r} registered twice")
+        self._tools[tool.name] = tool
+
+    def tool(
+        self, args_model: type[BaseModel], *, name: str | None = None, terminal: bool = False
+    ) -> Callable[[ToolFn], ToolFn]:
+        """Decorator: register ``fn(ctx, args)`` with its docstring as the description."""
+
+        def wrap(fn: ToolFn) -> ToolFn:
+            doc = " ".join((fn.__doc__ or "").split())
+            self.add(Tool(name or fn.__name__, doc, args_model, fn, terminal))
+            return fn
+
+        return wrap
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def get(self, name: str) -> Tool:
+        """The tool called ``name`` (KeyError when unknown)."""
+        return self._tools[name]
+
+    @property
+    def names(self) -> list[str]:
+        """Tool names in registration order."""
+        return list(self._tools)
+
+    def subset(self, names: Sequence[str]) -> ToolRegistry:
+        """A registry with only these tools (e.g. only `finish` on the last step)."""
+        return ToolRegistry([self._tools[n] for n in names if n in self._tools])
+
+    def openai_tools(self) -> list[dict[str, Any]]:
+        """All tools as OpenAI ``tools`` entries."""
+        return [t.openai_schema() for t in self]
+
+    def call_schema(self) -> dict[str, Any]:
+        """One JSON schema for "a thought plus exactly one valid tool call" (constrained decoding)."""
+        variants = [
+            {
+                "type": "object",
+                "properties": {"tool": {"const": t.name}, "args": t.parameters()},
+                "required": ["tool", "args"],
+            }
+            for t in self
+        ]
+        return {
+            "type": "object",
+            "properties": {"thought": {"type": "string"}, "call": {"anyOf": variants}},
+            "required": ["thought", "call"],
+        }
+
+    def call(self, name: str, arguments: str | dict[str, Any], ctx: ToolContext) -> ToolOutcome:
+        """Validate and run one call; every model-side mistake becomes a fix-it observation."""
+        if name not in self._tools:
+            return ToolOutcome(
+                name=name,
+                ok=False,
+                observation=f"Error: there is no tool {name!r}. Call one of: {', '.join(self.names)}.",
+            )
+        tool = self._tools[name]
+        if isinstance(arguments, str):
+            try:
+                parsed = json.loads(arguments or "{}")
+            except json.JSONDecodeError as e:
+                return ToolOutcome(
+                    name=name,
+                    ok=False,
+                    observation=f"Error: the arguments of {name} are not valid JSON ({e.msg}). "
+                    f"Send a JSON object matching: {json.dumps(tool.parameters()['properties'])}",
+                )
+        else:
+            parsed = arguments
+        if not isinstance(parsed, dict):
+            return ToolOutcome(
+                name=name, ok=False, observation=f"Error: the arguments of {name} must be a JSON object."
+            )
+        try:
+            args = tool.args_model.model_validate(parsed)
+        except ValidationError as e:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'args'}: {err['msg']}" for err in e.errors()
+            )
+            return ToolOutcome(
+                name=name,
+                arguments=parsed,
+                ok=False,
+                observation=f"Error: invalid arguments for {name}: {problems}. Fix them and call again.",
+            )
+        try:
+            result = tool.fn(ctx, args)
+        except ToolRetry as e:
+            return ToolOutcome(name=name, arguments=parsed, ok=False, observation=f"Error: {e}")
+        return ToolOutcome(name=name, arguments=parsed, ok=True, observation=result.to_observation(), result=result)
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    defs = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(defs[str(node["$ref"]).rsplit("/", 1)[-1]])
+            return {k: resolve(v) for k, v in node.items() if k not in ("$defs", "title")}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
