@@ -171,6 +171,35 @@ def search(
 
 
 @app.command()
+def chapters(
+    video: Annotated[Path, typer.Argument(help="The video (ingested first if needed).")],
+    sheet: Annotated[Path | None, typer.Option(help="Also write a PNG contact sheet here.")] = None,
+    llm_titles: Annotated[bool, typer.Option("--llm-titles", help="Let the planner write the titles.")] = False,
+    profile: ProfileOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Titled chapters with their times (and optionally a PNG contact sheet of their keyframes)."""
+    from vidscout.api import Video
+    from vidscout.cli import render
+    from vidscout.cli.progress import StageProgress
+    from vidscout.memory.chapters import chapter_summaries, contact_sheet
+
+    with StageProgress(console, enabled=not as_json) as progress:
+        handle = Video.open(video, settings=_settings(profile, data_dir), progress=progress)
+    with handle:
+        summaries = chapter_summaries(handle.store, llm=handle.backends.llm if llm_titles else None)
+        if sheet is not None:
+            contact_sheet(handle.store, summaries, sheet)
+    if as_json:
+        out.print_json(json.dumps([s.model_dump(mode="json") for s in summaries]))
+    else:
+        render.chapter_list(out, summaries)
+        if sheet is not None:
+            console.print(f"contact sheet: {sheet}")
+
+
+@app.command()
 def models(
     profile: ProfileOpt = None,
     data_dir: DataDirOpt = None,

@@ -125,3 +125,9 @@ def search_hits(console: Console, hits: list[Any]) -> None:
             str(i), format_hms(h.span.start_s), format_hms(h.span.end_s), h.kind, f"{h.score:.3f}", escape(h.text[:160])
         )
     console.print(table)
+
+
+def chapter_list(console: Console, chapters: list[Any]) -> None:
+    """``HH:MM:SS-HH:MM:SS  title`` per chapter."""
+    for ch in chapters:
+        console.print(f"[bold]{format_hms(ch.span.start_s)}-{format_hms(ch.span.end_s)}[/]  {escape(ch.title)}")
