@@ -222,9 +222,7 @@ def format_table(results: Sequence[Result]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--video", type=Path, help="video file (default: Big Buck Bunny, 596 s 720p)")
     parser.add_argument("--seconds", type=float, help="only the first N seconds (default: whole file)")
     parser.add_argument("--seek-seconds", type=float, default=120.0, help="span of the seek-per-sample run")

@@ -122,9 +122,7 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         layers = [layer.model_dump() for layer in report.layers]
-        args.json.write_text(
-            json.dumps({"duration_s": dur, "wall_s": wall, "cpu_s": cpu, "layers": layers}, indent=1)
-        )
+        args.json.write_text(json.dumps({"duration_s": dur, "wall_s": wall, "cpu_s": cpu, "layers": layers}, indent=1))
 
 
 if __name__ == "__main__":

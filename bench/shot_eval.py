@@ -88,10 +88,7 @@ class Tally:
 def match_cuts(truth_s: Sequence[float], found_s: Sequence[float], tol_s: float) -> list[tuple[int, int]]:
     """One-to-one matches (truth index, found index) within ``tol_s``, closest pairs first."""
     pairs = sorted(
-        (abs(t - f), i, j)
-        for i, t in enumerate(truth_s)
-        for j, f in enumerate(found_s)
-        if abs(t - f) <= tol_s
+        (abs(t - f), i, j) for i, t in enumerate(truth_s) for j, f in enumerate(found_s) if abs(t - f) <= tol_s
     )
     used_t: set[int] = set()
     used_f: set[int] = set()
@@ -380,15 +377,12 @@ def build_videos(
         mix.insert(len(mix) // 2, fast)
     cross_bbb = bbb_pieces[len(mix_lengths) :]
     # vtest pieces from different moments (people have moved on), never back to back in "cross".
-    cross_vt = [
-        Piece("vtest", s, d) for s, d in [(3.0, 2.0), (25.0, 1.0), (47.0, 3.0), (66.0, 1.5), (14.0, 4.0)]
-    ]
+    cross_vt = [Piece("vtest", s, d) for s, d in [(3.0, 2.0), (25.0, 1.0), (47.0, 3.0), (66.0, 1.5), (14.0, 4.0)]]
     cross: list[Piece] = []
     for b, v in zip(cross_bbb, cross_vt, strict=False):  # strictly alternating: no vtest|vtest cut here
         cross += [b, v]
     same_camera = [
-        Piece("vtest", s, d)
-        for s, d in [(2.0, 4.0), (20.0, 3.0), (40.0, 5.0), (58.0, 2.0), (9.0, 3.0), (70.0, 1.5)]
+        Piece("vtest", s, d) for s, d in [(2.0, 4.0), (20.0, 3.0), (40.0, 5.0), (58.0, 2.0), (9.0, 3.0), (70.0, 1.5)]
     ]
     mix = _far_apart(mix) + [p for pair in pairs for p in pair]
     specs = [("bbb_pieces", mix), ("bbb_vtest_cross", cross), ("vtest_same_camera", same_camera)]
@@ -423,9 +417,7 @@ def score(videos: Sequence[TestVideo], found: dict[str, dict[str, Detection]]) -
             tally.fn += len(v.cuts_s) - len(matched)
             tally.cpu_s += det.cpu_s
             tally.missed += [
-                f"{v.name}@{c:.2f}({k})"
-                for i, (c, k) in enumerate(zip(v.cuts_s, v.kinds, strict=True))
-                if i not in hit
+                f"{v.name}@{c:.2f}({k})" for i, (c, k) in enumerate(zip(v.cuts_s, v.kinds, strict=True)) if i not in hit
             ]
     return tallies
 
@@ -491,9 +483,7 @@ def format_agreement(found: dict[str, Detection]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, help="analyse only the first N s of Big Buck Bunny")
     parser.add_argument("--cache", type=Path, default=Path(".cache/media"), help="media cache folder")
     parser.add_argument("--json", type=Path, help="write the results here")
@@ -548,9 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     print("  " + ", ".join(f"{_short(n)}: {len(d.cuts_s)}" for n, d in vtest_alone.items()))
     print()
     print(f"Big Buck Bunny, first {span_s:.1f} s (film + credits): cuts per detector and pairwise agreement")
-    print(
-        f"(fraction of the row detector's cuts that the column detector also finds within +-{TOLERANCE_S} s)"
-    )
+    print(f"(fraction of the row detector's cuts that the column detector also finds within +-{TOLERANCE_S} s)")
     print(format_agreement(bbb_found))
     print("ffmpeg rows share one scene-score run, so their CPU is the same")
     ours_only, ours_missed = disagreements(bbb_found)

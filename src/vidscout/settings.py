@@ -39,14 +39,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIDSCOUT_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Field(default_factory=_default_data_dir, description="Databases and model caches.")
-    profile: ProfileName = Field(
-        default="embedded", description="Which backend profile fills unset model specs."
-    )
+    profile: ProfileName = Field(default="embedded", description="Which backend profile fills unset model specs.")
     models: ModelSpecs = Field(default_factory=ModelSpecs)
     threads: int = Field(default=2, ge=1, le=256, description="CPU threads each model backend may use.")
-    base_url: str = Field(
-        default="http://127.0.0.1:8000/v1", description="OpenAI-compatible server (vllm profile)."
-    )
+    base_url: str = Field(default="http://127.0.0.1:8000/v1", description="OpenAI-compatible server (vllm profile).")
     api_key: str = Field(default="EMPTY", description="API key for the OpenAI-compatible server.")
 
     @property

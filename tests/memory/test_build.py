@@ -141,9 +141,7 @@ def test_kill_9_mid_ingest_then_rerun_gives_the_same_database(
             return {
                 "frames": s.query("SELECT t_s, file FROM frames ORDER BY t_s"),
                 "cuts": s.cuts(),
-                "segments": s.query(
-                    "SELECT level, idx, start_s, end_s, parent FROM segments ORDER BY level, idx"
-                ),
+                "segments": s.query("SELECT level, idx, start_s, end_s, parent FROM segments ORDER BY level, idx"),
                 "speech": s.query("SELECT start_s, end_s, text FROM speech ORDER BY start_s"),
                 "tags": s.query("SELECT frame_id, tags FROM tags ORDER BY frame_id"),
                 "ocr": s.query("SELECT frame_id, text FROM ocr ORDER BY frame_id, id"),

@@ -28,9 +28,7 @@ def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("clip") / "tiny-clip"
     CLIPModel(config).save_pretrained(out)
     image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    CLIPProcessor(
-        image_processor=image_processor, tokenizer=CLIPTokenizer(vocab=vocab, merges=[])
-    ).save_pretrained(out)
+    CLIPProcessor(image_processor=image_processor, tokenizer=CLIPTokenizer(vocab=vocab, merges=[])).save_pretrained(out)
     return out
 
 

@@ -47,9 +47,7 @@ def test_payload_schema_tools_and_tool_call_parsing() -> None:
 
     tools = [{"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}]
     schema = {"type": "object"}
-    reply = _llm(handler).complete(
-        MESSAGES, GenerationOptions(tools=tools, json_schema=schema, stop=("END",))
-    )
+    reply = _llm(handler).complete(MESSAGES, GenerationOptions(tools=tools, json_schema=schema, stop=("END",)))
     assert reply.tool_calls[0].name == "search" and reply.tool_calls[0].arguments == '{"q": "car"}'
     assert reply.finish_reason == "tool_calls" and (reply.prompt_tokens, reply.completion_tokens) == (7, 3)
     body = seen[0]

@@ -25,9 +25,7 @@ from vidscout.settings import ModelSpecs, Settings
         (r.make_video_llm, "llava", "composite, openai"),
     ],
 )
-def test_unknown_spec_lists_the_valid_ones(
-    maker: Callable[..., Any], spec: str, choices: str, tmp_path: Path
-) -> None:
+def test_unknown_spec_lists_the_valid_ones(maker: Callable[..., Any], spec: str, choices: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=f"available: {choices}$"):
         maker(spec, Settings(data_dir=tmp_path))
 

@@ -26,14 +26,8 @@ def test_extract_json() -> None:
 def test_parse_tool_calls_tags_bare_json_and_unknown_names() -> None:
     text = 'Let me look.\n<tool_call>\n{"name": "search", "arguments": {"q": "car"}}\n</tool_call>'
     rest, calls = parse_tool_calls(text, ["search"])
-    assert (
-        rest == "Let me look."
-        and calls[0].name == "search"
-        and json.loads(calls[0].arguments) == {"q": "car"}
-    )
-    rest, calls = parse_tool_calls(
-        '<tool_call>{"name": "a", "arguments": {}}</tool_call><tool_call>{"name": "b"'
-    )
+    assert rest == "Let me look." and calls[0].name == "search" and json.loads(calls[0].arguments) == {"q": "car"}
+    rest, calls = parse_tool_calls('<tool_call>{"name": "a", "arguments": {}}</tool_call><tool_call>{"name": "b"')
     assert [c.name for c in calls] == ["a"] and rest.startswith("<tool_call>")
     rest, calls = parse_tool_calls('```json\n{"name": "search", "arguments": {"q": 1}}\n```', ["search"])
     assert rest == "" and calls[0].id == "call_0"

@@ -14,9 +14,7 @@ from vidscout.models.registry import Backends, availability, make_asr
 from vidscout.settings import Settings
 
 
-def test_transcribes_espeak_sentence_with_monotonic_word_times(
-    backends: Backends, speech: NDArray[np.float32]
-) -> None:
+def test_transcribes_espeak_sentence_with_monotonic_word_times(backends: Backends, speech: NDArray[np.float32]) -> None:
     asr = backends.asr
     assert isinstance(asr, ASR) and asr.name == "faster-whisper:tiny.en"
     segments = asr.transcribe(speech)

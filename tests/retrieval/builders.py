@@ -58,17 +58,13 @@ def build_store(
         for a, b, text in speech:
             words = text.split()
             step = (b - a) / len(words)
-            times = [
-                [w, round(a + i * step, 3), round(a + (i + 1) * step, 3), 1.0] for i, w in enumerate(words)
-            ]
+            times = [[w, round(a + i * step, 3), round(a + (i + 1) * step, 3), 1.0] for i, w in enumerate(words)]
             c.execute(
                 "INSERT INTO speech (start_s, end_s, text, words, avg_logprob) VALUES (?, ?, ?, ?, 0)",
                 (a, b, text, json.dumps(times)),
             )
     _save_index(store, "SELECT id, vec FROM docs ORDER BY id", store.root / "text.faiss")
-    _save_index(
-        store, "SELECT frame_id, vec FROM frame_vectors ORDER BY frame_id", store.root / "frames.faiss"
-    )
+    _save_index(store, "SELECT frame_id, vec FROM frame_vectors ORDER BY frame_id", store.root / "frames.faiss")
     return store
 
 

@@ -130,9 +130,7 @@ def test_missing_indexes_fall_back_to_bm25(store: VideoStore) -> None:
     assert SegmentSearcher.open(store).search("train")[0].clip == 5  # no embedders at all
 
 
-def test_wrong_embedder_and_empty_query_are_config_errors(
-    store: VideoStore, searcher: SegmentSearcher
-) -> None:
+def test_wrong_embedder_and_empty_query_are_config_errors(store: VideoStore, searcher: SegmentSearcher) -> None:
     with pytest.raises(ConfigError, match="256-d vectors"):
         SegmentSearcher.open(store, text_embedder=HashEmbedder(dim=32))
     with pytest.raises(ConfigError, match="empty"):

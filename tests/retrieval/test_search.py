@@ -137,9 +137,7 @@ def test_clip_index_at() -> None:
 
 
 def test_snippet_centres_on_the_first_query_word() -> None:
-    text = (
-        " ".join(f"w{i}" for i in range(100)) + " the EGGS are here " + " ".join(f"z{i}" for i in range(100))
-    )
+    text = " ".join(f"w{i}" for i in range(100)) + " the EGGS are here " + " ".join(f"z{i}" for i in range(100))
     s = snippet(text, ["eggs"], width=60)
     assert "EGGS" in s and s.startswith("…") and s.endswith("…")
     assert len(s) <= 62

@@ -81,9 +81,5 @@ def test_probe_rejects_missing_files_and_directories(tmp_path: Path) -> None:
 
 def test_samples_sit_on_the_global_grid_whatever_the_start(indexed_video: Path) -> None:
     full = [f.t_s for f in scan(indexed_video, ScanOptions(sample_every_s=0.5)) if f.image is not None]
-    late = [
-        f.t_s
-        for f in scan(indexed_video, ScanOptions(sample_every_s=0.5, start_s=3.3))
-        if f.image is not None
-    ]
+    late = [f.t_s for f in scan(indexed_video, ScanOptions(sample_every_s=0.5, start_s=3.3)) if f.image is not None]
     assert late == [t for t in full if t >= 3.3]

@@ -137,9 +137,7 @@ def test_concat_rejects_pieces_outside_the_source(indexed_video: Path, built: Pa
 
 def test_speech_video_places_clips_at_the_returned_times(indexed_video: Path, built: Path) -> None:
     clips = librivox_clips()[:2]
-    out, segments = speech_video(
-        indexed_video, clips, built / "speech.mp4", gap_s=1.0, lead_s=0.5, size=(320, 240)
-    )
+    out, segments = speech_video(indexed_video, clips, built / "speech.mp4", gap_s=1.0, lead_s=0.5, size=(320, 240))
     durations = [_wav_duration_s(p) for p, _ in clips]
     assert [text for _, _, text in segments] == [text for _, text in clips]
     assert segments[0][0] == 0.5

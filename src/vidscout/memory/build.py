@@ -78,19 +78,13 @@ class IngestOptions(BaseModel, frozen=True):
     sample_width: int = Field(default=640, ge=64, description="Keyframe width for tags/OCR/embeddings (px).")
     shots: ShotOptions = ShotOptions()
     segments: SegmentOptions = SegmentOptions()
-    ocr_min_text_score: float = Field(
-        default=2.0, description="Run OCR on frames with at least this text score."
-    )
+    ocr_min_text_score: float = Field(default=2.0, description="Run OCR on frames with at least this text score.")
     ocr_dense_text_score: float = Field(
         default=15.0, description="Read frames with this text score even if the fast detector sees nothing."
     )
-    ocr_min_gap_s: float = Field(
-        default=6.0, description="Within one shot, OCR at most once per this many seconds."
-    )
+    ocr_min_gap_s: float = Field(default=6.0, description="Within one shot, OCR at most once per this many seconds.")
     ocr_min_score: float = Field(default=0.6, description="Drop OCR lines below this confidence.")
-    asr_chunk_s: float = Field(
-        default=300.0, gt=10, description="Audio is transcribed in chunks of about this length."
-    )
+    asr_chunk_s: float = Field(default=300.0, gt=10, description="Audio is transcribed in chunks of about this length.")
     top_tags: int = Field(default=5, ge=1, description="Labels kept per keyframe.")
     batch: int = Field(default=16, ge=1, description="Frames per model batch and per committed transaction.")
     commit_every_s: float = Field(
@@ -191,9 +185,7 @@ class _Ctx:
         fresh = self.store.begin_layer(name, fp, spec, params)
         state = self.store.layer(name)
         if state is not None and state.done and not fresh:
-            self.reports.append(
-                LayerReport(name=name, status="cached", seconds=state.seconds, stats=state.stats)
-            )
+            self.reports.append(LayerReport(name=name, status="cached", seconds=state.seconds, stats=state.stats))
             return None
         return "computed" if fresh or state is None or state.progress == 0 else "resumed"
 
@@ -201,9 +193,7 @@ class _Ctx:
         dt = time.perf_counter() - t0
         self.store.finish_layer(name, stats, add_seconds=dt)
         state = self.store.layer(name)
-        self.reports.append(
-            LayerReport(name=name, status=status, seconds=state.seconds if state else dt, stats=stats)
-        )
+        self.reports.append(LayerReport(name=name, status=status, seconds=state.seconds if state else dt, stats=stats))
 
 
 def ingest(
@@ -282,9 +272,7 @@ def _scan_layer(ctx: _Ctx) -> None:
         last_t = fr.t_s
         if fr.image is not None and fr.t_s >= done_until - 1e-6:
             name = f"{fr.t_s:010.3f}.jpg"
-            ok, jpg = cv2.imencode(
-                ".jpg", cv2.cvtColor(fr.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88]
-            )
+            ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(fr.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
             if not ok:
                 raise BackendError(f"OpenCV could not encode the frame at {fr.t_s:.2f}s as JPEG.")
             write_bytes_atomic(store.root / "frames" / name, jpg.tobytes())
@@ -328,9 +316,7 @@ def _segments_layer(ctx: _Ctx) -> None:
         idx = np.nonzero((times >= c.start_s) & (times < c.end_s))[0]
         if len(idx):
             feats[i] = np.mean([hists[j] for j in idx], axis=0)
-    segments = build_hierarchy(
-        cuts, covered, clip_features=feats if hists else None, options=ctx.opts.segments
-    )
+    segments = build_hierarchy(cuts, covered, clip_features=feats if hists else None, options=ctx.opts.segments)
     with store.transaction() as c:
         c.execute("DELETE FROM segments")
         c.executemany(
@@ -488,8 +474,7 @@ def quiet_split_points(audio: NDArray[np.float32], chunk_s: float, *, search_s: 
 
 def _speech_row(seg: SpeechSegment, *, offset_s: float) -> tuple[float, float, str, str, float]:
     words = [
-        [w.text, round(offset_s + w.start_s, 3), round(offset_s + w.end_s, 3), round(w.prob, 3)]
-        for w in seg.words
+        [w.text, round(offset_s + w.start_s, 3), round(offset_s + w.end_s, 3), round(w.prob, 3)] for w in seg.words
     ]
     return (
         offset_s + seg.start_s,
@@ -553,9 +538,7 @@ def _text_index_layer(ctx: _Ctx) -> None:
     t0 = time.perf_counter()
     store = ctx.store
     docs = clip_documents(store)
-    vecs = (
-        ctx.backends.text_embedder.embed_text([d[4] for d in docs]) if docs else np.zeros((0, 1), np.float32)
-    )
+    vecs = ctx.backends.text_embedder.embed_text([d[4] for d in docs]) if docs else np.zeros((0, 1), np.float32)
     with store.transaction() as c:
         c.execute("DELETE FROM docs")
         c.executemany(

@@ -15,14 +15,11 @@ def clip_documents(store: VideoStore) -> list[tuple[int, str, float, float, str]
     for clip in store.segments("clip"):
         sid = store.segment_id("clip", clip.index)
         a, b = clip.span.start_s, clip.span.end_s
-        speech = store.query(
-            "SELECT text FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s", (a, b)
-        )
+        speech = store.query("SELECT text FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s", (a, b))
         if speech:
             docs.append((sid, "speech", a, b, " ".join(r[0] for r in speech)))
         ocr = store.query(
-            "SELECT DISTINCT o.text FROM ocr o JOIN frames f ON f.id = o.frame_id"
-            " WHERE f.t_s >= ? AND f.t_s < ?",
+            "SELECT DISTINCT o.text FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ?",
             (a, b),
         )
         if ocr:

@@ -221,9 +221,7 @@ class VideoStore:
             )
         return True
 
-    def update_layer(
-        self, c: sqlite3.Connection, name: str, *, progress: float, add_seconds: float = 0.0
-    ) -> None:
+    def update_layer(self, c: sqlite3.Connection, name: str, *, progress: float, add_seconds: float = 0.0) -> None:
         """Record progress inside the caller's transaction (with the rows it belongs to)."""
         c.execute(
             "UPDATE layers SET progress=?, seconds=seconds+?, updated_at=? WHERE name=?",
@@ -260,10 +258,7 @@ class VideoStore:
             if level
             else self._conn.execute(q + " ORDER BY level, idx")
         )
-        return [
-            Segment(level=r[0], index=r[1], span=TimeSpan(start_s=r[2], end_s=r[3]), parent=r[4])
-            for r in rows
-        ]
+        return [Segment(level=r[0], index=r[1], span=TimeSpan(start_s=r[2], end_s=r[3]), parent=r[4]) for r in rows]
 
     def segment_id(self, level: SegmentLevel, index: int) -> int:
         """Row id of a segment."""

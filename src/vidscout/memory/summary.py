@@ -39,9 +39,7 @@ def describe_store(store: VideoStore) -> dict[str, Any]:
         "speech": {
             "coverage": round(speech_s / duration, 4) if duration else 0.0,
             "seconds": round(speech_s, 2),
-            "segments": [
-                {"start_s": a, "end_s": b, "text": t, "words": json.loads(w)} for a, b, t, w in speech
-            ],
+            "segments": [{"start_s": a, "end_s": b, "text": t, "words": json.loads(w)} for a, b, t, w in speech],
         },
         "ocr": [{"t_s": t, "text": text, "score": round(score, 3)} for t, text, score in ocr],
         "indexes": indexes,

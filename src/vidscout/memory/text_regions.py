@@ -20,9 +20,7 @@ def text_likelihood(image: NDArray[np.uint8]) -> float:
     _, bw = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     if float(bw.mean()) > 0.35 * 255:  # dense texture everywhere (foliage, noise): not text
         return 0.0
-    joined = cv2.morphologyEx(
-        bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 80), 1))
-    )
+    joined = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 80), 1)))
     _, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     count = 0
     for x, y, bw_, bh, area in stats[1:]:

@@ -87,9 +87,7 @@ class GenerationOptions(BaseModel, frozen=True):
 
     max_tokens: int = Field(default=256, ge=1, description="Upper bound on generated tokens.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="0 is greedy.")
-    json_schema: dict[str, Any] | None = Field(
-        default=None, description="Constrain the reply to this schema."
-    )
+    json_schema: dict[str, Any] | None = Field(default=None, description="Constrain the reply to this schema.")
     tools: list[dict[str, Any]] | None = Field(default=None, description="OpenAI tool definitions.")
     stop: tuple[str, ...] = ()
 

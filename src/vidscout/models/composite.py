@@ -81,9 +81,7 @@ class CompositeVideoLLM:
             raise ValueError(f"{len(frames)} frames but {len(times_s)} timestamps")
         if not frames:
             return []
-        picks = np.unique(
-            np.linspace(0, len(frames) - 1, min(len(frames), self._max_frames)).round().astype(int)
-        )
+        picks = np.unique(np.linspace(0, len(frames) - 1, min(len(frames), self._max_frames)).round().astype(int))
         chosen = [frames[i] for i in picks]
         tags = self._tagger.tag(chosen, top_k=3)
         lines: list[str] = []
@@ -104,10 +102,7 @@ class CompositeVideoLLM:
         lines = self.observe(frames, times_s)
         evidence = "\n".join(lines) if lines else "(no frames)"
         if self._llm is None:
-            return (
-                "Frame observations (no vision-language model offline; labels are ImageNet guesses):\n"
-                + evidence
-            )
+            return "Frame observations (no vision-language model offline; labels are ImageNet guesses):\n" + evidence
         messages = [
             ChatMessage(role="system", content=_SYSTEM),
             ChatMessage(role="user", content=f"Observations:\n{evidence}\n\nQuestion: {prompt}"),

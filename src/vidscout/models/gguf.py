@@ -195,9 +195,7 @@ def _raise(message: str) -> str:
 
 def _compile_template(source: str) -> Any:
     # The same sandbox and globals Hugging Face uses for chat templates, so GGUF templates render as upstream.
-    env = ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
-    )
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
     env.filters["tojson"] = _tojson
     env_globals = cast(dict[str, Any], env.globals)  # typeshed narrows the value type to jinja's own globals
     env_globals["raise_exception"] = _raise

@@ -234,9 +234,7 @@ class LlamaCppRuntime:
         """Load the model; llama-cpp-python keeps its own prompt-prefix KV reuse."""
         from llama_cpp import Llama  # pyright: ignore[reportMissingImports]
 
-        self._llm = Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
-        )
+        self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
         self.n_ctx = n_ctx
         metadata: dict[str, str] = dict(self._llm.metadata)
         self.chat_template = metadata.get("tokenizer.chat_template", "")

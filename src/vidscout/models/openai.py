@@ -72,9 +72,7 @@ class OpenAILLM:
             transport=transport,
         )
 
-    def _payload(
-        self, messages: Sequence[ChatMessage], options: GenerationOptions, stream: bool
-    ) -> dict[str, Any]:
+    def _payload(self, messages: Sequence[ChatMessage], options: GenerationOptions, stream: bool) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self.model,
             "messages": [m.model_dump(exclude_none=True) for m in messages],
@@ -188,9 +186,7 @@ class OpenAIVideoLLM:
     Frames go as JPEG data URLs, each preceded by its timestamp, in one user message.
     """
 
-    def __init__(
-        self, llm: OpenAILLM, *, max_frames: int = 8, max_side: int = 448, max_tokens: int = 256
-    ) -> None:
+    def __init__(self, llm: OpenAILLM, *, max_frames: int = 8, max_side: int = 448, max_tokens: int = 256) -> None:
         """Wrap a chat client.
 
         Args:

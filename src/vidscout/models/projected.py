@@ -60,9 +60,7 @@ class ProjectedTagEmbedder:
         return l2_normalise(self._tagger.probabilities(images) @ self._labels)
 
 
-def _label_matrix(
-    tagger: EfficientNetTagger, text: MiniLMTextEmbedder, cache_dir: Path | None
-) -> NDArray[np.float32]:
+def _label_matrix(tagger: EfficientNetTagger, text: MiniLMTextEmbedder, cache_dir: Path | None) -> NDArray[np.float32]:
     path = None
     if cache_dir is not None:
         key = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{tagger.name}--{text.name}")

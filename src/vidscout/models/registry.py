@@ -120,9 +120,7 @@ def _projected(model: str, opts: Options, settings: Settings, shared: Backends) 
 def _clip(model: str, opts: Options, settings: Settings, _: Backends) -> ImageTextEmbedder:
     from vidscout.models.clip import CLIPEmbedder
 
-    return CLIPEmbedder(
-        model or "openai/clip-vit-base-patch32", name=f"clip:{model}", threads=settings.threads
-    )
+    return CLIPEmbedder(model or "openai/clip-vit-base-patch32", name=f"clip:{model}", threads=settings.threads)
 
 
 def _gguf(model: str, opts: Options, settings: Settings, _: Backends) -> LLM:
@@ -131,9 +129,7 @@ def _gguf(model: str, opts: Options, settings: Settings, _: Backends) -> LLM:
     chunked = w.WEIGHTS.get(model)
     path = w.assemble(chunked, settings.weights_dir) if chunked else Path(model).expanduser()
     if not chunked and path.suffix != ".gguf":
-        raise ConfigError(
-            f"Unknown GGUF model {model!r}; use one of {', '.join(sorted(w.WEIGHTS))} or a .gguf path"
-        )
+        raise ConfigError(f"Unknown GGUF model {model!r}; use one of {', '.join(sorted(w.WEIGHTS))} or a .gguf path")
     return GGUFLLM(
         path,
         name=f"gguf:{model}",
@@ -199,9 +195,7 @@ def _make(role: str, spec: str, settings: Settings, shared: Backends | None) -> 
     kind, model, opts = parse_spec(spec)
     table = TABLES[_role(role)]
     if kind not in table:
-        raise ConfigError(
-            f"Unknown {role} backend {kind!r} (spec {spec!r}); available: {', '.join(sorted(table))}"
-        )
+        raise ConfigError(f"Unknown {role} backend {kind!r} (spec {spec!r}); available: {', '.join(sorted(table))}")
     return table[kind](model, opts, settings, shared or Backends(settings))
 
 
@@ -232,9 +226,7 @@ def make_text_embedder(spec: str, settings: Settings, *, shared: Backends | None
     return cast(TextEmbedder, _make("text", spec, settings, shared))
 
 
-def make_image_text_embedder(
-    spec: str, settings: Settings, *, shared: Backends | None = None
-) -> ImageTextEmbedder:
+def make_image_text_embedder(spec: str, settings: Settings, *, shared: Backends | None = None) -> ImageTextEmbedder:
     """Build the image–text embedder for ``spec`` (``projected-tags``, ``clip:<model>``)."""
     return cast(ImageTextEmbedder, _make("image_text", spec, settings, shared))
 
@@ -306,9 +298,7 @@ class Backends:
         return cast(VideoLLM, self.get("video_llm"))
 
 
-def fetch_embedded(
-    settings: Settings, progress: Callable[[str, int, int], None] | None = None
-) -> dict[str, Path]:
+def fetch_embedded(settings: Settings, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Path]:
     """Assemble and verify every chunked weights file the embedded profile and ``settings`` use.
 
     Args:

@@ -68,9 +68,7 @@ class ScriptedLLM:
     Every call's messages and options are recorded in ``calls`` for assertions.
     """
 
-    def __init__(
-        self, replies: Iterable[Completion | str] | Responder = (), *, name: str = "scripted"
-    ) -> None:
+    def __init__(self, replies: Iterable[Completion | str] | Responder = (), *, name: str = "scripted") -> None:
         """Args: replies: completions (or plain texts) in order, or a function computing each reply."""
         self.name = name
         self.calls: list[tuple[list[ChatMessage], GenerationOptions]] = []

@@ -78,9 +78,7 @@ WHISPER_BASE = ChunkedWeights(
     parts=(PartRef(*_WHISPER_P1, "data/model.bin.part1"), PartRef(*_WHISPER_P2, "data/model.bin.part2")),
     sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
     size=145_217_532,
-    companions=tuple(
-        PartRef(*_WHISPER_P1, f"data/{f}") for f in ("config.json", "tokenizer.json", "vocabulary.txt")
-    ),
+    companions=tuple(PartRef(*_WHISPER_P1, f"data/{f}") for f in ("config.json", "tokenizer.json", "vocabulary.txt")),
 )
 
 WEIGHTS: dict[str, ChunkedWeights] = {w.key: w for w in (QWEN_05B, QWEN_15B, WHISPER_BASE)}
@@ -143,17 +141,10 @@ def _marker(out: Path) -> Path:
 def is_assembled(out: Path, *, size: int, sha256: str) -> bool:
     """True when ``out`` has the expected size and a marker recording a verified ``sha256``."""
     marker = _marker(out)
-    return (
-        out.is_file()
-        and out.stat().st_size == size
-        and marker.is_file()
-        and marker.read_text().strip() == sha256
-    )
+    return out.is_file() and out.stat().st_size == size and marker.is_file() and marker.read_text().strip() == sha256
 
 
-def assemble_file(
-    parts: Sequence[Path], out: Path, *, sha256: str, progress: ProgressFn | None = None
-) -> Path:
+def assemble_file(parts: Sequence[Path], out: Path, *, sha256: str, progress: ProgressFn | None = None) -> Path:
     """Concatenate ``parts`` into ``out``, verify the sha256, and leave a ``.sha256-ok`` marker.
 
     A cached, verified ``out`` is returned untouched. The file appears atomically: readers never

@@ -83,9 +83,7 @@ class FasterWhisperASR:
         out: list[SpeechSegment] = []
         for seg in segments:  # a lazy generator: decoding happens here
             words = tuple(
-                Word(
-                    text=w.word.strip(), start_s=float(w.start), end_s=float(w.end), prob=float(w.probability)
-                )
+                Word(text=w.word.strip(), start_s=float(w.start), end_s=float(w.end), prob=float(w.probability))
                 for w in seg.words or ()
             )
             out.append(

@@ -70,8 +70,7 @@ class BM25Index:
                 ids.append(i)
                 tfs.append(tf)
         self._postings = {
-            t: (np.array(ids, dtype=np.int64), np.array(tfs, dtype=np.float64))
-            for t, (ids, tfs) in postings.items()
+            t: (np.array(ids, dtype=np.int64), np.array(tfs, dtype=np.float64)) for t, (ids, tfs) in postings.items()
         }
 
     @classmethod

@@ -52,9 +52,7 @@ class SearchOptions(BaseModel, frozen=True):
     frame_weight: float = Field(default=0.5, ge=0)  # RRF weight of text→frame; lower: noisier embedders
     min_text_score: float = 0.15  # drop dense text hits at or below this cosine (MiniLM: unrelated ~0-0.1)
     min_frame_score: float = 0.0  # frame hits with cosine at or below this are dropped
-    min_gap_s: float = Field(
-        default=10.0, ge=0
-    )  # results closer than this (centre to centre, s) are merged away
+    min_gap_s: float = Field(default=10.0, ge=0)  # results closer than this (centre to centre, s) are merged away
     fuse_by: Literal["clip", "item"] = "clip"  # "clip": one result per clip; "item": per doc / frame
     snippet_chars: int = Field(default=200, ge=20)  # length of the evidence text shown per hit (chars)
     bm25: BM25Options = BM25Options()
@@ -161,9 +159,7 @@ class SegmentSearcher:
             BackendError: A FAISS file is unreadable.
         """
         clips = store.segments("clip")
-        clip_of_row = {
-            int(r[0]): int(r[1]) for r in store.query("SELECT id, idx FROM segments WHERE level='clip'")
-        }
+        clip_of_row = {int(r[0]): int(r[1]) for r in store.query("SELECT id, idx FROM segments WHERE level='clip'")}
         starts = [c.span.start_s for c in clips]
         docs = [
             _Doc(
@@ -274,10 +270,7 @@ class SegmentSearcher:
         if not self._docs or not _wants(kinds, DOC_KINDS):
             return []
         allowed = np.array(
-            [
-                (kinds is None or d.kind in kinds) and (window is None or in_window(d.span, window))
-                for d in self._docs
-            ]
+            [(kinds is None or d.kind in kinds) and (window is None or in_window(d.span, window)) for d in self._docs]
         )
         terms = tokenize(query)
         index = (
@@ -322,9 +315,7 @@ class SegmentSearcher:
 
     # --- transcript ----------------------------------------------------------------------------
 
-    def search_transcript(
-        self, query: str, *, window: TimeSpan | None = None, top_k: int = 5
-    ) -> list[Utterance]:
+    def search_transcript(self, query: str, *, window: TimeSpan | None = None, top_k: int = 5) -> list[Utterance]:
         """The utterances that best match ``query`` (BM25), with where its words are said.
 
         Args:
@@ -347,8 +338,7 @@ class SegmentSearcher:
     def speech_in(self, window: TimeSpan) -> list[Utterance]:
         """Every utterance overlapping ``window``, in time order, with word times."""
         rows = self.store.query(
-            "SELECT id, start_s, end_s, text, words FROM speech WHERE end_s >= ? AND start_s <= ?"
-            " ORDER BY start_s, id",
+            "SELECT id, start_s, end_s, text, words FROM speech WHERE end_s >= ? AND start_s <= ? ORDER BY start_s, id",
             (window.start_s, window.end_s),
         )
         return [u for u in map(_utterance, rows) if in_window(u.span, window)]

@@ -343,9 +343,7 @@ def speech_video(
 
     loops = math.ceil(total_s / footage_info.duration_s)
     inputs = ["-stream_loop", str(loops), "-i", str(footage)]
-    graph = [
-        f"[0:v]setpts=PTS-STARTPTS,{_fit_video(size, fps)},trim=end={total_s:.6f},setpts=PTS-STARTPTS[v]"
-    ]
+    graph = [f"[0:v]setpts=PTS-STARTPTS,{_fit_video(size, fps)},trim=end={total_s:.6f},setpts=PTS-STARTPTS[v]"]
     fmt = _audio_format("mono")
     pieces: list[str] = []
 
@@ -359,9 +357,7 @@ def speech_video(
     for i, ((path, _), dur_s) in enumerate(zip(clips, durations, strict=True)):
         inputs += ["-i", str(path)]
         # Pad/trim to the measured length so the timeline is exact whatever the resampler does.
-        graph.append(
-            f"[{i + 1}:a]{fmt},asetpts=PTS-STARTPTS,apad,atrim=end={dur_s:.6f},asetpts=PTS-STARTPTS[s{i}]"
-        )
+        graph.append(f"[{i + 1}:a]{fmt},asetpts=PTS-STARTPTS,apad,atrim=end={dur_s:.6f},asetpts=PTS-STARTPTS[s{i}]")
         pieces.append(f"[s{i}]")
         silence(gap_s)
     graph.append(f"{''.join(pieces)}concat=n={len(pieces)}:v=0:a=1[a]")
@@ -522,9 +518,7 @@ def bad_inputs(out_dir: Path, *, source: Path = VTEST_AVI, speech: Path | None =
 
 def _require_system_file(path: Path, package: str) -> Path:
     if not path.is_file():
-        raise MediaError(
-            f"{path} is missing; install it with `apt-get install {package}` (Debian/Ubuntu) and rerun."
-        )
+        raise MediaError(f"{path} is missing; install it with `apt-get install {package}` (Debian/Ubuntu) and rerun.")
     return path
 
 
@@ -558,9 +552,7 @@ def _run_ffmpeg(args: Sequence[str]) -> None:
     except FileNotFoundError as e:
         raise BackendError("ffmpeg is not on PATH; run `apt-get install ffmpeg` and retry.") from e
     except subprocess.CalledProcessError as e:
-        raise BackendError(
-            f"ffmpeg failed (exit {e.returncode}): {_tail(e.stderr)}\ncommand: {shlex.join(cmd)}"
-        ) from e
+        raise BackendError(f"ffmpeg failed (exit {e.returncode}): {_tail(e.stderr)}\ncommand: {shlex.join(cmd)}") from e
 
 
 def _build(out: Path, args: Sequence[str]) -> None:
@@ -675,3 +667,11 @@ def _store(out: Path, key: str, **result: Any) -> None:
     if side != out:
         meta["size_bytes"] = out.stat().st_size
     _write_atomic(side, json.dumps(meta, indent=2, ensure_ascii=False).encode("utf-8"))
+
+
+# Public names for sibling builders (e.g. `vidscout.video.needles`) that share the cache scheme.
+cache_key = _cache_key
+file_id = _file_id
+load_cached = _load_cached
+store_cached = _store
+build = _build

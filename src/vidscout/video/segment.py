@@ -211,9 +211,7 @@ def build_hierarchy(
     out: list[Segment] = []
     for gi, (a, b) in enumerate(groups):
         out.append(
-            Segment(
-                level="chapter", index=gi, span=TimeSpan(start_s=clips[a].start_s, end_s=clips[b - 1].end_s)
-            )
+            Segment(level="chapter", index=gi, span=TimeSpan(start_s=clips[a].start_s, end_s=clips[b - 1].end_s))
         )
     for ci, clip in enumerate(clips):
         out.append(Segment(level="clip", index=ci, span=clip, parent=chapter_of_clip[ci]))

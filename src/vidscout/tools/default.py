@@ -1,0 +1,21 @@
+"""The agent's default tool set, built fresh on each call (no registry is mutated at import)."""
+
+from __future__ import annotations
+
+from vidscout.tools.browse import BrowseArgs, browse
+from vidscout.tools.finish import FinishArgs, finish
+from vidscout.tools.registry import ToolRegistry
+from vidscout.tools.search import SearchArgs, search
+from vidscout.tools.transcript import TranscriptArgs, transcript
+from vidscout.tools.zoom import ZoomArgs, zoom_in
+
+
+def default_tools() -> ToolRegistry:
+    """browse, search, transcript, zoom_in and the terminal finish, in the order the planner sees them."""
+    registry = ToolRegistry()
+    registry.tool(BrowseArgs)(browse)
+    registry.tool(SearchArgs)(search)
+    registry.tool(TranscriptArgs)(transcript)
+    registry.tool(ZoomArgs)(zoom_in)
+    registry.tool(FinishArgs, terminal=True)(finish)
+    return registry

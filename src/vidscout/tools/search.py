@@ -1,0 +1,100 @@
+"""The `search` tool: hybrid segment search (speech, on-screen text, visual tags, frames) over one video."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from vidscout.errors import ToolRetry
+from vidscout.retrieval.search import Hit, HitKind
+from vidscout.tools.registry import Seconds, ToolContext
+from vidscout.types import TimeSpan, format_hms
+
+_KIND_LABEL: dict[HitKind, str] = {
+    "speech": "speech",
+    "ocr": "on-screen text",
+    "visual": "objects seen",
+    "frame": "a frame shows",
+}
+
+
+def format_span(span: TimeSpan) -> str:
+    """``HH:MM:SS-HH:MM:SS``, the one way a span is written for the LLM."""
+    return f"{format_hms(span.start_s)}-{format_hms(span.end_s)}"
+
+
+def resolve_window(ctx: ToolContext, start_s: float | None, end_s: float | None) -> TimeSpan | None:
+    """The span the model asked for, clamped to the video; None when it gave neither bound.
+
+    A missing start means the beginning of the video, a missing end its end.
+
+    Raises:
+        ToolRetry: The start is outside the video or the end is not after it.
+    """
+    if start_s is None and end_s is None:
+        return None
+    try:
+        a, b = ctx.check_span(0.0 if start_s is None else start_s, ctx.duration_s if end_s is None else end_s)
+    except ToolRetry as e:
+        whole = format_span(TimeSpan(start_s=0.0, end_s=ctx.duration_s))
+        raise ToolRetry(f"{e} Give a range inside {whole}, or omit start and end to cover the whole video.") from e
+    return TimeSpan(start_s=a, end_s=b)
+
+
+class SearchArgs(BaseModel):
+    """Arguments of `search`."""
+
+    query: str = Field(
+        min_length=1,
+        description="What to find, in a few plain words: a name, a phrase that is said, text on screen, "
+        "or a thing or scene that is seen.",
+    )
+    top_k: int = Field(default=5, ge=1, le=20, description="How many results to return.")
+    kind: Literal["speech", "ocr", "visual", "frame"] | None = Field(
+        default=None,
+        description="Only one kind of evidence: speech (what is said), ocr (text on screen), visual "
+        "(objects recognised in a clip), frame (single images). Omit to search all.",
+    )
+    start: Seconds | None = Field(default=None, description="Only search after this time, HH:MM:SS.")
+    end: Seconds | None = Field(default=None, description="Only search before this time, HH:MM:SS.")
+
+
+class SearchResult(BaseModel):
+    """Ranked hits for one query."""
+
+    query: str
+    window: TimeSpan | None = None
+    hits: list[Hit]
+
+    def to_observation(self) -> str:
+        """Numbered hits, best first: span, kind, how it matched, and a snippet of the evidence."""
+        where = f" in {format_span(self.window)}" if self.window else ""
+        lines = [f'Best matches for "{self.query}"{where}, best first:']
+        for i, hit in enumerate(self.hits, start=1):
+            label = _KIND_LABEL[hit.kind] + (", exact words" if "bm25" in (hit.sources or (hit.source,)) else "")
+            text = f'"{hit.text}"' if hit.kind in ("speech", "ocr") and hit.text else hit.text
+            lines.append(f"{i}. {format_span(hit.span)} [{label}] {text}".rstrip())
+        lines.append("Read a span with transcript or look at it with zoom_in.")
+        return "\n".join(lines)
+
+
+def search(ctx: ToolContext, args: SearchArgs) -> SearchResult:
+    """Find the moments that best match a description: words that are said, text on screen, or things seen.
+
+    Returns numbered time spans, best first, each with a snippet of its evidence.
+    """
+    query = " ".join(args.query.split())
+    if not query:
+        raise ToolRetry("The query is empty; say in a few words what to look for.")
+    window = resolve_window(ctx, args.start, args.end)
+    kinds: tuple[HitKind, ...] | None = (args.kind,) if args.kind else None
+    hits = ctx.searcher.search(query, top_k=args.top_k, kinds=kinds, window=window)
+    if not hits:
+        where = f" in {format_span(window)}" if window else ""
+        only = f" among {args.kind} evidence" if args.kind else ""
+        raise ToolRetry(
+            f'Nothing matches "{query}"{only}{where}. Try fewer or different words (a name, an object, a '
+            "phrase someone would say), drop kind or the time range, or call browse to skim the video."
+        )
+    return SearchResult(query=query, window=window, hits=hits)

@@ -1,0 +1,95 @@
+"""Plant known speech and on-screen text into real footage at known times (QA and needle tests).
+
+Speech needles are espeak-ng utterances mixed into the soundtrack at their start time; text
+needles are captions drawn with OpenCV (white on a dark box) overlaid for their span. The result
+is cached by its parameters, like the other builders in `vidscout.video.samples`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, Field
+
+from vidscout.errors import ConfigError
+from vidscout.video import samples
+from vidscout.video.decode import probe
+
+NeedleKind = Literal["speech", "text"]
+
+
+class Needle(BaseModel, frozen=True):
+    """One planted fact: what is said or shown, from ``start_s`` for ``duration_s`` (text only)."""
+
+    kind: NeedleKind
+    text: str
+    start_s: float = Field(ge=0)
+    duration_s: float = Field(default=4.0, gt=0, description="How long a text needle stays on screen.")
+
+
+def _caption_png(text: str, size: tuple[int, int], out: Path) -> Path:
+    w, h = size
+    img = np.zeros((h, w, 4), np.uint8)
+    scale = max(0.6, w / 900)
+    thick = max(1, round(scale * 2))
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    x, y = max(8, (w - tw) // 2), int(h * 0.82)
+    cv2.rectangle(img, (x - 12, y - th - 12), (x + tw + 12, y + base + 12), (20, 20, 20, 220), -1)
+    cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255, 255), thick, cv2.LINE_AA)
+    cv2.imwrite(str(out), img)
+    return out
+
+
+def plant_needles(
+    footage: Path, needles: Sequence[Needle], out: Path, *, size: tuple[int, int] = (960, 540), crf: int = 26
+) -> Path:
+    """Re-encode ``footage`` at ``size`` with the needles planted; returns ``out`` (cached)."""
+    info = probe(footage)
+    for n in needles:
+        if n.start_s + (n.duration_s if n.kind == "text" else 0.0) > info.duration_s:
+            raise ConfigError(f"needle {n.text!r} at {n.start_s:.1f}s is past the end of {footage.name}.")
+    key = samples.cache_key("needles", footage=samples.file_id(footage), needles=[n.model_dump() for n in needles],
+                            size=size, crf=crf)  # fmt: skip
+    if samples.load_cached(out, key) is not None:
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        inputs: list[str] = ["-i", str(footage)]
+        graph: list[str] = [f"[0:v]scale={size[0]}:{size[1]},format=yuv420p[v0]"]
+        audio: list[str] = []
+        label = "v0"
+        k = 1
+        for i, n in enumerate(needles):
+            if n.kind == "text":
+                png = _caption_png(n.text, size, work / f"t{i}.png")
+                inputs += ["-loop", "1", "-t", f"{n.start_s + n.duration_s + 1:.3f}", "-i", str(png)]
+                end = n.start_s + n.duration_s
+                graph.append(f"[{label}][{k}:v]overlay=0:0:enable='between(t,{n.start_s:.3f},{end:.3f})'[v{k}]")
+                label = f"v{k}"
+            else:
+                wav = samples.espeak_wav(n.text, work / f"s{i}.wav")
+                inputs += ["-i", str(wav)]
+                ms = int(n.start_s * 1000)
+                graph.append(f"[{k}:a]adelay={ms}|{ms},aformat=channel_layouts=mono[a{k}]")
+                audio.append(f"[a{k}]")
+            k += 1
+        if info.has_audio:
+            graph.append("[0:a]aformat=channel_layouts=mono[a0]")
+            audio.insert(0, "[a0]")
+        maps = ["-map", f"[{label}]"]
+        if audio:
+            graph.append(f"{''.join(audio)}amix=inputs={len(audio)}:normalize=0:duration=first[aout]"
+                         if info.has_audio else
+                         f"{''.join(audio)}amix=inputs={len(audio)}:normalize=0,apad[aout]")  # fmt: skip
+            maps += ["-map", "[aout]"]
+        args = [*inputs, "-filter_complex", ";".join(graph), *maps, "-t", f"{info.duration_s:.3f}",
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-c:a", "aac", "-b:a", "64k",
+                "-movflags", "+faststart"]  # fmt: skip
+        samples.build(out, args)
+    samples.store_cached(out, key, needles=[n.model_dump() for n in needles])
+    return out
