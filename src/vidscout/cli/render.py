@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vidscout.agent.trace import Answer, AnswerStep, ErrorStep, ObservationStep, Step, ThoughtStep, ToolCallStep
+from vidscout.agent.trace import Answer, AnswerStep, ObservationStep, Step, ThoughtStep, ToolCallStep
 from vidscout.memory.build import IngestReport
 from vidscout.types import format_hms
 
@@ -91,7 +91,7 @@ def agent_step(console: Console, step: Step, *, observation_lines: int = 6) -> N
         console.print(f"[{style}]{escape(shown)}[/]")
     elif isinstance(step, AnswerStep):
         pass  # the final answer is rendered once, by `answer`
-    elif isinstance(step, ErrorStep):
+    else:
         console.print(f"[bold red]error:[/] {escape(step.message)}")
 
 
