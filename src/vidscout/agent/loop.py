@@ -40,7 +40,7 @@ from vidscout.memory.documents import summarise_tags
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
-from vidscout.tools.registry import ToolContext, ToolRegistry
+from vidscout.tools.registry import ToolContext, ToolRegistry, parse_time
 from vidscout.types import TimeSpan, format_hms
 
 _CHECK_SCHEMA = {
@@ -61,6 +61,9 @@ class AgentOptions(BaseModel, frozen=True):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Planner sampling temperature.")
     self_check: bool = Field(default=True, description="Verify the cited evidence once before finishing.")
     observation_chars: int = Field(default=1500, ge=200, description="Longer observations are cut to this.")
+    initial_search: bool = Field(
+        default=True, description="Search the question once before the first planner turn (free step 0)."
+    )
 
 
 def option_letters(options: Sequence[str]) -> list[tuple[str, str]]:
@@ -110,12 +113,18 @@ class _Call(BaseModel):
 
 
 def _ask_for_call(
-    llm: LLM, messages: list[ChatMessage], tools: ToolRegistry, mode: str, opts: AgentOptions
+    llm: LLM,
+    messages: list[ChatMessage],
+    tools: ToolRegistry,
+    mode: str,
+    opts: AgentOptions,
+    *,
+    omit: dict[str, Sequence[str]] | None = None,
 ) -> tuple[str, _Call | None, str]:
     """One planner turn → (thought, the call or None, raw reply text)."""
     gen = GenerationOptions(max_tokens=opts.max_tokens, temperature=opts.temperature)
     if mode == "json":
-        reply = llm.complete(messages, gen.model_copy(update={"json_schema": tools.call_schema()}))
+        reply = llm.complete(messages, gen.model_copy(update={"json_schema": tools.call_schema(omit=omit)}))
         try:
             data = extract_json(reply.text)
         except ValueError:
@@ -213,19 +222,29 @@ def iter_steps(
     opts = options or AgentOptions()
     mode = resolve_mode(llm, opts)
     letters = option_letters(ctx.options)
+    omit: dict[str, Sequence[str]] = {} if ctx.options else {"finish": ["option"]}
+    first = render("agent_question", question=question, options=letters, max_steps=opts.max_steps)
+    if opts.initial_search and "search" in tools:
+        # A free first look: small planners start from evidence instead of guessing a first call.
+        outcome = tools.call("search", {"query": question, "top_k": 5}, ctx)
+        yield ToolCallStep(step=0, name="search", arguments={"query": question, "top_k": 5}, call_id="initial")
+        text = _truncate(outcome.observation, opts.observation_chars)
+        yield ObservationStep(step=0, name="search", text=text, ok=outcome.ok)
+        first += "\n\n" + render(
+            "agent_observation", tool="search", ok=outcome.ok, text=text, steps_left=opts.max_steps
+        )
     messages = [
         ChatMessage(role="system", content=_system_prompt(ctx, tools, mode == "json")),
-        ChatMessage(
-            role="user", content=render("agent_question", question=question, options=letters, max_steps=opts.max_steps)
-        ),
+        ChatMessage(role="user", content=first),
     ]
     checked = False
     nudged = False
+    failed: set[str] = set()
     for step in range(1, opts.max_steps + 1):
         last = step == opts.max_steps
         offered = tools.subset([t.name for t in tools if t.terminal]) if last else tools
         try:
-            thought, call, raw = _ask_for_call(llm, messages, offered, mode, opts)
+            thought, call, raw = _ask_for_call(llm, messages, offered, mode, opts, omit=omit)
         except BackendError as e:
             yield ErrorStep(step=step, message=str(e))
             return
@@ -241,13 +260,8 @@ def iter_steps(
                 "call finish when you know the answer."
             )
             yield ObservationStep(step=step, name="(none)", text=text, ok=False)
-            _append_turn(
-                messages,
-                mode,
-                None,
-                raw,
-                render("agent_observation", tool="loop", ok=False, text=text, steps_left=opts.max_steps - step),
-            )
+            _append_turn(messages, mode, None, raw, render("agent_observation", tool="loop", ok=False, text=text,
+                                                           steps_left=opts.max_steps - step))  # fmt: skip
             continue
         yield ToolCallStep(step=step, name=call.name, arguments=call.arguments, call_id=call.call_id)
         outcome = tools.call(call.name, call.arguments, ctx)
@@ -270,27 +284,65 @@ def iter_steps(
                         "with a corrected answer or with better evidence."
                     )
                     yield ObservationStep(step=step, name="self_check", text=text, ok=False)
-                    _append_turn(
-                        messages,
-                        mode,
-                        call,
-                        raw,
-                        render(
-                            "agent_observation",
-                            tool="self_check",
-                            ok=False,
-                            text=text,
-                            steps_left=opts.max_steps - step,
-                        ),
-                    )
+                    left = opts.max_steps - step
+                    obs = render("agent_observation", tool="self_check", ok=False, text=text, steps_left=left)
+                    _append_turn(messages, mode, call, raw, obs)
                     continue
             yield AnswerStep(step=step, answer=answer, option=option, evidence=evidence, verified=verified)
             return
         text = _truncate(outcome.observation, opts.observation_chars)
+        args_text = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, sort_keys=True)
+        key = f"{call.name}:{args_text}"
+        if not outcome.ok:
+            if key in failed:
+                text += (
+                    "\nYou made this exact call before and it failed the same way. Do something different: "
+                    "change the arguments (omit start and end to cover the whole video) or use another tool."
+                )
+            failed.add(key)
         yield ObservationStep(step=step, name=call.name, text=text, ok=outcome.ok)
         obs = render("agent_observation", tool=call.name, ok=outcome.ok, text=text, steps_left=opts.max_steps - step)
         _append_turn(messages, mode, call, raw, obs)
-    yield AnswerStep(step=opts.max_steps, answer="No answer was reached within the step budget.", forced=True)
+    try:
+        yield synthesise_answer(question, messages, ctx, llm, step=opts.max_steps)
+    except BackendError as e:
+        yield ErrorStep(step=opts.max_steps, message=str(e))
+
+
+_SYNTH_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "answer": {"type": "string"},
+        "start": {"type": "string", "pattern": "^[0-9]{2}:[0-5][0-9]:[0-5][0-9]$"},
+        "end": {"type": "string", "pattern": "^[0-9]{2}:[0-5][0-9]:[0-5][0-9]$"},
+    },
+    "required": ["answer", "start", "end"],
+}
+
+
+def synthesise_answer(
+    question: str, messages: Sequence[ChatMessage], ctx: ToolContext, llm: LLM, *, step: int
+) -> AnswerStep:
+    """Best-effort answer from everything observed, when the budget ran out without a finish."""
+    prompt = (f"The tool budget is used up. From the observations above, answer: {question}\n"
+              'Reply with JSON {"answer": ..., "start": "HH:MM:SS", "end": "HH:MM:SS"} giving the time span '
+              "that supports it; say the answer is unknown if nothing above supports one.")  # fmt: skip
+    reply = llm.complete([*messages, ChatMessage(role="user", content=prompt)],
+                         GenerationOptions(max_tokens=160, json_schema=_SYNTH_SCHEMA))  # fmt: skip
+    try:
+        data = extract_json(reply.text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not str(data.get("answer", "")).strip():
+        return AnswerStep(step=step, answer="No answer was reached within the step budget.", forced=True)
+    evidence: tuple[Evidence, ...] = ()
+    try:
+        a, b = parse_time(data.get("start")), parse_time(data.get("end"))
+        if 0 <= a < b <= ctx.duration_s + 1:
+            evidence = (Evidence(span=TimeSpan(start_s=a, end_s=min(b, ctx.duration_s))),)
+    except ValueError:
+        pass
+    return AnswerStep(step=step, answer=str(data["answer"]).strip(), evidence=evidence, forced=True)
 
 
 def run(

@@ -180,16 +180,26 @@ class ToolRegistry:
         """All tools as OpenAI ``tools`` entries."""
         return [t.openai_schema() for t in self]
 
-    def call_schema(self) -> dict[str, Any]:
-        """One JSON schema for "a thought plus exactly one valid tool call" (constrained decoding)."""
-        variants = [
-            {
-                "type": "object",
-                "properties": {"tool": {"const": t.name}, "args": t.parameters()},
-                "required": ["tool", "args"],
-            }
-            for t in self
-        ]
+    def call_schema(self, *, omit: dict[str, Sequence[str]] | None = None) -> dict[str, Any]:
+        """One JSON schema for "a thought plus exactly one valid tool call" (constrained decoding).
+
+        ``omit`` drops optional arguments per tool (e.g. finish's ``option`` on open questions), so a
+        small model cannot fill in what does not apply.
+        """
+        variants: list[dict[str, Any]] = []
+        for t in self:
+            params = t.parameters()
+            dropped = set((omit or {}).get(t.name, ()))
+            if dropped:
+                params = {**params, "properties": {k: v for k, v in params.get("properties", {}).items()
+                                                   if k not in dropped}}  # fmt: skip
+            variants.append(
+                {
+                    "type": "object",
+                    "properties": {"tool": {"const": t.name}, "args": params},
+                    "required": ["tool", "args"],
+                }
+            )
         return {
             "type": "object",
             "properties": {"thought": {"type": "string"}, "call": {"anyOf": variants}},
