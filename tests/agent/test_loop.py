@@ -227,6 +227,9 @@ def test_trajectory_round_trips_as_jsonl(ctx: ToolContext, tmp_path: Path) -> No
 class _Server(ThreadingHTTPServer):
     mode = "500"
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # the client gave up on a slow reply (the timeout case): expected, not worth a traceback
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
@@ -269,3 +272,28 @@ def test_backend_failures_end_the_run_with_a_clear_error(ctx: ToolContext, http_
     assert answer.error and answer.answer == ""
     expected = {"500": "500", "slow": "timed out", "refused": "connect"}[failure]
     assert expected in answer.error.lower(), answer.error
+
+
+def test_compaction_shortens_old_observations_only_when_over_budget() -> None:
+    from vidscout.agent.loop import compact
+
+    msgs = [ChatMessage(role="system", content="s"), ChatMessage(role="user", content="q" * 1000)]
+    msgs += [ChatMessage(role="user", content=f"obs{i} " + "x" * 2000) for i in range(6)]
+    untouched = [m.model_copy() for m in msgs]
+    compact(msgs, budget_chars=100_000)
+    assert msgs == untouched
+    compact(msgs, budget_chars=9000)
+    assert msgs[1].content == "q" * 1000  # the question is never cut
+    assert all(str(m.content).endswith("shortened ...]") for m in msgs[2:4])
+    assert all(len(str(m.content)) > 2000 for m in msgs[-4:])  # the newest evidence stays whole
+    assert sum(len(str(m.content)) for m in msgs) <= 9000 + 2500
+
+
+def test_a_repeated_call_gets_a_hint(ctx: ToolContext) -> None:
+    call = _json_call("look", {"start": 60, "end": 90})
+    done = _json_call("finish", {"answer": "red", "evidence": [{"start_s": 60, "end_s": 90}]})
+    llm = ScriptedLLM([call, call, done, SUPPORTED], name="gguf:test")
+    steps = list(iter_steps("q", ctx, llm, _tools()))
+    observations = [s for s in steps if isinstance(s, ObservationStep)]
+    assert "already made this exact call" not in observations[0].text
+    assert "already made this exact call" in observations[1].text

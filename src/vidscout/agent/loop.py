@@ -61,6 +61,9 @@ class AgentOptions(BaseModel, frozen=True):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Planner sampling temperature.")
     self_check: bool = Field(default=True, description="Verify the cited evidence once before finishing.")
     observation_chars: int = Field(default=1500, ge=200, description="Longer observations are cut to this.")
+    context_chars: int = Field(
+        default=16000, ge=2000, description="Past this much conversation text, older observations are shortened."
+    )
     initial_search: bool = Field(
         default=True, description="Search the question once before the first planner turn (free step 0)."
     )
@@ -100,6 +103,21 @@ def _system_prompt(ctx: ToolContext, tools: ToolRegistry, json_mode: bool) -> st
         json_mode=json_mode,
         tools=listing,
     )
+
+
+def compact(messages: list[ChatMessage], *, budget_chars: int, keep_recent: int = 4) -> None:
+    """Shorten old observations (not the question, not the last ``keep_recent`` messages) to fit a budget.
+
+    Only runs once the conversation is over budget, so the planner's prompt-prefix cache keeps hitting
+    on short runs; the newest evidence always stays whole.
+    """
+    total = sum(len(m.content) if isinstance(m.content, str) else 0 for m in messages)
+    for m in messages[2 : max(2, len(messages) - keep_recent)]:
+        if total <= budget_chars:
+            return
+        if m.role in ("user", "tool") and isinstance(m.content, str) and len(m.content) > 400:
+            total -= len(m.content) - 320
+            m.content = m.content[:300] + "\n[... older observation shortened ...]"
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -239,10 +257,11 @@ def iter_steps(
     ]
     checked = False
     nudged = False
-    failed: set[str] = set()
+    seen: set[str] = set()
     for step in range(1, opts.max_steps + 1):
         last = step == opts.max_steps
         offered = tools.subset([t.name for t in tools if t.terminal]) if last else tools
+        compact(messages, budget_chars=opts.context_chars)
         try:
             thought, call, raw = _ask_for_call(llm, messages, offered, mode, opts, omit=omit)
         except BackendError as e:
@@ -293,13 +312,15 @@ def iter_steps(
         text = _truncate(outcome.observation, opts.observation_chars)
         args_text = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, sort_keys=True)
         key = f"{call.name}:{args_text}"
-        if not outcome.ok:
-            if key in failed:
-                text += (
-                    "\nYou made this exact call before and it failed the same way. Do something different: "
-                    "change the arguments (omit start and end to cover the whole video) or use another tool."
-                )
-            failed.add(key)
+        if key in seen:
+            text += (
+                "\nYou made this exact call before and it failed the same way. Do something different: "
+                "change the arguments (omit start and end to cover the whole video) or use another tool."
+                if not outcome.ok
+                else "\nYou already made this exact call; its result is the same. If it answers the question, "
+                "call finish now; otherwise try different words or another tool."
+            )
+        seen.add(key)
         yield ObservationStep(step=step, name=call.name, text=text, ok=outcome.ok)
         obs = render("agent_observation", tool=call.name, ok=outcome.ok, text=text, steps_left=opts.max_steps - step)
         _append_turn(messages, mode, call, raw, obs)

@@ -60,7 +60,7 @@ class GGUFLLM:
         *,
         name: str = "gguf",
         runtime: str = "auto",
-        n_ctx: int = 4096,
+        n_ctx: int = 8192,
         threads: int = 2,
         seed: int = 0,
     ) -> None:

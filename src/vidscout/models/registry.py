@@ -35,7 +35,9 @@ PROFILES: dict[str, dict[str, str]] = {
         "tagger": "efficientnet-lite0",
         "image_text": "projected-tags",
         "text": "minilm",
-        "llm": "gguf:qwen2.5-coder-0.5b",
+        # The 1.5B follows observations where the 0.5B loops on one call (bench/qa_eval.py); 8k context
+        # holds a full 8-step run.
+        "llm": "gguf:qwen2.5-coder-1.5b?n_ctx=8192",
         "video_llm": "composite",
     },
     "vllm": {
@@ -134,7 +136,7 @@ def _gguf(model: str, opts: Options, settings: Settings, _: Backends) -> LLM:
         path,
         name=f"gguf:{model}",
         runtime=opts.get("runtime", "auto"),
-        n_ctx=_int(opts, "n_ctx", 4096),
+        n_ctx=_int(opts, "n_ctx", 8192),
         threads=settings.threads,
     )
 
