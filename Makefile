@@ -29,11 +29,13 @@ $(VENV)/.installed: pyproject.toml
 
 setup: system $(VENV)/.installed
 
-demo: setup  ## fetch weights and Big Buck Bunny, ingest it, show what the database holds
+demo: setup  ## fetch weights and Big Buck Bunny, ingest it, show the database, answer a question
 	$(VIDSCOUT) models --fetch
 	$(PY) scripts/fetch_media.py bbb --cache $(MEDIA) > .cache/bbb.path
 	$(VIDSCOUT) ingest "$$(cat .cache/bbb.path)"
-	$(VIDSCOUT) info "$$(cat .cache/bbb.path)" --rows 12
+	$(VIDSCOUT) info "$$(cat .cache/bbb.path)" --rows 8
+	$(VIDSCOUT) chapters "$$(cat .cache/bbb.path)" --sheet .cache/bbb_chapters.png
+	$(VIDSCOUT) ask "$$(cat .cache/bbb.path)" "Who directed this film?" --trajectory .cache/bbb_ask.jsonl
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench scripts

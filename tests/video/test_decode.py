@@ -83,3 +83,12 @@ def test_samples_sit_on_the_global_grid_whatever_the_start(indexed_video: Path) 
     full = [f.t_s for f in scan(indexed_video, ScanOptions(sample_every_s=0.5)) if f.image is not None]
     late = [f.t_s for f in scan(indexed_video, ScanOptions(sample_every_s=0.5, start_s=3.3)) if f.image is not None]
     assert late == [t for t in full if t >= 3.3]
+
+
+def test_frames_at_with_a_single_keyframe_and_far_apart_requests(assets_dir: Path) -> None:
+    from tests.assetgen import indexed_video
+
+    sparse = indexed_video(assets_dir / "indexed_one_keyframe.mp4", n_frames=480, gop=1000)
+    assert keyframe_times(sparse) == [0.0]
+    times = [1.0, 14.5, 19.0]
+    assert [read_index(f) for f in frames_at(sparse, times)] == [24, 348, 456]

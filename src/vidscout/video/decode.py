@@ -205,8 +205,8 @@ def frames_at(path: Path, times_s: Sequence[float], *, width: int | None = None)
         tb = vs.time_base
         pending = list(order)
         while pending:
-            target = times_s[pending[0]]
-            container.seek(int(target / tb), stream=vs, backward=True)
+            sought = pending[0]
+            container.seek(int(times_s[sought] / tb), stream=vs, backward=True)
             prev: Any = None
             for frame in container.decode(vs):
                 t = _frame_time_s(frame, tb)
@@ -223,8 +223,9 @@ def frames_at(path: Path, times_s: Sequence[float], *, width: int | None = None)
                     if not pending:
                         break
                 prev = frame
-                # Far-away next target: seek again instead of decoding through the gap.
-                if pending and times_s[pending[0]] - t > 10.0:
+                # Far-away next target: seek again instead of decoding through the gap, but only once this
+                # pass has served its own request (with sparse keyframes the seek may land far before it).
+                if pending and pending[0] != sought and times_s[pending[0]] - t > 10.0:
                     break
             else:
                 while pending and prev is not None:

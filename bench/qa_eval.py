@@ -1,0 +1,138 @@
+"""Accuracy and seconds per question of `vidscout ask` (the agent) vs retrieval alone, on a written question set.
+
+The video (built once, cached): four opencv-doc photos as 6-second shots, then Big Buck Bunny, with
+the speech and caption needles of bench/qa_questions.json planted at known times. Each question is
+answered twice on the embedded profile: by the agent, and by the retrieval baseline (the top hit of
+`search` is the answer and its span the time). Correct = every keyword of one expected alternative
+appears in the answer; for "when" questions, a cited span or a time written in the answer is
+within the tolerance of the true time.
+
+Run: python bench/qa_eval.py [--limit N] [--kinds speech,ocr] [--json bench/out/qa_eval.json]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from vidscout.api import Video
+from vidscout.settings import Settings
+from vidscout.tools.registry import parse_time
+from vidscout.video import samples
+from vidscout.video.needles import Needle, plant_needles
+
+HERE = Path(__file__).resolve().parent
+PHOTOS = ["butterfly.jpg", "baboon.jpg", "orange.jpg", "messi5.jpg"]
+PHOTO_DIR = Path("/usr/share/doc/opencv-doc/examples/data")
+
+
+def build_video(cache: Path, needles: list[Needle]) -> Path:
+    """Photos + Big Buck Bunny at 960x540, needles planted (cached)."""
+    pieces: list[tuple[Path, float, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in PHOTOS:
+            clip = cache / f"photo_{Path(name).stem}.mp4"
+            if not clip.exists():
+                out = Path(tmp) / clip.name
+                subprocess.run(
+                    ["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", str(PHOTO_DIR / name), "-t", "6",
+                     "-vf", "scale=960:540:force_original_aspect_ratio=decrease,pad=960:540:(ow-iw)/2:(oh-ih)/2,fps=24",
+                     "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(out)],
+                    check=True,
+                )  # fmt: skip
+                out.replace(clip)
+            pieces.append((clip, 0.0, 6.0))
+    bbb = samples.big_buck_bunny(cache)
+    pieces.append((bbb, 0.0, 596.0))
+    base, _ = samples.concat_with_known_cuts(pieces, cache / "qa_base.mp4", size=(960, 540), fps=24)
+    return plant_needles(base, needles, cache / "qa_video.mp4")
+
+
+def correct(q: dict[str, Any], answer: str, spans: list[tuple[float, float]]) -> bool:
+    """The scoring rule described in the module docstring."""
+    text = answer.lower()
+    if q["kind"] == "when":
+        t, tol = float(q["time_s"]), float(q["tolerance_s"])
+        times = [(a, b) for a, b in spans]
+        for m in re.findall(r"\b\d{1,2}:\d{2}(?::\d{2})?\b", answer):
+            s = parse_time(m)
+            times.append((s, s))
+        return any(a - tol <= t <= b + tol for a, b in times)
+    return any(all(k.lower() in text for k in alt) for alt in q["expect"])
+
+
+def _acc(rows: list[dict[str, Any]], key: str) -> float:
+    return 100.0 * sum(bool(r[key]) for r in rows) / len(rows)
+
+
+def _med(rows: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(float(r[key]) for r in rows)
+
+
+def main() -> None:
+    """Build, ingest, answer every question both ways, print the table."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
+    ap.add_argument("--data-dir", type=Path, default=Path(".cache/vidscout-qa"))
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--kinds", default="")
+    ap.add_argument("--max-steps", type=int, default=6)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    spec = json.loads((HERE / "qa_questions.json").read_text())
+    needles = [Needle.model_validate(n) for n in spec["needles"]]
+    questions = [q for q in spec["questions"] if not args.kinds or q["kind"] in args.kinds.split(",")]
+    questions = questions[: args.limit] if args.limit else questions
+    video_path = build_video(args.cache, needles)
+    settings = Settings(data_dir=args.data_dir)
+    t0 = time.perf_counter()
+    from vidscout.agent.loop import AgentOptions
+
+    rows: list[dict[str, Any]] = []
+    with Video.open(video_path, settings=settings) as video:
+        print(f"{video_path.name}: {video.info.duration_s:.0f} s; database ready in {time.perf_counter() - t0:.0f} s")
+        for q in questions:
+            t = time.perf_counter()
+            hits = video.search(q["question"], top_k=1)
+            r_s = time.perf_counter() - t
+            r_answer = hits[0].text if hits else ""
+            r_spans = [(hits[0].span.start_s, hits[0].span.end_s)] if hits else []
+            t = time.perf_counter()
+            traj = Path("bench/out/qa_traj") / f"{q['id']}.jsonl"
+            ans = video.ask(q["question"], agent=AgentOptions(max_steps=args.max_steps), trajectory=traj)
+            a_s = time.perf_counter() - t
+            a_spans = [(e.span.start_s, e.span.end_s) for e in ans.evidence]
+            row = {
+                "id": q["id"], "kind": q["kind"], "question": q["question"],
+                "agent": ans.answer, "agent_ok": correct(q, ans.answer, a_spans), "agent_s": a_s,
+                "agent_calls": ans.steps, "verified": ans.verified, "forced": ans.forced, "error": ans.error,
+                "retrieval": r_answer[:200], "retrieval_ok": correct(q, r_answer, r_spans), "retrieval_s": r_s,
+            }  # fmt: skip
+            rows.append(row)
+            mark = lambda ok: "✔" if ok else "✘"  # noqa: E731
+            print(f"{q['id']:<4} agent {mark(row['agent_ok'])} {a_s:5.1f}s  retrieval {mark(row['retrieval_ok'])}  "
+                  f"{q['question'][:50]:<50} → {ans.answer[:60]}", flush=True)  # fmt: skip
+    print(f"\n{'kind':<8}{'n':>4}{'agent acc':>11}{'retr. acc':>11}{'agent med s':>13}{'retr. med s':>13}")
+    for kind in [*sorted({r["kind"] for r in rows}), "all"]:
+        sel = [r for r in rows if kind in ("all", r["kind"])]
+        print(f"{kind:<8}{len(sel):>4}{_acc(sel, 'agent_ok'):>10.1f}%{_acc(sel, 'retrieval_ok'):>10.1f}%"
+              f"{_med(sel, 'agent_s'):>13.1f}{_med(sel, 'retrieval_s'):>13.3f}")  # fmt: skip
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Adapters that expose vidscout's tools to other agent frameworks (optional extras)."""
