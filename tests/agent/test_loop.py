@@ -297,3 +297,5 @@ def test_a_repeated_call_gets_a_hint(ctx: ToolContext) -> None:
     observations = [s for s in steps if isinstance(s, ObservationStep)]
     assert "already made this exact call" not in observations[0].text
     assert "already made this exact call" in observations[1].text
+    # After a repeated successful call only finish is offered.
+    assert len(llm.calls[2][1].json_schema["properties"]["call"]["anyOf"]) == 1  # type: ignore[index]

@@ -258,9 +258,10 @@ def iter_steps(
     checked = False
     nudged = False
     seen: set[str] = set()
+    finish_now = False
     for step in range(1, opts.max_steps + 1):
         last = step == opts.max_steps
-        offered = tools.subset([t.name for t in tools if t.terminal]) if last else tools
+        offered = tools.subset([t.name for t in tools if t.terminal]) if last or finish_now else tools
         compact(messages, budget_chars=opts.context_chars)
         try:
             thought, call, raw = _ask_for_call(llm, messages, offered, mode, opts, omit=omit)
@@ -317,9 +318,10 @@ def iter_steps(
                 "\nYou made this exact call before and it failed the same way. Do something different: "
                 "change the arguments (omit start and end to cover the whole video) or use another tool."
                 if not outcome.ok
-                else "\nYou already made this exact call; its result is the same. If it answers the question, "
-                "call finish now; otherwise try different words or another tool."
+                else "\nYou already made this exact call and have its result: call finish now with your answer."
             )
+            # Small planners loop on a call they already have the answer from: the next turn must finish.
+            finish_now = finish_now or outcome.ok
         seen.add(key)
         yield ObservationStep(step=step, name=call.name, text=text, ok=outcome.ok)
         obs = render("agent_observation", tool=call.name, ok=outcome.ok, text=text, steps_left=opts.max_steps - step)
