@@ -87,15 +87,39 @@ def resolve_mode(llm: LLM, options: AgentOptions) -> Literal["tools", "json"]:
     return "json" if getattr(llm, "name", "").startswith("gguf") else "tools"
 
 
+def _type_hint(schema: dict[str, Any]) -> str:
+    options: list[dict[str, Any]] | None = schema.get("anyOf")
+    if options is not None:
+        return " | ".join(_type_hint(o) for o in options if o.get("type") != "null")
+    if "enum" in schema:
+        return "|".join(str(v) for v in schema["enum"])
+    if str(schema.get("pattern", "")).startswith("^[0-9]{1,2}:"):
+        return "HH:MM:SS"
+    if schema.get("type") == "array":
+        return f"list of {_type_hint(schema.get('items', {}))}"
+    if schema.get("type") == "object" and "properties" in schema:
+        props: dict[str, dict[str, Any]] = schema["properties"]
+        return "{" + ", ".join(f"{k}: {_type_hint(v)}" for k, v in props.items()) + "}"
+    names = {"string": "text", "integer": "integer", "number": "number", "boolean": "true|false"}
+    return names.get(str(schema.get("type")), "value")
+
+
+def tool_signature(params: dict[str, Any], name: str) -> str:
+    """``name(arg: type, optional?: type)``: the compact form small planners read (the grammar checks types)."""
+    required = set(params.get("required", []))
+    props: dict[str, dict[str, Any]] = params.get("properties", {})
+    args = [f"{k}{'' if k in required else '?'}: {_type_hint(v)}" for k, v in props.items()]
+    return f"{name}({', '.join(args)})"
+
+
 def _system_prompt(ctx: ToolContext, tools: ToolRegistry, json_mode: bool) -> str:
-    listing = [
-        {
-            "name": t.name,
-            "description": t.description,
-            "args": json.dumps(t.parameters().get("properties", {})),
-        }
-        for t in tools
-    ]
+    omit = set() if ctx.options else {"option"}
+    listing: list[dict[str, str]] = []
+    for t in tools:
+        params = t.parameters()
+        if t.terminal:
+            params = {**params, "properties": {k: v for k, v in params.get("properties", {}).items() if k not in omit}}
+        listing.append({"signature": tool_signature(params, t.name), "description": t.description})
     return render(
         "agent_system",
         duration=format_hms(ctx.duration_s),
