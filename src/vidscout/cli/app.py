@@ -11,13 +11,16 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from vidscout.errors import VidScoutError
 from vidscout.settings import Settings
+
+if TYPE_CHECKING:
+    from vidscout.api import Video
 
 app = typer.Typer(
     name="vidscout",
@@ -38,6 +41,15 @@ DataDirOpt = Annotated[
     typer.Option("--data-dir", help="Where databases and weights live.", envvar="VIDSCOUT_DATA_DIR"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def _open_video(video: Path, settings: Settings, *, quiet: bool) -> Video:
+    """Open a video's database for a command, ingesting first (with progress bars unless quiet)."""
+    from vidscout.api import Video
+    from vidscout.cli.progress import StageProgress
+
+    with StageProgress(console, enabled=not quiet) as progress:
+        return Video.open(video, settings=settings, progress=progress)
 
 
 def _settings(profile: str | None, data_dir: Path | None) -> Settings:
@@ -122,13 +134,10 @@ def ask(
     """Answer a question about a video with timestamped evidence; streams the agent's steps."""
     from vidscout.agent.loop import AgentOptions
     from vidscout.agent.trace import final_answer, write_trajectory
-    from vidscout.api import Video
     from vidscout.cli import render
-    from vidscout.cli.progress import StageProgress
 
     settings = _settings(profile, data_dir)
-    with StageProgress(console, enabled=not as_json) as progress:
-        handle = Video.open(video, settings=settings, progress=progress)
+    handle = _open_video(video, settings, quiet=as_json)
     with handle:
         steps = []
         for step in handle.iter_ask(question, options=options or (), agent=AgentOptions(max_steps=max_steps)):
@@ -156,12 +165,9 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Hybrid search over speech, on-screen text, visual tags and frames; prints time spans."""
-    from vidscout.api import Video
     from vidscout.cli import render
-    from vidscout.cli.progress import StageProgress
 
-    with StageProgress(console, enabled=not as_json) as progress:
-        handle = Video.open(video, settings=_settings(profile, data_dir), progress=progress)
+    handle = _open_video(video, _settings(profile, data_dir), quiet=as_json)
     with handle:
         hits = handle.search(query, top_k=top_k)
     if as_json:
@@ -180,13 +186,10 @@ def chapters(
     as_json: JsonOpt = False,
 ) -> None:
     """Titled chapters with their times (and optionally a PNG contact sheet of their keyframes)."""
-    from vidscout.api import Video
     from vidscout.cli import render
-    from vidscout.cli.progress import StageProgress
     from vidscout.memory.chapters import chapter_summaries, contact_sheet
 
-    with StageProgress(console, enabled=not as_json) as progress:
-        handle = Video.open(video, settings=_settings(profile, data_dir), progress=progress)
+    handle = _open_video(video, _settings(profile, data_dir), quiet=as_json)
     with handle:
         summaries = chapter_summaries(handle.store, llm=handle.backends.llm if llm_titles else None)
         if sheet is not None:
