@@ -36,7 +36,7 @@ from vidscout.agent.trace import (
     final_answer,
 )
 from vidscout.errors import BackendError
-from vidscout.memory.documents import summarise_tags
+from vidscout.memory.documents import span_evidence, summarise_tags
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
@@ -215,22 +215,14 @@ def gather_evidence(ctx: ToolContext, spans: Sequence[TimeSpan], *, limit: int =
     parts: list[str] = []
     for span in spans:
         lines = [f"[{format_hms(span.start_s)}-{format_hms(span.end_s)}]"]
-        speech = ctx.store.query(
-            "SELECT text FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s",
-            (span.start_s, span.end_s),
-        )
-        if speech:
-            lines.append("speech: " + " ".join(r[0] for r in speech))
-        where = "f.t_s >= ? AND f.t_s < ?"
-        window = (span.start_s - 1.0, span.end_s + 1.0)
-        ocr = ctx.store.query(
-            f"SELECT DISTINCT o.text FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE {where}", window
-        )
-        if ocr:
-            lines.append("on-screen text: " + " | ".join(r[0] for r in ocr))
-        tags = ctx.store.query(f"SELECT t.tags FROM tags t JOIN frames f ON f.id = t.frame_id WHERE {where}", window)
-        if tags:
-            lines.append("visual labels: " + summarise_tags([json.loads(r[0]) for r in tags]))
+        # Keyframes are ~2 s apart: a short cited span may sit between two, so frames are looked up 1 s wider.
+        ev = span_evidence(ctx.store, span.start_s, span.end_s, frame_margin_s=1.0)
+        if ev.speech:
+            lines.append("speech: " + " ".join(ev.speech))
+        if ev.ocr:
+            lines.append("on-screen text: " + " | ".join(text for text, _ in ev.ocr))
+        if ev.tags:
+            lines.append("visual labels: " + summarise_tags(ev.tags))
         if len(lines) == 1:
             lines.append("(nothing recorded here)")
         parts.append("\n".join(lines))

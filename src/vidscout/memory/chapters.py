@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from vidscout.errors import BackendError
-from vidscout.memory.documents import summarise_tags
+from vidscout.memory.documents import span_evidence, summarise_tags
 from vidscout.memory.store import VideoStore
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.retrieval.bm25 import tokenize
@@ -49,15 +49,10 @@ def chapter_summaries(store: VideoStore, *, llm: LLM | None = None, keyframes: i
     out: list[ChapterSummary] = []
     for ch in store.segments("chapter"):
         a, b = ch.span.start_s, ch.span.end_s
-        speech = " ".join(r[0] for r in store.query(
-            "SELECT text FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s", (a, b)))  # fmt: skip
-        ocr = tuple(r[0] for r in store.query(
-            "SELECT DISTINCT o.text FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ?"
-            " ORDER BY o.score DESC LIMIT 8", (a, b)))  # fmt: skip
-        tag_rows = store.query(
-            "SELECT t.tags FROM tags t JOIN frames f ON f.id = t.frame_id WHERE f.t_s >= ? AND f.t_s < ?", (a, b)
-        )
-        tags = summarise_tags([json.loads(r[0]) for r in tag_rows], top=4)
+        ev = span_evidence(store, a, b)
+        speech = " ".join(ev.speech)
+        ocr = tuple(text for text, _ in sorted(ev.ocr, key=lambda line: -line[1])[:8])  # the 8 surest lines
+        tags = summarise_tags(ev.tags, top=4)
         files = [r[0] for r in store.query("SELECT file FROM frames WHERE t_s >= ? AND t_s < ? ORDER BY t_s", (a, b))]
         picks = (
             tuple(files[int(i)] for i in np.linspace(0, len(files) - 1, min(keyframes, len(files)))) if files else ()

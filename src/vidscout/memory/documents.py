@@ -4,9 +4,37 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from vidscout.memory.store import VideoStore
+
+
+class SpanEvidence(NamedTuple):
+    """What the database holds over one time span."""
+
+    speech: list[str]  # utterances overlapping the span, in time order
+    ocr: list[tuple[str, float]]  # distinct on-screen lines (best score) on keyframes in the span, in time order
+    tags: list[list[list[Any]]]  # per keyframe: [[label, score], ...]
+
+
+def span_evidence(store: VideoStore, start_s: float, end_s: float, *, frame_margin_s: float = 0.0) -> SpanEvidence:
+    """Speech, OCR lines and tags over [start_s, end_s); keyframes may be taken ``frame_margin_s`` wider."""
+    speech = store.query("SELECT text FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s", (start_s, end_s))
+    window = (start_s - frame_margin_s, end_s + frame_margin_s)
+    ocr = store.query(
+        "SELECT o.text, MAX(o.score) FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ?"
+        " GROUP BY o.text ORDER BY MIN(f.t_s), MIN(o.id)",
+        window,
+    )
+    tags = store.query(
+        "SELECT t.tags FROM tags t JOIN frames f ON f.id = t.frame_id WHERE f.t_s >= ? AND f.t_s < ? ORDER BY f.t_s",
+        window,
+    )
+    return SpanEvidence(
+        speech=[str(r[0]) for r in speech],
+        ocr=[(str(r[0]), float(r[1])) for r in ocr],
+        tags=[json.loads(r[0]) for r in tags],
+    )
 
 
 def clip_documents(store: VideoStore) -> list[tuple[int, str, float, float, str]]:
@@ -15,21 +43,13 @@ def clip_documents(store: VideoStore) -> list[tuple[int, str, float, float, str]
     for clip in store.segments("clip"):
         sid = store.segment_id("clip", clip.index)
         a, b = clip.span.start_s, clip.span.end_s
-        speech = store.query("SELECT text FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s", (a, b))
-        if speech:
-            docs.append((sid, "speech", a, b, " ".join(r[0] for r in speech)))
-        ocr = store.query(
-            "SELECT DISTINCT o.text FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ?",
-            (a, b),
-        )
-        if ocr:
-            docs.append((sid, "ocr", a, b, " | ".join(r[0] for r in ocr)))
-        tags = store.query(
-            "SELECT t.tags FROM tags t JOIN frames f ON f.id = t.frame_id WHERE f.t_s >= ? AND f.t_s < ?",
-            (a, b),
-        )
-        if tags:
-            docs.append((sid, "visual", a, b, summarise_tags([json.loads(r[0]) for r in tags])))
+        ev = span_evidence(store, a, b)
+        if ev.speech:
+            docs.append((sid, "speech", a, b, " ".join(ev.speech)))
+        if ev.ocr:
+            docs.append((sid, "ocr", a, b, " | ".join(text for text, _ in ev.ocr)))
+        if ev.tags:
+            docs.append((sid, "visual", a, b, summarise_tags(ev.tags)))
     return docs
 
 
