@@ -11,7 +11,8 @@ import pytest
 
 from vidscout.errors import BackendError
 from vidscout.models.base import ChatMessage, GenerationOptions
-from vidscout.models.openai import OpenAILLM, OpenAIVideoLLM
+from vidscout.models.openai import OpenAILLM
+from vidscout.models.openai_video import OpenAIVideoLLM, VideoRequestOptions
 
 Handler = Callable[[httpx.Request], httpx.Response]
 MESSAGES = [ChatMessage(role="user", content="hi")]
@@ -106,14 +107,15 @@ def test_video_llm_sends_timestamped_jpeg_frames() -> None:
         seen.append(json.loads(request.content))
         return _reply({"role": "assistant", "content": " A red car. "})
 
-    video = OpenAIVideoLLM(_llm(handler), max_frames=2)
+    video = OpenAIVideoLLM(_llm(handler), VideoRequestOptions(mode="frames", max_frames=2))
     frames = [np.full((720, 1280, 3), i * 20, np.uint8) for i in range(4)]
     assert video.describe(frames, [0.0, 65.0, 130.0, 195.0], "What car?") == "A red car."
-    parts = seen[0]["messages"][0]["content"]  # type: ignore[index]
+    parts = seen[0]["messages"][1]["content"]  # type: ignore[index]
     assert [p["text"] for p in parts if p["type"] == "text"] == [
         "Frame at 00:00:00:",
-        "Frame at 00:02:10:",
-        "What car?",
+        "Frame at 00:03:15:",
+        "These frames cover 00:00:00-00:03:15 of the video.\nWhat car?",
     ]
     urls = [p["image_url"]["url"] for p in parts if p["type"] == "image_url"]
     assert len(urls) == 2 and all(u.startswith("data:image/jpeg;base64,") for u in urls)
+    assert all(len(p["uuid"]) == 32 for p in parts if p["type"] == "image_url")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from vidscout.cli import bench_cmd, serve_cmd
 from vidscout.errors import VidScoutError
 from vidscout.settings import Settings
 
@@ -41,6 +42,10 @@ DataDirOpt = Annotated[
     typer.Option("--data-dir", help="Where databases and weights live.", envvar="VIDSCOUT_DATA_DIR"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option("--base-url", help="OpenAI-compatible server (vllm profile).", envvar="VIDSCOUT_BASE_URL"),
+]
 
 
 def _open_video(video: Path, settings: Settings, *, quiet: bool) -> Video:
@@ -52,8 +57,8 @@ def _open_video(video: Path, settings: Settings, *, quiet: bool) -> Video:
         return Video.open(video, settings=settings, progress=progress)
 
 
-def _settings(profile: str | None, data_dir: Path | None) -> Settings:
-    overrides: dict[str, Any] = {}
+def _settings(profile: str | None, data_dir: Path | None, *, base_url: str | None = None) -> Settings:
+    overrides: dict[str, Any] = {"base_url": base_url} if base_url else {}
     if profile is not None:
         overrides["profile"] = profile
     if data_dir is not None:
@@ -130,13 +135,15 @@ def ask(
     max_steps: Annotated[int, typer.Option(help="Tool calls the agent may make.", min=1, max=50)] = 8,
     trajectory: Annotated[Path | None, typer.Option(help="Save the agent's steps here as JSONL.")] = None,
     as_json: JsonOpt = False,
+    base_url: BaseUrlOpt = None,
 ) -> None:
     """Answer a question about a video with timestamped evidence; streams the agent's steps."""
     from vidscout.agent.loop import AgentOptions
     from vidscout.agent.trace import final_answer, write_trajectory
     from vidscout.cli import render
 
-    settings = _settings(profile, data_dir)
+    settings = _settings(profile, data_dir, base_url=base_url)
+    serve_cmd.preflight(settings)
     handle = _open_video(video, settings, quiet=as_json)
     with handle:
         steps = []
@@ -213,6 +220,12 @@ def models(
     from vidscout.cli.models_cmd import run_models
 
     run_models(_settings(profile, data_dir), fetch=fetch, as_json=as_json, out=out, console=console)
+
+
+app.command()(serve_cmd.serve)
+app.command()(serve_cmd.vllm)
+app.command()(bench_cmd.bench)
+app.command("make-needle")(bench_cmd.make_needle)
 
 
 def main() -> None:

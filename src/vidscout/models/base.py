@@ -6,11 +6,14 @@ Images are RGB ``uint8`` arrays of shape (H, W, 3). Audio is mono float32 PCM at
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, Field
+
+from vidscout.types import TimeSpan
 
 Image = NDArray[np.uint8]
 """An RGB frame, (H, W, 3) uint8."""
@@ -185,6 +188,17 @@ class VideoLLM(Protocol):
 
     def describe(self, frames: Sequence[Image], times_s: Sequence[float], prompt: str) -> str:
         """Answer ``prompt`` about ``frames`` sampled at ``times_s`` (seconds into the video)."""
+        ...
+
+
+@runtime_checkable
+class ClipVideoLLM(Protocol):
+    """A `VideoLLM` that takes a span of the video file itself (sent as a short clip) instead of frames."""
+
+    name: str
+
+    def describe_clip(self, video: Path, span: TimeSpan, prompt: str) -> str:
+        """Answer ``prompt`` about ``span`` of ``video``; times in the answer are seconds into the video."""
         ...
 
 

@@ -110,6 +110,15 @@ class GGUFLLM:
         except TemplateError as e:
             raise BackendError(f"The chat template of {self.name} rejected the conversation: {e}") from e
 
+    @property
+    def n_ctx(self) -> int:
+        """Context window in tokens (prompt + reply)."""
+        return self._rt.n_ctx
+
+    def count_tokens(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> int:
+        """Prompt length in tokens for ``messages`` (with ``options.tools`` rendered), without generating."""
+        return len(self._rt.tokenize(self.render(messages, options)))
+
     def _deltas(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Iterator[str]:
         tokens = self._rt.tokenize(self.render(messages, options))
         self._prompt_tokens = len(tokens)

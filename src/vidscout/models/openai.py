@@ -1,25 +1,24 @@
-"""An OpenAI-compatible chat backend (vLLM, llama.cpp server, OpenAI) over plain httpx.
+"""An OpenAI-compatible chat backend (vLLM, ``vidscout serve``, llama.cpp server, OpenAI) over plain httpx.
 
-Spec: ``openai:<model>@<base_url>``, e.g. ``openai:Qwen/Qwen2.5-VL-7B-Instruct@http://gpu:8000/v1``.
+Spec: ``openai:<model>@<base_url>``, e.g. ``openai:Qwen/Qwen2.5-VL-7B-Instruct@http://gpu:8000/v1``. Requests
+follow vLLM's OpenAI-compatible API (``tools`` with ``tool_choice="auto"``, ``response_format`` JSON schema,
+and vLLM's extra body fields such as ``media_io_kwargs``); the Video-LLM client is `vidscout.models.openai_video`.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
-import cv2
 import httpx
 
 from vidscout.errors import BackendError
-from vidscout.models.base import ChatMessage, Completion, GenerationOptions, Image, ToolCall
+from vidscout.models.base import ChatMessage, Completion, GenerationOptions, ToolCall
 from vidscout.models.replies import strip_code_fences
-from vidscout.types import format_hms
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +26,52 @@ _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 _HINTS = {
     401: "check VIDSCOUT_API_KEY",
     403: "check VIDSCOUT_API_KEY",
-    404: "check the model name and base URL",
+    404: "check the model name and base URL; `vidscout vllm --check` lists what the server serves",
 }
+# (substring of vLLM's error message, what to change). The flags are `vllm serve` flags; `vidscout vllm`
+# prints command lines that set them to match the client's frame budget.
+_REJECTIONS = (
+    ("may be provided in one prompt", "raise --limit-mm-per-prompt on `vllm serve` (e.g. '{\"image\": 32, "
+     "\"video\": 1}') or lower the frame budget (?max_frames= in the video_llm spec)"),
+    ("must match number of frames sent", "raise num_frames in `vllm serve --media-io-kwargs "
+     "'{\"video\": {\"num_frames\": N}}'` to at least the frames sent (?max_frames= in the video_llm spec)"),
+    ("maximum context length", "raise --max-model-len on `vllm serve`, or send fewer frames or smaller ones "
+     "(?max_frames= / ?max_pixels= in the video_llm spec)"),
+    ("allowed-local-media-path", "start `vllm serve` with --allowed-local-media-path <dir> holding the clips "
+     "(`vidscout vllm --local-media DIR`), or send clips inline (?transport=data)"),
+    ("allowed_local_media_path", "start `vllm serve` with --allowed-local-media-path <dir> holding the clips"),
+    ("enable-auto-tool-choice", "start `vllm serve` with --enable-auto-tool-choice --tool-call-parser hermes "
+     "(Qwen models; `vidscout vllm` prints the line)"),
+    ("timestamps length", "the server re-sampled pre-decoded frames; use ?mode=video (sends fps, frames_indices "
+     "and do_sample_frames=false) with vLLM >= 0.30"),
+    ("total_num_frames", "the server needs video metadata; use ?mode=video with vLLM >= 0.30"),
+)  # fmt: skip
+
+
+def server_message(body: str) -> str:
+    """The error text of an OpenAI/vLLM error body (``{"error": {"message": ...}}`` or ``{"message": ...}``)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.strip()[:500]
+    if isinstance(data, dict):
+        fields: dict[str, Any] = dict(data)  # pyright: ignore[reportUnknownArgumentType]
+        error = fields.get("error")
+        if isinstance(error, dict) and "message" in error:
+            return str(error["message"])  # pyright: ignore[reportUnknownArgumentType]
+        if isinstance(error, str):
+            return error
+        if "message" in fields:
+            return str(fields["message"])
+    return body.strip()[:500]
+
+
+def rejection_hint(status: int, message: str) -> str:
+    """What to change when a server rejects a request: the `vllm serve` flag or vidscout option to fix."""
+    for needle, hint in _REJECTIONS:
+        if needle.lower() in message.lower():
+            return hint
+    return _HINTS.get(status, "see the server log")
 
 
 class OpenAILLM:
@@ -63,6 +106,8 @@ class OpenAILLM:
         """
         self.name = name
         self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
         self._max_retries = max_retries
         self._sleep = sleep
         self._client = httpx.Client(
@@ -72,7 +117,13 @@ class OpenAILLM:
             transport=transport,
         )
 
-    def _payload(self, messages: Sequence[ChatMessage], options: GenerationOptions, stream: bool) -> dict[str, Any]:
+    def _payload(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        stream: bool,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self.model,
             "messages": [m.model_dump(exclude_none=True) for m in messages],
@@ -84,11 +135,13 @@ class OpenAILLM:
             payload["stop"] = list(options.stop)
         if options.tools:
             payload["tools"] = options.tools
+            payload["tool_choice"] = "auto"  # vLLM needs --enable-auto-tool-choice for this (hinted on 400)
         if options.json_schema is not None:
             payload["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "reply", "schema": options.json_schema, "strict": True},
             }
+        payload.update(extra_body or {})
         return payload
 
     def _send(self, payload: dict[str, Any], *, stream: bool) -> httpx.Response:
@@ -98,8 +151,15 @@ class OpenAILLM:
                 response = self._client.send(request, stream=stream)
             except httpx.TransportError as e:
                 if attempt == self._max_retries:
+                    tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
+                    if isinstance(e, httpx.TimeoutException):
+                        raise BackendError(
+                            f"{self.base_url} did not answer within {self.timeout_s:g} s ({tries}); the server "
+                            "is overloaded or the request is too large (raise ?timeout_s= in the spec)"
+                        ) from e
                     raise BackendError(
-                        f"Cannot reach {self._client.base_url} ({type(e).__name__}: {e}); is the server up?"
+                        f"Cannot reach {self.base_url} ({type(e).__name__}: {e}; {tries}); is the server up? "
+                        "(`vidscout vllm --check` tests it)"
                     ) from e
                 self._backoff(attempt, None)
                 continue
@@ -110,10 +170,11 @@ class OpenAILLM:
             if response.status_code in _RETRY_STATUS and attempt < self._max_retries:
                 self._backoff(attempt, response.headers.get("retry-after"))
                 continue
-            hint = _HINTS.get(response.status_code, "see the server log")
+            message = server_message(response.text)
+            hint = rejection_hint(response.status_code, message)
             raise BackendError(
-                f"{self._client.base_url} answered {response.status_code} for model {self.model!r} ({hint}): "
-                f"{response.text[:300]}"
+                f"{self.base_url} answered {response.status_code} for model {self.model!r}: {message[:400]} "
+                f"-> {hint}"
             )
         raise AssertionError("unreachable: the loop returns or raises")
 
@@ -126,19 +187,31 @@ class OpenAILLM:
         logger.warning("%s: retrying in %.1f s (attempt %d)", self.name, delay, attempt + 1)
         self._sleep(delay)
 
-    def complete(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Completion:
+    def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> Completion:
         """One chat completion.
 
+        Args:
+            messages: The conversation.
+            options: Decoding knobs, tools and JSON schema.
+            extra_body: Top-level request fields beyond OpenAI's, e.g. vLLM's ``media_io_kwargs``.
+
         Raises:
-            BackendError: The server is unreachable or answered with an error after retries.
+            BackendError: The server is unreachable, timed out, or answered with an error after retries
+                (the message says which `vllm serve` flag or spec option to change when it can tell).
         """
-        response = self._send(self._payload(messages, options, stream=False), stream=False)
+        response = self._send(self._payload(messages, options, False, extra_body), stream=False)
         try:
             body = response.json()
             choice = body["choices"][0]
             message = choice["message"]
         except (ValueError, KeyError, IndexError) as e:
-            raise BackendError(f"Unexpected reply from {self._client.base_url}: {response.text[:300]}") from e
+            raise BackendError(f"Unexpected reply from {self.base_url}: {response.text[:300]}") from e
         calls = tuple(
             ToolCall(
                 id=c.get("id") or f"call_{i}",
@@ -157,9 +230,15 @@ class OpenAILLM:
             completion_tokens=int(usage.get("completion_tokens", 0)),
         )
 
-    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Iterator[str]:
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> Iterator[str]:
         """Yield the reply's text deltas from the server-sent event stream."""
-        response = self._send(self._payload(messages, options, stream=True), stream=True)
+        response = self._send(self._payload(messages, options, True, extra_body), stream=True)
         try:
             for line in response.iter_lines():
                 if not line.startswith("data:"):
@@ -170,58 +249,11 @@ class OpenAILLM:
                 try:
                     choices = json.loads(data).get("choices") or [{}]
                 except json.JSONDecodeError as e:
-                    raise BackendError(f"Malformed event from {self._client.base_url}: {data[:200]}") from e
+                    raise BackendError(f"Malformed event from {self.base_url}: {data[:200]}") from e
                 delta = (choices[0].get("delta") or {}).get("content")
                 if delta:
                     yield delta
         except httpx.HTTPError as e:
-            raise BackendError(f"The stream from {self._client.base_url} broke: {e}") from e
+            raise BackendError(f"The stream from {self.base_url} broke: {e}") from e
         finally:
             response.close()
-
-
-class OpenAIVideoLLM:
-    """The `VideoLLM` protocol over a vision chat model served OpenAI-style (e.g. Qwen2.5-VL on vLLM).
-
-    Frames go as JPEG data URLs, each preceded by its timestamp, in one user message.
-    """
-
-    def __init__(self, llm: OpenAILLM, *, max_frames: int = 8, max_side: int = 448, max_tokens: int = 256) -> None:
-        """Wrap a chat client.
-
-        Args:
-            llm: The client for the vision model.
-            max_frames: Frames sent per call, evenly spaced.
-            max_side: Frames are downscaled so their longer side is at most this (pixels).
-            max_tokens: Reply length limit.
-        """
-        self.name = llm.name
-        self._llm = llm
-        self._max_frames = max_frames
-        self._max_side = max_side
-        self._max_tokens = max_tokens
-
-    def describe(self, frames: Sequence[Image], times_s: Sequence[float], prompt: str) -> str:
-        """Answer ``prompt`` about ``frames`` sampled at ``times_s`` (seconds into the video)."""
-        if len(frames) != len(times_s):
-            raise ValueError(f"{len(frames)} frames but {len(times_s)} timestamps")
-        step = max(1, -(-len(frames) // self._max_frames))  # ceil division keeps at most max_frames
-        parts: list[dict[str, Any]] = []
-        for frame, t_s in list(zip(frames, times_s, strict=True))[::step]:
-            parts.append({"type": "text", "text": f"Frame at {format_hms(t_s)}:"})
-            parts.append({"type": "image_url", "image_url": {"url": _jpeg_data_url(frame, self._max_side)}})
-        parts.append({"type": "text", "text": prompt})
-        reply = self._llm.complete(
-            [ChatMessage(role="user", content=parts)], GenerationOptions(max_tokens=self._max_tokens)
-        )
-        return reply.text.strip()
-
-
-def _jpeg_data_url(frame: Image, max_side: int) -> str:
-    scale = max_side / max(frame.shape[:2])
-    if scale < 1.0:
-        frame = cast(Image, cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
-    if not ok:
-        raise BackendError(f"Could not JPEG-encode a frame of shape {frame.shape}")
-    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii")

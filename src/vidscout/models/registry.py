@@ -148,19 +148,45 @@ def _openai_parts(model: str, settings: Settings) -> tuple[str, str]:
     return name, base_url or settings.base_url
 
 
-def _openai(model: str, opts: Options, settings: Settings, _: Backends) -> LLM:
+def _float(opts: Options, key: str, default: float) -> float:
+    try:
+        return float(opts.get(key, default))
+    except ValueError as e:
+        raise ConfigError(f"Spec option {key}={opts[key]!r} must be a number") from e
+
+
+def _openai_client(model: str, opts: Options, settings: Settings) -> Any:
     from vidscout.models.openai import OpenAILLM
 
     name, base_url = _openai_parts(model, settings)
-    return OpenAILLM(name, base_url, api_key=settings.api_key, name=f"openai:{model}")
+    return OpenAILLM(
+        name, base_url, api_key=settings.api_key, name=f"openai:{model}",
+        timeout_s=_float(opts, "timeout_s", 120.0), max_retries=_int(opts, "retries", 3),
+    )  # fmt: skip
+
+
+def _openai(model: str, opts: Options, settings: Settings, _: Backends) -> LLM:
+    return cast(LLM, _openai_client(model, opts, settings))
 
 
 def _openai_video(model: str, opts: Options, settings: Settings, shared: Backends) -> VideoLLM:
-    from vidscout.models.openai import OpenAILLM, OpenAIVideoLLM
+    from pydantic import ValidationError
 
-    name, base_url = _openai_parts(model, settings)
-    llm = OpenAILLM(name, base_url, api_key=settings.api_key, name=f"openai:{model}")
-    return OpenAIVideoLLM(llm, max_frames=_int(opts, "max_frames", 8))
+    from vidscout.models.openai_video import OpenAIClipVideoLLM, OpenAIVideoLLM, VideoRequestOptions
+
+    known = set(VideoRequestOptions.model_fields)
+    fields = {k: v for k, v in opts.items() if k in known}
+    try:
+        options = VideoRequestOptions.model_validate(fields)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise ConfigError(f"Bad video_llm spec option {first['loc'][0]!r} in {model!r}: {first['msg']}") from e
+    unknown = set(opts) - known - {"timeout_s", "retries"}
+    if unknown:
+        valid = ", ".join(sorted(known | {"timeout_s", "retries"}))
+        raise ConfigError(f"Unknown video_llm spec option(s) {', '.join(sorted(unknown))}; valid: {valid}")
+    cls = OpenAIClipVideoLLM if options.mode == "clip" else OpenAIVideoLLM
+    return cls(_openai_client(model, opts, settings), options)
 
 
 def _composite(model: str, opts: Options, settings: Settings, shared: Backends) -> VideoLLM:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from vidscout.errors import ToolRetry
 from vidscout.memory.documents import summarise_tags
 from vidscout.memory.text_regions import text_likelihood
-from vidscout.models.base import SAMPLE_RATE, Image, TextDetector
+from vidscout.models.base import SAMPLE_RATE, ClipVideoLLM, Image, TextDetector
 from vidscout.retrieval.search import Utterance
 from vidscout.tools.registry import Seconds, ToolContext
 from vidscout.tools.search import format_span
@@ -80,7 +80,8 @@ class ZoomResult(BaseModel):
         """The video model's text, then per-time labels and text (runs of equal labels merged), then speech."""
         times = self.frame_times_s
         step = f", about {(times[-1] - times[0]) / (len(times) - 1):.1f} s apart" if len(times) > 1 else ""
-        lines = [f'zoom_in {format_span(self.span)}: {len(times)} frames{step}; question "{self.question}".']
+        seen = f"{len(times)} frames{step}" if times else "sent as a video clip"
+        lines = [f'zoom_in {format_span(self.span)}: {seen}; question "{self.question}".']
         desc = self.description.strip()
         if len(desc) > self.max_description_chars:
             desc = desc[: self.max_description_chars].rsplit(" ", 1)[0] + " …"
@@ -161,11 +162,16 @@ def _prompt(question: str, speech: Sequence[Utterance], limit: int) -> str:
 def _ask_video_llm(
     ctx: ToolContext, span: TimeSpan, question: str, speech: list[Utterance], o: ZoomOptions
 ) -> ZoomResult:
-    """Real profile: the span's frames, evenly spread, and the question go to the video LLM."""
+    """Real profile: the span's frames, evenly spread (or the span as a clip), and the question go to the video LLM."""
+    video_llm = ctx.backends.video_llm
+    prompt = _prompt(question, speech, o.max_prompt_speech_chars)
+    if isinstance(video_llm, ClipVideoLLM):
+        text = video_llm.describe_clip(ctx.video, span, prompt)
+        return ZoomResult(span=span, question=question, model=video_llm.name, frame_times_s=[], description=text,
+                          speech=speech, max_description_chars=o.max_description_chars)  # fmt: skip
     times = _even_times(span, o.vlm_frames)
     frames = frames_at(ctx.video, times, width=min(o.vlm_width, ctx.info.width))
-    video_llm = ctx.backends.video_llm
-    text = video_llm.describe(frames, times, _prompt(question, speech, o.max_prompt_speech_chars))
+    text = video_llm.describe(frames, times, prompt)
     return ZoomResult(
         span=span, question=question, model=video_llm.name, frame_times_s=times, description=text,
         speech=speech, max_description_chars=o.max_description_chars,
