@@ -23,3 +23,14 @@ def shared_benchmarks() -> Path:
     if not (SHARED / "mlvu" / "1_plotQA.json").is_file() or not (SHARED / "lvbench" / "lvbench_clean.json").is_file():
         pytest.skip(f"full benchmark annotations not found at {SHARED} (a sibling 'shared/benchmarks' of the repo)")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def needle_benchmark(media_cache: Path) -> Path:
+    """``needle.json`` of a small real needle benchmark (3 min of Big Buck Bunny, one needle per kind), cached."""
+    from vidscout.eval.tasks.needle import make_needle_benchmark
+
+    return make_needle_benchmark(
+        media_cache / "needle3", minutes=3, per_kind={"speech": 1, "text": 1, "image": 1}, seed=0,
+        media_cache=media_cache, min_gap_s=30,
+    )  # fmt: skip

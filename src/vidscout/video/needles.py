@@ -1,7 +1,8 @@
-"""Plant known speech and on-screen text into real footage at known times (QA and needle tests).
+"""Plant known speech, on-screen text and pictures into real footage at known times (QA and needle tests).
 
 Speech needles are espeak-ng utterances mixed into the soundtrack at their start time; text
-needles are captions drawn with OpenCV (white on a dark box) overlaid for their span. The result
+needles are captions drawn with OpenCV (white on a dark box) overlaid for their span; image needles
+are a photo shown full frame (letterboxed) for their span, i.e. a shot of their own. The result
 is cached by its parameters, like the other builders in `vidscout.video.samples`.
 """
 
@@ -14,22 +15,34 @@ from typing import Literal
 
 import cv2
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from vidscout.errors import ConfigError
 from vidscout.video import samples
 from vidscout.video.decode import probe
 
-NeedleKind = Literal["speech", "text"]
+NeedleKind = Literal["speech", "text", "image"]
 
 
 class Needle(BaseModel, frozen=True):
-    """One planted fact: what is said or shown, from ``start_s`` for ``duration_s`` (text only)."""
+    """One planted fact: what is said or shown, from ``start_s`` for ``duration_s`` (text and image)."""
 
     kind: NeedleKind
-    text: str
+    text: str = Field(description="What is said or written; for an image, a label (not drawn).")
     start_s: float = Field(ge=0)
-    duration_s: float = Field(default=4.0, gt=0, description="How long a text needle stays on screen.")
+    duration_s: float = Field(default=4.0, gt=0, description="How long a text or image needle stays on screen.")
+    image: str | None = Field(default=None, description="Photo file shown by an image needle.")
+
+    @model_validator(mode="after")
+    def _image_iff_image_kind(self) -> Needle:
+        if (self.kind == "image") != (self.image is not None):
+            raise ValueError("an image needle needs `image` (a photo file) and other needles must not have one")
+        return self
+
+    @property
+    def on_screen(self) -> bool:
+        """Whether the needle is seen (text, image) rather than heard."""
+        return self.kind != "speech"
 
 
 def _caption_png(text: str, size: tuple[int, int], out: Path) -> Path:
@@ -51,10 +64,12 @@ def plant_needles(
     """Re-encode ``footage`` at ``size`` with the needles planted; returns ``out`` (cached)."""
     info = probe(footage)
     for n in needles:
-        if n.start_s + (n.duration_s if n.kind == "text" else 0.0) > info.duration_s:
+        if n.start_s + (n.duration_s if n.on_screen else 0.0) > info.duration_s:
             raise ConfigError(f"needle {n.text!r} at {n.start_s:.1f}s is past the end of {footage.name}.")
-    key = samples.cache_key("needles", footage=samples.file_id(footage), needles=[n.model_dump() for n in needles],
-                            size=size, crf=crf)  # fmt: skip
+        if n.image is not None and not Path(n.image).is_file():
+            raise ConfigError(f"image needle {n.text!r}: photo {n.image} does not exist.")
+    planted = [n.model_dump(exclude_none=True) for n in needles]
+    key = samples.cache_key("needles", footage=samples.file_id(footage), needles=planted, size=size, crf=crf)
     if samples.load_cached(out, key) is not None:
         return out
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,12 +80,15 @@ def plant_needles(
         label = "v0"
         k = 1
         for i, n in enumerate(needles):
-            if n.kind == "text":
-                png = _caption_png(n.text, size, work / f"t{i}.png")
-                # The caption stream exists only over its span: shifted to start_s, and the overlay passes
+            if n.on_screen:
+                still = n.image if n.image is not None else str(_caption_png(n.text, size, work / f"t{i}.png"))
+                # The overlay stream exists only over its span: shifted to start_s, and the overlay passes
                 # the footage through when it ends (decoding a looped image from 0 was ~15x slower).
-                inputs += ["-loop", "1", "-framerate", "25", "-t", f"{n.duration_s:.3f}", "-i", str(png)]
-                graph.append(f"[{k}:v]setpts=PTS+{n.start_s:.3f}/TB[c{k}]")
+                inputs += ["-loop", "1", "-framerate", "25", "-t", f"{n.duration_s:.3f}", "-i", still]
+                fit = (f"scale={size[0]}:{size[1]}:force_original_aspect_ratio=decrease,"
+                       f"pad={size[0]}:{size[1]}:(ow-iw)/2:(oh-ih)/2,setsar=1,"
+                       if n.image is not None else "")  # fmt: skip
+                graph.append(f"[{k}:v]{fit}setpts=PTS+{n.start_s:.3f}/TB[c{k}]")
                 graph.append(f"[{label}][c{k}]overlay=0:0:eof_action=pass[v{k}]")
                 label = f"v{k}"
             else:
@@ -93,5 +111,5 @@ def plant_needles(
                 "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-c:a", "aac", "-b:a", "64k",
                 "-movflags", "+faststart"]  # fmt: skip
         samples.build(out, args)
-    samples.store_cached(out, key, needles=[n.model_dump() for n in needles])
+    samples.store_cached(out, key, needles=planted)
     return out

@@ -14,15 +14,17 @@ from vidscout.errors import ConfigError
 from vidscout.eval.task import Task
 from vidscout.eval.tasks.lvbench import LVBenchTask
 from vidscout.eval.tasks.mlvu import MLVUTask
+from vidscout.eval.tasks.needle import NeedleTask
 from vidscout.eval.tasks.videomme import VideoMMESubtitlesTask, VideoMMETask
 
-__all__ = ["TASKS", "LVBenchTask", "MLVUTask", "VideoMMESubtitlesTask", "VideoMMETask", "load_task"]
+__all__ = ["TASKS", "LVBenchTask", "MLVUTask", "NeedleTask", "VideoMMESubtitlesTask", "VideoMMETask", "load_task"]
 
 TASKS: dict[str, type[Task]] = {
     MLVUTask.name: MLVUTask,
     LVBenchTask.name: LVBenchTask,
     VideoMMETask.name: VideoMMETask,
     VideoMMESubtitlesTask.name: VideoMMESubtitlesTask,
+    NeedleTask.name: NeedleTask,
 }
 """Benchmarks by name; a new benchmark is one module here and one entry in this table."""
 

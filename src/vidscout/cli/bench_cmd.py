@@ -1,0 +1,144 @@
+"""``vidscout bench`` (run a benchmark, resumable) and ``vidscout make-needle`` (build the needle benchmark)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from vidscout.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vidscout.eval.runner import RunEvent, RunResult
+
+console = Console(stderr=True)
+out = Console()
+
+
+def bench(
+    task: Annotated[str, typer.Argument(help="Benchmark: mlvu, lvbench, videomme, videomme-subs or needle.")],
+    annotations: Annotated[Path, typer.Option(help="The benchmark's annotation file or folder.")],
+    videos: Annotated[Path | None, typer.Option(help="Folder holding the benchmark's videos.")] = None,
+    split: Annotated[str | None, typer.Option(help="Split (default: the task's first).")] = None,
+    strategy: Annotated[str, typer.Option(help="agent, retrieval, direct or kv.")] = "agent",
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.", min=1)] = None,
+    workers: Annotated[int, typer.Option(help="Videos answered in parallel (each loads its models).", min=1)] = 1,
+    ray: Annotated[bool, typer.Option("--ray", help="Distribute videos over Ray (extra: ray).")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Run folder (default runs/TASK-SPLIT-STRAT).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Agent tool calls per question.", min=1, max=50)] = None,
+    frames: Annotated[int | None, typer.Option(help="Frames for the direct strategy.", min=1, max=512)] = None,
+    retry_errors: Annotated[bool, typer.Option(help="Re-run questions stored with an error.")] = False,
+    profile: Annotated[str | None, typer.Option(help="Backend profile.", envvar="VIDSCOUT_PROFILE")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Databases and weights.", envvar="VIDSCOUT_DATA_DIR")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server.", envvar="VIDSCOUT_BASE_URL")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print metrics.json on stdout.")] = False,
+) -> None:
+    """Run a strategy on a benchmark; rerun the same command to resume an interrupted run."""
+    from vidscout.cli import serve_cmd
+    from vidscout.cli.app import _settings  # pyright: ignore[reportPrivateUsage]
+    from vidscout.eval.runner import run_benchmark
+    from vidscout.eval.tasks import load_task
+
+    settings = _settings(profile, data_dir, base_url=base_url)
+    loaded = load_task(task, annotations, videos_dir=videos, split=split)
+    if loaded.videos_dir is None:
+        raise ConfigError(f"{task}: give the videos folder with --videos.")
+    run_dir = out_dir or Path("runs") / f"{task}-{loaded.split}-{strategy}"
+    if strategy in ("agent", "direct"):
+        serve_cmd.preflight(settings)
+    with _RunProgress(enabled=not as_json) as progress:
+        result = run_benchmark(
+            loaded, strategy, out_dir=run_dir, settings=settings, limit=limit, workers=workers, use_ray=ray,
+            strategy_options={"max_steps": max_steps, "frames": frames}, retry_errors=retry_errors,
+            progress=progress,
+        )  # fmt: skip
+    if as_json:
+        out.print_json((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    else:
+        print_result(out, result)
+
+
+def print_result(console: Console, result: RunResult) -> None:
+    """The metrics table, the counts and where the files are."""
+    m = result.metrics
+    title = f"{m.task} ({m.split}{', ' + m.setting if m.setting else ''}) - {result.spec.strategy}"
+    table = Table(title=title, title_justify="left")
+    for col in m.TABLE_HEADER:
+        table.add_column(col, justify="right" if col != "metric" and col != "group" else "left")
+    for row in m.to_table_rows():
+        table.add_row(*row, style="bold" if row[1] == m.headline else None)
+    console.print(table)
+    stderr = f" ± {m.stderr:.1f} (clustered s.e.)" if m.stderr is not None else ""
+    console.print(f"{m.headline}: [bold]{m.headline_value:.1f}%[/]{stderr} on {m.n_scored} questions")
+    med = f"{result.median_answer_s:.2f} s" if result.median_answer_s is not None else "-"
+    console.print(f"answered now {result.answered_now}, resumed {result.resumed}, errors {result.errors}, "
+                  f"missing {result.missing_questions} (of {result.selected}); median {med} per question")  # fmt: skip
+    for miss in result.missing:
+        console.print(f"[yellow]missing[/] {miss.video}: {miss.questions} question(s) - {miss.reason}")
+    for note in m.notes:
+        console.print(f"[dim]note:[/] {note}")
+    console.print(f"files: {result.out_dir}/predictions.jsonl, metrics.json, metrics.png")
+
+
+class _RunProgress:
+    """A Rich progress bar over the run's questions."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, disable=not enabled,
+        )  # fmt: skip
+        self._task = self._progress.add_task("questions", total=None)
+        self._enabled = enabled
+
+    def __enter__(self) -> _RunProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(None, None, None)
+
+    def __call__(self, event: RunEvent) -> None:
+        if event.kind == "start":
+            self._progress.update(self._task, total=event.total, completed=event.done)
+        elif event.kind == "video":
+            self._progress.update(self._task, description=f"{event.video[:40]}")
+        elif event.kind == "missing" and self._enabled:
+            self._progress.console.print(f"[yellow]missing video[/] {event.video} ({event.done} questions)")
+        elif event.kind == "answer" and event.prediction is not None:
+            p = event.prediction
+            self._progress.update(self._task, completed=event.done)
+            if self._enabled:
+                mark = "[green]✓[/]" if p.correct else "[red]✗[/]" if p.correct is False else "·"
+                self._progress.console.print(
+                    f"{mark} {p.id:<24} {p.parsed or '-'} (true {p.answer or '-'})  {p.answer_s:6.1f} s"
+                    + (f"  [red]{p.error}[/]" if p.error else "")
+                )
+
+
+def make_needle(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for needle.json and videos/.")],
+    minutes: Annotated[float, typer.Option(help="Length of the haystack.", min=3.0)] = 30.0,
+    footage: Annotated[Path | None, typer.Option(help="Real footage to loop (default: Big Buck Bunny).")] = None,
+    seed: Annotated[int, typer.Option(help="Picks facts, times and option order.")] = 0,
+    speech: Annotated[int, typer.Option(help="Spoken needles.", min=0)] = 5,
+    text: Annotated[int, typer.Option(help="On-screen caption needles.", min=0)] = 5,
+    image: Annotated[int, typer.Option(help="Full-screen photo needles.", min=0)] = 3,
+    min_gap: Annotated[float, typer.Option(help="Seconds between needles and between time options.", min=1)] = 90.0,
+) -> None:
+    """Build the needle-in-a-haystack benchmark from real footage, then print the command that runs it."""
+    from vidscout.eval.tasks.needle import make_needle_benchmark
+
+    with console.status("building the needle video (cached after the first time)..."):
+        ann = make_needle_benchmark(
+            out_dir, minutes=minutes, footage=footage, seed=seed,
+            per_kind={"speech": speech, "text": text, "image": image}, min_gap_s=min_gap,
+        )  # fmt: skip
+    n = len(json.loads(ann.read_text(encoding="utf-8")))
+    out.print(f"{n} questions in {ann}")
+    out.print(f"run: vidscout bench needle --annotations {ann} --videos {ann.parent / 'videos'} --strategy retrieval")

@@ -1,0 +1,64 @@
+"""The needle benchmark generator and its task: questions consistent with what was planted, clear errors."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from vidscout.errors import ConfigError
+from vidscout.eval.answers import LETTERS
+from vidscout.eval.tasks import load_task
+from vidscout.eval.tasks.needle import EDGE_S, FACTS, NeedleTask, make_needle_benchmark
+from vidscout.tools.registry import parse_time
+from vidscout.video.decode import probe
+
+
+def test_every_question_matches_what_was_planted(needle_benchmark: Path) -> None:
+    task = load_task("needle", needle_benchmark)
+    assert isinstance(task, NeedleTask) and len(task) == 6
+    duration = probe(task.video_path(task.get_example(0))).duration_s
+    by_planted = {f.planted: f for f in FACTS}
+    planted_answers = {by_planted[str(e.extra["planted"])].answer for e in task}
+    for e in task:
+        fact = by_planted[str(e.extra["planted"])]
+        assert e.category == [fact.kind] and e.time_reference is not None
+        assert EDGE_S <= e.time_reference.start_s < e.time_reference.end_s <= duration - EDGE_S + 6
+        assert e.answer is not None
+        true = e.options[LETTERS.index(e.answer)]
+        if e.extra["form"] == "what":
+            assert true == fact.answer
+            # no other planted fact answers it
+            assert not (set(e.options) - {true}) & planted_answers
+        else:
+            times = [parse_time(o) for o in e.options]
+            assert times == sorted(times)
+            assert int(e.time_reference.start_s) == times[LETTERS.index(e.answer)]
+            assert min(b - a for a, b in itertools.pairwise(times)) >= 30 - 1
+    prompt = task.prompt(task.get_example(0))
+    assert "(A)" in prompt and "Best Option: (" in prompt
+
+
+def test_needle_annotations_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        NeedleTask.load(tmp_path / "needle.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"id": "x", "video": "v.mp4", "question": "q?", "options": ["a", "b"]}]))
+    with pytest.raises(ConfigError, match="'needle'"):
+        NeedleTask.load(bad)
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    with pytest.raises(ConfigError, match="no questions"):
+        NeedleTask.load(empty)
+
+
+def test_too_many_needles_for_the_length(needle_benchmark: Path, tmp_path: Path, media_cache: Path) -> None:
+    footage = next((needle_benchmark.parent / "videos").glob("*.mp4"))
+    with pytest.raises(ConfigError, match="need at least"):
+        make_needle_benchmark(tmp_path, minutes=3, footage=footage, media_cache=media_cache,
+                              per_kind={"speech": 3, "text": 3, "image": 0})  # fmt: skip
+    with pytest.raises(ConfigError, match="fact pool has"):
+        make_needle_benchmark(tmp_path, minutes=3, footage=footage, media_cache=media_cache,
+                              per_kind={"speech": 0, "text": 0, "image": 9}, min_gap_s=5)  # fmt: skip

@@ -1,0 +1,128 @@
+"""The benchmark runner on a real needle video with the real embedded models (retrieval strategy: no LLM).
+
+Checks what a user relies on: a run scores, an interrupted run resumed gives the identical score,
+missing videos are counted, a different run in the same folder is refused, and the CLI prints it all.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vidscout.cli.app import app
+from vidscout.errors import ConfigError
+from vidscout.eval.runner import Prediction, PredictionLog, RunEvent, run_benchmark
+from vidscout.eval.tasks import load_task
+from vidscout.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings(data_dir=REPO / ".cache" / "vidscout-test", profile="embedded")
+
+
+def _rows(path: Path) -> list[tuple[str, str, float, int | None, int | None]]:
+    report = json.loads((path / "metrics.json").read_text())
+    return [(r["group"], r["name"], r["accuracy"], r["correct"], r["total"]) for r in report["metrics"]["rows"]]
+
+
+def test_cli_run_then_interrupted_run_resumes_to_the_same_score(
+    needle_benchmark: Path, settings: Settings, tmp_path: Path
+) -> None:
+    full = tmp_path / "full"
+    res = CliRunner().invoke(
+        app,
+        ["bench", "needle", "--annotations", str(needle_benchmark), "--strategy", "retrieval", "--out", str(full),
+         "--data-dir", str(settings.data_dir), "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["counts"] == {"selected": 6, "answered_now": 6, "resumed": 0, "errors": 0, "missing_questions": 0}
+    # Retrieval alone finds the needles of this short video: the path from search to the parsed letter works.
+    assert report["headline"]["accuracy"] >= 50.0
+    assert (full / "metrics.png").stat().st_size > 1000
+    assert len((full / "predictions.jsonl").read_text().splitlines()) == 6
+
+    # Interrupt a second run after two answers (as Ctrl-C would), then rerun it.
+    task = load_task("needle", needle_benchmark)
+    part = tmp_path / "part"
+    seen: list[str] = []
+
+    def stop_after_two(event: RunEvent) -> None:
+        if event.kind == "answer":
+            seen.append(event.video)
+            if len(seen) == 2:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(task, "retrieval", out_dir=part, settings=settings, progress=stop_after_two)
+    assert len((part / "predictions.jsonl").read_text().splitlines()) == 2
+    resumed = run_benchmark(task, "retrieval", out_dir=part, settings=settings)
+    assert (resumed.resumed, resumed.answered_now) == (2, 4)
+    assert _rows(part) == _rows(full)
+    ids = [json.loads(line)["id"] for line in (part / "predictions.jsonl").read_text().splitlines()]
+    assert sorted(ids) == sorted(e.id for e in task)
+
+    # A torn last line (killed mid-write) is dropped and that question re-run; the score is unchanged.
+    with open(part / "predictions.jsonl", "rb+") as f:
+        data = f.read()
+        f.seek(0)
+        f.truncate()
+        f.write(data[: -40])
+    again = run_benchmark(task, "retrieval", out_dir=part, settings=settings)
+    assert (again.resumed, again.answered_now) == (5, 1)
+    assert _rows(part) == _rows(full)
+
+    # The same folder with another strategy is refused before anything runs.
+    with pytest.raises(ConfigError, match="strategy"):
+        run_benchmark(task, "agent", out_dir=part, settings=settings)
+
+
+def test_missing_videos_are_counted_not_dropped(needle_benchmark: Path, settings: Settings, tmp_path: Path) -> None:
+    records = json.loads(needle_benchmark.read_text())
+    extra = [{**r, "id": r["id"] + "-copy", "video": "not_here.mp4"} for r in records[:3]]
+    ann = tmp_path / "needle.json"
+    ann.write_text(json.dumps(records + extra))
+    task = load_task("needle", ann, videos_dir=needle_benchmark.parent / "videos")
+    events: list[RunEvent] = []
+    result = run_benchmark(task, "retrieval", out_dir=tmp_path / "run", settings=settings, progress=events.append)
+    assert [(m.video, m.questions) for m in result.missing] == [("not_here.mp4", 3)]
+    assert result.metrics.n_examples == 6 and result.selected == 9
+    assert any("3 of 9 questions not run" in n for n in result.metrics.notes)
+    assert [e.video for e in events if e.kind == "missing"] == ["not_here.mp4"]
+    # Once the video is there, a rerun answers just those questions.
+    shutil.copy(next((needle_benchmark.parent / "videos").glob("*.mp4")), tmp_path / "not_here.mp4")
+    task2 = load_task("needle", ann, videos_dir=tmp_path)
+    for p in (needle_benchmark.parent / "videos").glob("*.mp4"):
+        (tmp_path / p.name).symlink_to(p)
+    result2 = run_benchmark(task2, "retrieval", out_dir=tmp_path / "run", settings=settings)
+    assert (result2.resumed, result2.answered_now, result2.missing) == (6, 3, [])
+
+
+def test_prediction_log_refuses_an_edited_file(tmp_path: Path) -> None:
+    log = PredictionLog(tmp_path / "predictions.jsonl")
+    p = Prediction(id="a", video="v.mp4", response="B", parsed="B", answer="B", correct=True, answer_s=0.1,
+                   video_open_s=1.0)  # fmt: skip
+    log.append(p)
+    log.append(p.model_copy(update={"id": "b"}))
+    assert set(log.load()) == {"a", "b"}
+    lines = log.path.read_text().splitlines()
+    log.path.write_text("\n".join([lines[0], "{not json", lines[1]]) + "\n")
+    with pytest.raises(ConfigError, match="line 2 is not a prediction"):
+        log.load()
+
+
+def test_bad_run_options(needle_benchmark: Path, settings: Settings, tmp_path: Path) -> None:
+    task = load_task("needle", needle_benchmark)
+    with pytest.raises(ConfigError, match="Unknown strategy 'oracle'"):
+        run_benchmark(task, "oracle", out_dir=tmp_path, settings=settings)
+    with pytest.raises(ConfigError, match="--limit"):
+        run_benchmark(task, "retrieval", out_dir=tmp_path, settings=settings, limit=0)
+    res = CliRunner().invoke(app, ["bench", "nope", "--annotations", str(needle_benchmark)])
+    assert res.exit_code != 0 and "Unknown task 'nope'" in str(res.exception)
