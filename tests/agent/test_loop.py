@@ -270,7 +270,7 @@ def test_backend_failures_end_the_run_with_a_clear_error(ctx: ToolContext, http_
     assert len(steps) == 1 and isinstance(steps[0], ErrorStep)
     answer = final_answer("q", steps)
     assert answer.error and answer.answer == ""
-    expected = {"500": "500", "slow": "timed out", "refused": "connect"}[failure]
+    expected = {"500": "500", "slow": "did not answer within", "refused": "connect"}[failure]
     assert expected in answer.error.lower(), answer.error
 
 

@@ -229,24 +229,32 @@ def gather_evidence(ctx: ToolContext, spans: Sequence[TimeSpan], *, limit: int =
     return _truncate("\n".join(parts), limit) if parts else "(no time spans were cited)"
 
 
-def self_check(
-    question: str, answer: str, option: str | None, evidence: Sequence[Evidence], ctx: ToolContext, llm: LLM
-) -> tuple[bool, str]:
-    """Ask the planner whether the database's content at the cited spans supports the answer."""
-    if not evidence:
-        return False, "no time spans were cited as evidence"
-    text = gather_evidence(ctx, [e.span for e in evidence])
-    prompt = render("agent_self_check", question=question, answer=answer, option=option, evidence=text)
-    reply = llm.complete(
-        [ChatMessage(role="user", content=prompt)], GenerationOptions(max_tokens=96, json_schema=_CHECK_SCHEMA)
-    )
+def self_check(messages: Sequence[ChatMessage], llm: LLM) -> tuple[bool, str, str]:
+    """The planner's verdict on the check that ends ``messages`` (see `self_check_prompt`).
+
+    The check is asked inside the agent's conversation, as the finish call's observation: the
+    planner's prompt cache stays warm, so only the evidence is new tokens, and the system prompt is
+    still cached for the next question.
+
+    Returns:
+        (supported, reason, the planner's raw reply); an unreadable reply keeps the answer.
+    """
+    reply = llm.complete(messages, GenerationOptions(max_tokens=96, json_schema=_CHECK_SCHEMA))
     try:
         data = extract_json(reply.text)
     except ValueError:
-        return True, "the check could not be read; the answer is kept"
+        return True, "the check could not be read; the answer is kept", reply.text
     if not isinstance(data, dict):
-        return True, "the check could not be read; the answer is kept"
-    return bool(data.get("supported", True)), str(data.get("reason", ""))
+        return True, "the check could not be read; the answer is kept", reply.text
+    return bool(data.get("supported", True)), str(data.get("reason", "")), reply.text
+
+
+def self_check_prompt(
+    question: str, answer: str, option: str | None, evidence: Sequence[Evidence], ctx: ToolContext
+) -> str:
+    """The check, sent as the finish call's observation: what the database holds at the cited spans."""
+    text = gather_evidence(ctx, [e.span for e in evidence])
+    return render("agent_self_check", question=question, answer=answer, option=option, evidence=text)
 
 
 def iter_steps(
@@ -308,11 +316,18 @@ def iter_steps(
             verified: bool | None = None
             if opts.self_check and not checked:
                 checked = True
-                try:
-                    verified, reason = self_check(question, answer, option, evidence, ctx, llm)
-                except BackendError as e:
-                    yield ErrorStep(step=step, message=str(e))
-                    return
+                trial = list(messages)
+                check_raw = ""
+                if not evidence:
+                    verified, reason = False, "no time spans were cited as evidence"
+                else:
+                    check = self_check_prompt(question, answer, option, evidence, ctx)
+                    _append_turn(trial, mode, call, raw, check)
+                    try:
+                        verified, reason, check_raw = self_check(trial, llm)
+                    except BackendError as e:
+                        yield ErrorStep(step=step, message=str(e))
+                        return
                 if not verified and not last:
                     text = (
                         f"Self-check: the video's content at the cited times does not clearly support this "
@@ -322,7 +337,14 @@ def iter_steps(
                     yield ObservationStep(step=step, name="self_check", text=text, ok=False)
                     left = opts.max_steps - step
                     obs = render("agent_observation", tool="self_check", ok=False, text=text, steps_left=left)
-                    _append_turn(messages, mode, call, raw, obs)
+                    if check_raw:
+                        trial += [
+                            ChatMessage(role="assistant", content=check_raw),
+                            ChatMessage(role="user", content=obs),
+                        ]
+                    else:
+                        _append_turn(trial, mode, call, raw, obs)
+                    messages[:] = trial
                     continue
             yield AnswerStep(step=step, answer=answer, option=option, evidence=evidence, verified=verified)
             return
