@@ -74,7 +74,7 @@ def test_cli_run_then_interrupted_run_resumes_to_the_same_score(
         data = f.read()
         f.seek(0)
         f.truncate()
-        f.write(data[: -40])
+        f.write(data[:-40])
     again = run_benchmark(task, "retrieval", out_dir=part, settings=settings)
     assert (again.resumed, again.answered_now) == (5, 1)
     assert _rows(part) == _rows(full)
@@ -126,3 +126,21 @@ def test_bad_run_options(needle_benchmark: Path, settings: Settings, tmp_path: P
         run_benchmark(task, "retrieval", out_dir=tmp_path, settings=settings, limit=0)
     res = CliRunner().invoke(app, ["bench", "nope", "--annotations", str(needle_benchmark)])
     assert res.exit_code != 0 and "Unknown task 'nope'" in str(res.exception)
+
+
+def test_workers_answer_videos_in_parallel(needle_benchmark: Path, settings: Settings, tmp_path: Path) -> None:
+    records = json.loads(needle_benchmark.read_text())
+    original = next((needle_benchmark.parent / "videos").glob("*.mp4"))
+    (tmp_path / original.name).symlink_to(original)
+    (tmp_path / "copy.mp4").symlink_to(original)
+    copies = [{**r, "id": r["id"] + "-copy", "video": "copy.mp4"} for r in records]
+    ann = tmp_path / "needle.json"
+    ann.write_text(json.dumps(records + copies))
+    task = load_task("needle", ann, videos_dir=tmp_path)
+    videos: list[str] = []
+    result = run_benchmark(task, "retrieval", out_dir=tmp_path / "run", settings=settings, workers=2,
+                           progress=lambda e: videos.append(e.video) if e.kind == "video" else None)  # fmt: skip
+    assert sorted(videos) == sorted([original.name, "copy.mp4"]) and result.answered_now == 12
+    lines = [json.loads(x) for x in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
+    by_id = {p["id"]: p["response"] for p in lines}
+    assert all(by_id[r["id"]] == by_id[r["id"] + "-copy"] for r in records)

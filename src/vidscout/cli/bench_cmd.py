@@ -21,7 +21,7 @@ out = Console()
 
 
 def bench(
-    task: Annotated[str, typer.Argument(help="Benchmark: mlvu, lvbench, videomme, videomme-subs or needle.")],
+    task: Annotated[str, typer.Argument(help="Benchmark: mlvu, lvbench, videomme, videomme_w_subs or needle.")],
     annotations: Annotated[Path, typer.Option(help="The benchmark's annotation file or folder.")],
     videos: Annotated[Path | None, typer.Option(help="Folder holding the benchmark's videos.")] = None,
     split: Annotated[str | None, typer.Option(help="Split (default: the task's first).")] = None,
