@@ -21,6 +21,7 @@ from vidscout.errors import VidScoutError
 from vidscout.settings import Settings
 
 if TYPE_CHECKING:
+    from vidscout.agent.trace import Answer
     from vidscout.api import Video
 
 app = typer.Typer(
@@ -136,30 +137,60 @@ def ask(
     trajectory: Annotated[Path | None, typer.Option(help="Save the agent's steps here as JSONL.")] = None,
     as_json: JsonOpt = False,
     base_url: BaseUrlOpt = None,
+    strategy: Annotated[
+        str, typer.Option(help="agent (tool calls), retrieval (search only, no LLM) or kv (spliced KV caches).")
+    ] = "agent",
 ) -> None:
     """Answer a question about a video with timestamped evidence; streams the agent's steps."""
     from vidscout.agent.loop import AgentOptions
     from vidscout.agent.trace import final_answer, write_trajectory
     from vidscout.cli import render
 
+    if strategy not in ("agent", "retrieval", "kv"):
+        raise typer.BadParameter(f"unknown strategy {strategy!r}; use agent, retrieval or kv", param_hint="--strategy")
     settings = _settings(profile, data_dir, base_url=base_url)
-    serve_cmd.preflight(settings)
+    if strategy == "agent":
+        serve_cmd.preflight(settings)
     handle = _open_video(video, settings, quiet=as_json)
     with handle:
-        steps = []
-        for step in handle.iter_ask(question, options=options or (), agent=AgentOptions(max_steps=max_steps)):
-            steps.append(step)
-            if not as_json:
-                render.agent_step(console, step)
-    if trajectory is not None:
-        write_trajectory(trajectory, question, steps)
-    result = final_answer(question, steps)
+        if strategy != "agent":
+            result = _answer_without_agent(handle, strategy, question, options or [])
+        else:
+            steps = []
+            for step in handle.iter_ask(question, options=options or (), agent=AgentOptions(max_steps=max_steps)):
+                steps.append(step)
+                if not as_json:
+                    render.agent_step(console, step)
+            if trajectory is not None:
+                write_trajectory(trajectory, question, steps)
+            result = final_answer(question, steps)
     if as_json:
         out.print_json(result.model_dump_json())
     else:
         render.answer(out, result)
     if result.error:
         raise typer.Exit(1)
+
+
+def _answer_without_agent(handle: Video, strategy: str, question: str, options: list[str]) -> Answer:
+    """``ask --strategy kv|retrieval``: spliced KV caches, or the database's search alone (no LLM)."""
+    from vidscout.agent.trace import Answer, Evidence
+
+    if strategy == "kv":
+        from vidscout.kv import answer_with_kv
+
+        return answer_with_kv(handle, question, options)
+    if options:
+        from vidscout.eval.answers import LETTERS
+        from vidscout.retrieval.choice import choose
+
+        choice = choose(question, options, handle.searcher, handle.store, text_embedder=handle.backends.text_embedder)
+        return Answer(question=question, answer=options[choice.index], option=LETTERS[choice.index],
+                      evidence=tuple(Evidence(span=s) for s in choice.evidence))  # fmt: skip
+    hits = handle.search(question, top_k=1)
+    if not hits:
+        return Answer(question=question, answer="", error="search found nothing; rephrase the question")
+    return Answer(question=question, answer=hits[0].text, evidence=(Evidence(span=hits[0].span, note=hits[0].kind),))
 
 
 @app.command()
