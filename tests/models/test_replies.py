@@ -36,3 +36,12 @@ def test_parse_tool_calls_tags_bare_json_and_unknown_names() -> None:
         (),
     )
     assert parse_tool_calls("just prose") == ("just prose", ())
+
+
+def test_parse_tool_calls_accepts_one_doubled_brace_pair() -> None:
+    # Seen from the 1.5B planner behind `vidscout serve` (tools mode): the template's braces copied twice.
+    raw = '{{"name": "finish", "arguments": {"answer": "Mr. John Dashwood", "evidence": []}}}'
+    rest, calls = parse_tool_calls(raw, ["finish", "search"])
+    assert rest == "" and calls[0].name == "finish"
+    assert json.loads(calls[0].arguments) == {"answer": "Mr. John Dashwood", "evidence": []}
+    assert parse_tool_calls("{{not json}}", ["finish"]) == ("{{not json}}", ())

@@ -77,7 +77,8 @@ def indexed(scenes_video: Path, serve_settings: Settings, tmp_path_factory: pyte
 
 
 def _ctx(video: Path, videos: Path, settings: Settings, video_llm: str) -> Iterator[ToolContext]:
-    backends = Backends(settings.model_copy(update={"models": ModelSpecs(llm=settings.models.llm, video_llm=video_llm)}))
+    specs = ModelSpecs(llm=settings.models.llm, video_llm=video_llm)
+    backends = Backends(settings.model_copy(update={"models": specs}))
     with VideoStore.open(store_dir(videos, video)) as store:
         searcher = SegmentSearcher.open(store, text_embedder=backends.text_embedder,
                                         image_text_embedder=backends.image_text)  # fmt: skip
@@ -91,7 +92,7 @@ def test_caption_request_sends_vllm_video_metadata_and_frame_times_come_back(ser
     video = OpenAIVideoLLM(llm, VideoRequestOptions(mode="video"))
     reply = video.describe([text_frame(["EXIT 42"]), text_frame(["KITCHEN"])], [65.0, 130.0], "What is written?")
     # The server saw both frames at their real times: the metadata (frames_indices / fps) round-tripped.
-    assert '[00:01:05] labels:' in reply and '"EXIT 42"' in reply.split("[00:02:10]")[0], reply
+    assert "[00:01:05] labels:" in reply and '"EXIT 42"' in reply.split("[00:02:10]")[0], reply
     assert '"KITCHEN"' in reply.split("[00:02:10]")[1], reply
     body = wire.bodies[0]
     documented = cassette("video_jpeg_request.json")["request"]
@@ -175,10 +176,10 @@ def test_a_500_is_retried_with_backoff_then_reported(tmp_path: Path) -> None:
 def test_timeout_and_refused_connection(server: ChatServer) -> None:
     sleeps: list[float] = []
     slow = _client(server.url, sleeps=sleeps, timeout_s=0.2, max_retries=1)
-    with pytest.raises(BackendError, match=r"did not answer within 0.2 s \(2 attempts\)"):
+    with pytest.raises(BackendError, match=r"did not answer within 0.2 s \(1 attempt\)"):
         slow.complete([ChatMessage(role="user", content="Write a long poem about rivers.")],
                       GenerationOptions(max_tokens=40))  # fmt: skip
-    assert len(sleeps) == 1
+    assert sleeps == []  # a read timeout is not re-sent: the server is still working on the first request
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

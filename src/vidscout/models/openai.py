@@ -77,7 +77,8 @@ def rejection_hint(status: int, message: str) -> str:
 class OpenAILLM:
     """The `LLM` protocol over ``POST {base_url}/chat/completions`` (tools, JSON schema, SSE streaming).
 
-    429, 5xx and connection errors are retried with exponential backoff (honouring ``Retry-After``).
+    429, 5xx and connection errors are retried with exponential backoff (honouring ``Retry-After``); a read
+    timeout is not (the server is still working on the request).
     """
 
     def __init__(
@@ -87,7 +88,7 @@ class OpenAILLM:
         *,
         api_key: str = "EMPTY",
         name: str = "openai",
-        timeout_s: float = 120.0,
+        timeout_s: float = 600.0,
         max_retries: int = 3,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -99,7 +100,8 @@ class OpenAILLM:
             base_url: The API root, ending in ``/v1`` for vLLM and OpenAI.
             api_key: Sent as a bearer token.
             name: The spec this backend was built from.
-            timeout_s: Per-request timeout in seconds (connect: 10 s).
+            timeout_s: Per-request timeout in seconds (connect: 10 s); 600 like the openai client, since a
+                queued video request on a busy server can take minutes.
             max_retries: Retries after the first attempt for retryable failures.
             transport: An httpx transport (tests pass ``httpx.MockTransport``).
             sleep: Called with the backoff delay in seconds (tests pass a no-op).
@@ -150,7 +152,9 @@ class OpenAILLM:
                 request = self._client.build_request("POST", "/chat/completions", json=payload)
                 response = self._client.send(request, stream=stream)
             except httpx.TransportError as e:
-                if attempt == self._max_retries:
+                # A read/write timeout means the server took the request and is still working on it: sending it
+                # again would queue a duplicate behind the first, so only connection failures are retried.
+                if attempt == self._max_retries or isinstance(e, httpx.ReadTimeout | httpx.WriteTimeout):
                     tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
                     if isinstance(e, httpx.TimeoutException):
                         raise BackendError(
@@ -173,8 +177,7 @@ class OpenAILLM:
             message = server_message(response.text)
             hint = rejection_hint(response.status_code, message)
             raise BackendError(
-                f"{self.base_url} answered {response.status_code} for model {self.model!r}: {message[:400]} "
-                f"-> {hint}"
+                f"{self.base_url} answered {response.status_code} for model {self.model!r}: {message[:400]} -> {hint}"
             )
         raise AssertionError("unreachable: the loop returns or raises")
 

@@ -161,7 +161,7 @@ def _openai_client(model: str, opts: Options, settings: Settings) -> Any:
     name, base_url = _openai_parts(model, settings)
     return OpenAILLM(
         name, base_url, api_key=settings.api_key, name=f"openai:{model}",
-        timeout_s=_float(opts, "timeout_s", 120.0), max_retries=_int(opts, "retries", 3),
+        timeout_s=_float(opts, "timeout_s", 600.0), max_retries=_int(opts, "retries", 3),
     )  # fmt: skip
 
 

@@ -53,6 +53,20 @@ def _tool_call(payload: Any, index: int, tool_names: Collection[str]) -> ToolCal
     return ToolCall(id=f"call_{index}", name=name, arguments=arguments)
 
 
+def _loads(text: str) -> Any:
+    """``json.loads`` that also accepts one doubled outer brace pair, ``{{"name": ...}}``.
+
+    Small planners make that slip when they copy a tool-call template.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        body = text.strip()
+        if body.startswith("{{") and body.endswith("}}"):
+            return json.loads(body[1:-1])
+        raise
+
+
 def parse_tool_calls(text: str, tool_names: Collection[str] = ()) -> tuple[str, tuple[ToolCall, ...]]:
     """Split a reply into free text and Hermes/Qwen-style tool calls.
 
@@ -68,7 +82,7 @@ def parse_tool_calls(text: str, tool_names: Collection[str] = ()) -> tuple[str, 
     last = 0
     for match in _TOOL_TAG.finditer(text):
         try:
-            call = _tool_call(json.loads(strip_code_fences(match.group(1))), len(calls), tool_names)
+            call = _tool_call(_loads(strip_code_fences(match.group(1))), len(calls), tool_names)
         except json.JSONDecodeError:
             call = None
         if call is not None:
@@ -79,7 +93,7 @@ def parse_tool_calls(text: str, tool_names: Collection[str] = ()) -> tuple[str, 
     if calls:
         return "".join(kept).strip(), tuple(calls)
     try:
-        call = _tool_call(json.loads(strip_code_fences(text)), 0, tool_names)
+        call = _tool_call(_loads(strip_code_fences(text)), 0, tool_names)
     except json.JSONDecodeError:
         call = None
     return ("", (call,)) if call is not None else (text.strip(), ())
