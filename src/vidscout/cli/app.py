@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from vidscout.cli import bench_cmd, serve_cmd
+from vidscout.cli import bench_cmd, direct_cmd, serve_cmd
 from vidscout.errors import VidScoutError
 from vidscout.settings import Settings
 
@@ -257,6 +257,7 @@ app.command()(serve_cmd.serve)
 app.command()(serve_cmd.vllm)
 app.command()(bench_cmd.bench)
 app.command("make-needle")(bench_cmd.make_needle)
+app.command()(direct_cmd.direct)
 
 
 def main() -> None:
