@@ -30,7 +30,7 @@ out = Console()
 def _plan(source: str, caps: GeneratorCapabilities, settings: Settings, llm_spec: str | None) -> DirectorResult:
     """A storyboard file is validated (and repaired with notes); anything else is a story for the planner."""
     from vidscout.generation.director import direct_story, load_storyboard, plan_storyboard
-    from vidscout.models.registry import make_llm
+    from vidscout.models.registry import make_llm, resolve_specs
 
     path = Path(source)
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
@@ -39,7 +39,7 @@ def _plan(source: str, caps: GeneratorCapabilities, settings: Settings, llm_spec
         data = load_storyboard(path.read_text())
         llm = make_llm(llm_spec, settings) if llm_spec else None
         return plan_storyboard(data, caps, llm=llm)
-    llm = make_llm(llm_spec or "gguf:qwen2.5-coder-1.5b", settings)
+    llm = make_llm(llm_spec or resolve_specs(settings)["llm"], settings)
     with console.status("planning the story…"):
         return direct_story(source, llm, caps)
 
