@@ -77,6 +77,7 @@ def ingest(
     data_dir: DataDirOpt = None,
     sample_every: Annotated[float, typer.Option(help="Seconds between analysed keyframes.", min=0.1)] = 2.0,
     as_json: JsonOpt = False,
+    kv: Annotated[bool, typer.Option("--kv", help="Also precompute the clips' KV caches (ask --strategy kv).")] = False,
 ) -> None:
     """Index a video: shots, clips, chapters, speech, on-screen text, tags and embeddings."""
     from vidscout.cli.progress import StageProgress
@@ -94,6 +95,12 @@ def ingest(
             options=IngestOptions(sample_every_s=sample_every),
             progress=progress,
         )
+        if kv:
+            from vidscout.api import Video
+            from vidscout.kv import precompute_kv
+
+            with Video.open(video, settings=settings, backends=backends) as handle:
+                precompute_kv(handle, progress=lambda done, total: progress("kv caches", done, total))
     if as_json:
         out.print_json(report.model_dump_json())
     else:
