@@ -19,7 +19,7 @@ import pytest
 from tests.models.conftest import text_frame
 from tests.serve.conftest import NAME, Recorder, cassette
 from vidscout.errors import BackendError
-from vidscout.memory.build import ingest, store_dir
+from vidscout.memory.build import IngestOptions, ingest, store_dir
 from vidscout.memory.store import VideoStore
 from vidscout.models.base import ChatMessage, GenerationOptions
 from vidscout.models.openai import OpenAILLM
@@ -212,3 +212,29 @@ def test_rejected_requests_name_the_flag_to_change_and_are_not_retried(server: C
     with pytest.raises(BackendError, match=r"answered 404.*does not exist.*vidscout vllm --check"):
         other.complete([ChatMessage(role="user", content="hi")], GenerationOptions(max_tokens=4))
     assert sleeps == []
+
+
+def test_ingest_captions_every_clip_through_the_server(
+    server: ChatServer, scenes_video: Path, serve_settings: Settings, tmp_path: Path
+) -> None:
+    """A served Video-LLM captions each clip at ingest (auto); the captions reach the text index; off removes them."""
+    spec = f"openai:{NAME}@{server.url}?mode=video&max_frames=4"
+    backends = Backends(serve_settings.model_copy(update={"models": ModelSpecs(llm=serve_settings.models.llm,
+                                                                                  video_llm=spec)}))  # fmt: skip
+    ingest(scenes_video, tmp_path, backends)
+    with VideoStore.open(store_dir(tmp_path, scenes_video)) as store:
+        clips = store.segments("clip")
+        caps = store.query("SELECT start_s, end_s, text FROM captions ORDER BY start_s")
+        assert len(caps) == len(clips) >= 1
+        layer = store.layer("captions")
+        assert layer is not None and layer.done and layer.spec.startswith("openai:")
+        for a, b, text in caps:
+            shown = [w for i, w in enumerate(SCENES) if 2.0 * i < b and a < 2.0 * (i + 1)]
+            assert any(w in text.upper() for w in shown), (a, b, shown, text)
+        visual = " ".join(r[0] for r in store.query("SELECT text FROM docs WHERE kind = 'visual'"))
+        assert all(text in visual for _, _, text in caps)
+    ingest(scenes_video, tmp_path, backends, options=IngestOptions(captions="off"))
+    with VideoStore.open(store_dir(tmp_path, scenes_video)) as store:
+        assert store.layer("captions") is None and store.count("captions") == 0
+        visual = " ".join(r[0] for r in store.query("SELECT text FROM docs WHERE kind = 'visual'"))
+        assert not any(text in visual for _, _, text in caps)

@@ -211,7 +211,7 @@ def _append_turn(messages: list[ChatMessage], mode: str, call: _Call | None, raw
 
 
 def gather_evidence(ctx: ToolContext, spans: Sequence[TimeSpan], *, limit: int = 1500) -> str:
-    """What the database holds at the cited spans: speech, on-screen text, visual tags."""
+    """What the database holds at the cited spans: speech, on-screen text, captions, visual tags."""
     parts: list[str] = []
     for span in spans:
         lines = [f"[{format_hms(span.start_s)}-{format_hms(span.end_s)}]"]
@@ -221,6 +221,8 @@ def gather_evidence(ctx: ToolContext, spans: Sequence[TimeSpan], *, limit: int =
             lines.append("speech: " + " ".join(ev.speech))
         if ev.ocr:
             lines.append("on-screen text: " + " | ".join(text for text, _ in ev.ocr))
+        if ev.captions:
+            lines.append("caption: " + " ".join(ev.captions))
         if ev.tags:
             lines.append("visual labels: " + summarise_tags(ev.tags))
         if len(lines) == 1:

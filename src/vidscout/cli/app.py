@@ -23,6 +23,7 @@ from vidscout.settings import Settings
 if TYPE_CHECKING:
     from vidscout.agent.trace import Answer
     from vidscout.api import Video
+    from vidscout.memory.build import IngestOptions
 
 app = typer.Typer(
     name="vidscout",
@@ -70,19 +71,30 @@ def _settings(profile: str | None, data_dir: Path | None, *, base_url: str | Non
         raise typer.BadParameter(str(e)) from e
 
 
+def _ingest_options(sample_every: float, captions: str) -> IngestOptions:
+    from vidscout.memory.build import IngestOptions
+
+    if captions not in ("auto", "on", "off"):
+        raise typer.BadParameter(f"--captions must be auto, on or off (got {captions!r}).")
+    return IngestOptions(sample_every_s=sample_every, captions=captions)  # pyright: ignore[reportArgumentType]
+
+
 @app.command()
 def ingest(
     video: Annotated[Path, typer.Argument(help="The video file to index.")],
     profile: ProfileOpt = None,
     data_dir: DataDirOpt = None,
     sample_every: Annotated[float, typer.Option(help="Seconds between analysed keyframes.", min=0.1)] = 2.0,
+    captions: Annotated[
+        str, typer.Option(help="Caption clips with the Video-LLM: auto (served models only), on, off.")
+    ] = "auto",
     as_json: JsonOpt = False,
     kv: Annotated[bool, typer.Option("--kv", help="Also precompute the clips' KV caches (ask --strategy kv).")] = False,
 ) -> None:
     """Index a video: shots, clips, chapters, speech, on-screen text, tags and embeddings."""
     from vidscout.cli.progress import StageProgress
     from vidscout.cli.render import ingest_summary
-    from vidscout.memory.build import IngestOptions, ingest
+    from vidscout.memory.build import ingest
     from vidscout.models.registry import Backends
 
     settings = _settings(profile, data_dir)
@@ -92,7 +104,7 @@ def ingest(
             video,
             settings.videos_dir,
             backends,
-            options=IngestOptions(sample_every_s=sample_every),
+            options=_ingest_options(sample_every, captions),
             progress=progress,
         )
         if kv:

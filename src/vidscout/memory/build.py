@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import cv2
 import numpy as np
@@ -46,15 +46,17 @@ from vidscout.models.base import (
     ASR,
     OCR,
     SAMPLE_RATE,
+    ClipVideoLLM,
     ImageTextEmbedder,
     SpeechSegment,
     Tagger,
     TextBox,
     TextDetector,
     TextEmbedder,
+    VideoLLM,
 )
 from vidscout.retrieval.index import VectorIndex
-from vidscout.video.decode import ScanOptions, VideoInfo, load_audio, probe, scan
+from vidscout.video.decode import ScanOptions, VideoInfo, frames_at, load_audio, probe, scan
 from vidscout.video.segment import (
     SegmentOptions,
     ShotDetector,
@@ -90,6 +92,13 @@ class IngestOptions(BaseModel, frozen=True):
     commit_every_s: float = Field(
         default=30.0, gt=0, description="Scan commits its rows every this many video seconds."
     )
+    captions: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Caption every clip with the Video-LLM; auto = only when it is a served model (openai:...), "
+        "since the embedded stand-in is slow and adds little beyond tags and OCR.",
+    )
+    caption_frames: int = Field(default=4, ge=1, le=64, description="Frames per clip sent to the Video-LLM.")
+    caption_width: int = Field(default=448, ge=64, description="Width of the frames sent for captions (px).")
 
 
 class BackendSet(Protocol):
@@ -118,6 +127,11 @@ class BackendSet(Protocol):
     @property
     def text_embedder(self) -> TextEmbedder:
         """Text embeddings."""
+        ...
+
+    @property
+    def video_llm(self) -> VideoLLM:
+        """Clip captions (only when captions are on)."""
         ...
 
     def spec(self, role: str) -> str:
@@ -222,7 +236,8 @@ def ingest(
         _visual_layers(ctx)
         _ocr_layer(ctx)
         _speech_layer(ctx)
-        _text_index_layer(ctx)
+        captions = _captions_layer(ctx)
+        _text_index_layer(ctx, captions=captions)
         covered = float(store.get_meta("covered_s") or info.duration_s)
         store.set_meta("ingest_complete", True)
         return IngestReport(
@@ -530,8 +545,60 @@ def _speech_layer(ctx: _Ctx) -> None:
 # --- text index -------------------------------------------------------------------------------
 
 
-def _text_index_layer(ctx: _Ctx) -> None:
-    deps = ["segments", "speech", "ocr", "tags"]
+CAPTION_PROMPT = (
+    "Describe this video clip in one or two sentences: the setting, the people or animals and objects, "
+    "and what happens. Mention any readable on-screen text."
+)
+
+
+def captions_enabled(opts: IngestOptions, video_llm_spec: str) -> bool:
+    """Whether ingest captions clips: always when "on", never when "off", for served Video-LLMs when "auto"."""
+    return opts.captions == "on" or (opts.captions == "auto" and video_llm_spec.startswith("openai"))
+
+
+def _captions_layer(ctx: _Ctx) -> bool:
+    """One Video-LLM caption per clip (frames spread over the clip, or the clip itself for clip-mode clients).
+
+    Returns whether captions are part of the database; turning them off removes an earlier layer.
+    """
+    o = ctx.opts
+    spec = ctx.backends.spec("video_llm")
+    if not captions_enabled(o, spec):
+        if ctx.store.layer("captions") is not None:
+            ctx.store.drop_layer("captions")
+        return False
+    params = {"frames": o.caption_frames, "width": o.caption_width, "prompt": CAPTION_PROMPT}
+    status = ctx.begin("captions", spec, params, ["segments"])
+    if status is None:
+        return True
+    t0 = time.perf_counter()
+    store = ctx.store
+    clips = store.segments("clip")
+    done = {int(r[0]) for r in store.query("SELECT segment_id FROM captions")}
+    vlm = ctx.backends.video_llm
+    width = min(o.caption_width, ctx.info.width)
+    for n, clip in enumerate(clips):
+        sid = store.segment_id("clip", clip.index)
+        if sid in done:
+            continue
+        a, b = clip.span.start_s, clip.span.end_s
+        if isinstance(vlm, ClipVideoLLM):
+            text = vlm.describe_clip(ctx.video, clip.span, CAPTION_PROMPT)
+        else:
+            k = o.caption_frames
+            times = [min(a + (i + 0.5) * (b - a) / k, ctx.info.duration_s) for i in range(k)]
+            text = vlm.describe(frames_at(ctx.video, times, width=width), times, CAPTION_PROMPT)
+        with store.transaction() as c:
+            c.execute("INSERT INTO captions VALUES (?, ?, ?, ?)", (sid, a, b, " ".join(text.split())))
+            store.update_layer(c, "captions", progress=(n + 1) / len(clips))
+        ctx.progress("captions", n + 1, len(clips))
+    ctx.finish("captions", status, t0, {"clips": len(clips)})
+    return True
+
+
+def _text_index_layer(ctx: _Ctx, *, captions: bool = False) -> None:
+    # Captions join the dependencies only when on, so databases without them keep their fingerprints.
+    deps = ["segments", "speech", "ocr", "tags", *(["captions"] if captions else [])]
     status = ctx.begin("text_index", ctx.backends.spec("text_embedder"), {}, deps)
     if status is None:
         return

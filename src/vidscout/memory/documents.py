@@ -1,4 +1,4 @@
-"""Per-clip evidence documents (speech, on-screen text, visual tags) for the text index."""
+"""Per-clip evidence documents (speech, on-screen text, captions and visual tags) for the text index."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class SpanEvidence(NamedTuple):
     speech: list[str]  # utterances overlapping the span, in time order
     ocr: list[tuple[str, float]]  # distinct on-screen lines (best score) on keyframes in the span, in time order
     tags: list[list[list[Any]]]  # per keyframe: [[label, score], ...]
+    captions: list[str]  # Video-LLM captions of the clips overlapping the span, in time order
 
 
 def span_evidence(store: VideoStore, start_s: float, end_s: float, *, frame_margin_s: float = 0.0) -> SpanEvidence:
@@ -30,10 +31,14 @@ def span_evidence(store: VideoStore, start_s: float, end_s: float, *, frame_marg
         "SELECT t.tags FROM tags t JOIN frames f ON f.id = t.frame_id WHERE f.t_s >= ? AND f.t_s < ? ORDER BY f.t_s",
         window,
     )
+    captions = store.query(
+        "SELECT text FROM captions WHERE end_s > ? AND start_s < ? ORDER BY start_s", (start_s, end_s)
+    )
     return SpanEvidence(
         speech=[str(r[0]) for r in speech],
         ocr=[(str(r[0]), float(r[1])) for r in ocr],
         tags=[json.loads(r[0]) for r in tags],
+        captions=[str(r[0]) for r in captions],
     )
 
 
@@ -48,8 +53,9 @@ def clip_documents(store: VideoStore) -> list[tuple[int, str, float, float, str]
             docs.append((sid, "speech", a, b, " ".join(ev.speech)))
         if ev.ocr:
             docs.append((sid, "ocr", a, b, " | ".join(text for text, _ in ev.ocr)))
-        if ev.tags:
-            docs.append((sid, "visual", a, b, summarise_tags(ev.tags)))
+        visual = [*ev.captions, summarise_tags(ev.tags)] if ev.tags else ev.captions
+        if visual:
+            docs.append((sid, "visual", a, b, " | ".join(visual)))
     return docs
 
 

@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS docs (
   id INTEGER PRIMARY KEY, segment_id INTEGER NOT NULL, kind TEXT NOT NULL, start_s REAL NOT NULL,
   end_s REAL NOT NULL, text TEXT NOT NULL, vec BLOB);
 CREATE INDEX IF NOT EXISTS docs_segment ON docs(segment_id);
+CREATE TABLE IF NOT EXISTS captions (
+  segment_id INTEGER PRIMARY KEY, start_s REAL NOT NULL, end_s REAL NOT NULL, text TEXT NOT NULL);
 """
 
 # Which tables each layer owns: recomputing a layer clears exactly these.
@@ -66,6 +68,7 @@ LAYER_TABLES: dict[str, tuple[str, ...]] = {
     "tags": ("tags",),
     "frame_vectors": ("frame_vectors",),
     "text_index": ("docs",),
+    "captions": ("captions",),
 }
 
 
@@ -234,6 +237,13 @@ class VideoStore:
             "UPDATE layers SET done=1, progress=1, stats=?, seconds=seconds+?, updated_at=? WHERE name=?",
             (json.dumps(stats), add_seconds, time.time(), name),
         )
+
+    def drop_layer(self, name: str) -> None:
+        """Remove a layer's rows and manifest entry (a layer that was turned off)."""
+        with self.transaction() as c:
+            for table in LAYER_TABLES[name]:
+                c.execute(f"DELETE FROM {table}")
+            c.execute("DELETE FROM layers WHERE name=?", (name,))
 
     # --- reads -----------------------------------------------------------------------------
 

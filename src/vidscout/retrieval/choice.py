@@ -74,10 +74,10 @@ def overlap(option: str, evidence: str) -> float:
 
 
 def evidence_text(store: VideoStore, span: TimeSpan) -> str:
-    """Speech, on-screen lines and tag labels over ``span`` (keyframes taken 1 s wider), as one text."""
+    """Speech, on-screen lines, captions and tag labels over ``span`` (keyframes taken 1 s wider), as one text."""
     ev = span_evidence(store, span.start_s, span.end_s, frame_margin_s=1.0)
     labels = {str(label) for frame in ev.tags for label, _ in frame}
-    return " ".join([*ev.speech, *(text for text, _ in ev.ocr), *sorted(labels)])
+    return " ".join([*ev.speech, *(text for text, _ in ev.ocr), *ev.captions, *sorted(labels)])
 
 
 def choose_content(
