@@ -61,8 +61,9 @@ def direct(
 ) -> None:
     """Direct a video: plan shots, render them with an autoregressive generator, check the result."""
     from vidscout.generation.base import GeneratorKnobs
-    from vidscout.generation.generate import OracleInspector, VerifyOptions, render
+    from vidscout.generation.generate import OracleInspector, ShotInspector, VerifyOptions, VideoLLMInspector, render
     from vidscout.generation.registry import make_generator
+    from vidscout.models.registry import Backends
 
     settings = Settings()
     gen = make_generator(generator, settings)
@@ -70,8 +71,12 @@ def direct(
     for note in result.notes:
         console.print(f"[yellow]note[/]: {note}")
     knobs = GeneratorKnobs(steps=steps, window_frames=window, sink_frames=sink, recache=recache, seed=seed)
-    oracle = gen.capabilities.prompt_style == "grammar"
-    inspector = OracleInspector() if oracle else None
+    # The embedded world has an exact oracle; other generators are checked by vidscout's own Video-LLM.
+    inspector: ShotInspector | None = None
+    if gen.capabilities.prompt_style == "grammar":
+        inspector = OracleInspector()
+    elif verify:
+        inspector = VideoLLMInspector(Backends(settings).video_llm)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"))
     with Progress(*columns, TimeElapsedColumn(), console=console, disable=as_json) as progress:
         task = progress.add_task("blocks", total=result.timeline.n_blocks, info="")
