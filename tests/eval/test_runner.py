@@ -144,3 +144,20 @@ def test_workers_answer_videos_in_parallel(needle_benchmark: Path, settings: Set
     lines = [json.loads(x) for x in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
     by_id = {p["id"]: p["response"] for p in lines}
     assert all(by_id[r["id"]] == by_id[r["id"] + "-copy"] for r in records)
+
+
+def test_two_runs_cannot_share_a_folder(needle_benchmark: Path, settings: Settings, tmp_path: Path) -> None:
+    task = load_task("needle", needle_benchmark)
+    seen: list[Exception] = []
+
+    def second_run_meanwhile(event: RunEvent) -> None:
+        if event.kind == "answer" and not seen:
+            try:
+                run_benchmark(task, "retrieval", out_dir=tmp_path, settings=settings)
+            except ConfigError as e:
+                seen.append(e)
+
+    result = run_benchmark(task, "retrieval", out_dir=tmp_path, settings=settings, progress=second_run_meanwhile)
+    assert seen and "Another run is using" in str(seen[0])
+    assert result.answered_now == len(task)
+    assert len((tmp_path / "predictions.jsonl").read_text().splitlines()) == len(task)

@@ -23,14 +23,16 @@ scores; they run on a later rerun once the video is there. Videos run in paralle
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import statistics
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -297,6 +299,40 @@ def run_benchmark(
     strat = make_strategy(strategy, **options)
     spec = run_spec(task, strategy, settings, options)
     prepare_run(out_dir, spec)
+    with _exclusive(out_dir):
+        return _run(task, strategy, strat, options, spec, out_dir=out_dir, settings=settings, limit=limit,
+                    workers=workers, retry_errors=retry_errors, use_ray=use_ray, progress=progress)  # fmt: skip
+
+
+@contextmanager
+def _exclusive(out_dir: Path) -> Generator[None]:
+    """Hold ``out_dir/run.lock`` for the run: two runs appending to one folder would answer questions twice."""
+    with open(out_dir / "run.lock", "a+b") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise ConfigError(f"Another run is using {out_dir}; wait for it to end or choose another --out.") from e
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _run(
+    task: Task,
+    strategy: str,
+    strat: Strategy,
+    options: dict[str, Any],
+    spec: RunSpec,
+    *,
+    out_dir: Path,
+    settings: Settings,
+    limit: int | None,
+    workers: int,
+    retry_errors: bool,
+    use_ray: bool,
+    progress: ProgressFn | None,
+) -> RunResult:
     t_start = time.perf_counter()
     selected = list(task)[:limit] if limit is not None else list(task)
     plog = PredictionLog(out_dir / "predictions.jsonl")
