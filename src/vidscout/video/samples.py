@@ -427,7 +427,7 @@ def long_video(source: Path, minutes: float, out: Path) -> Path:
         raise ConfigError(f"minutes must be positive (got {minutes}).")
     info = probe(source)
     target_s = minutes * 60 + 1.0
-    key = _cache_key("long_video", source=_file_id(source), minutes=minutes)
+    key = _cache_key("long_video", source=_file_id(source), minutes=float(minutes))  # 60 and 60.0: one video
     if _load_cached(out, key) is not None:
         return out
     copy = _can_stream_copy(info, out.suffix.lower())
