@@ -86,6 +86,8 @@ def direct(
 
         report = render(result, gen, knobs, output, inspector=inspector,
                         verify=VerifyOptions() if verify else None, on_block=on_block)  # fmt: skip
+    for note in report.notes[len(result.notes) :]:  # what the verify loop did
+        console.print(f"[yellow]note[/]: {note}")
     if as_json:
         out.print_json(json.dumps(report.model_dump(mode="json")))
     else:

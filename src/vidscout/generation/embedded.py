@@ -103,9 +103,9 @@ class EmbeddedSession:
         """Use ``text`` from the next block on (see `GeneratorSession.set_prompt`)."""
         self._s.pending = (world.parse_prompt(text), transition)
 
-    def _slots(self, n: int) -> tuple[FrameSlot, ...]:
-        fpb = self.model.config.frames_per_block
-        return tuple(FrameSlot(time=self._s.frame + i, block=(self._s.frame + i) // fpb) for i in range(n))
+    def _slots(self, n: int, *, noisy: bool) -> tuple[FrameSlot, ...]:
+        fpb, t = self.model.config.frames_per_block, self._s.frame
+        return tuple(FrameSlot(time=t + i, block=(t + i) // fpb, noisy=noisy) for i in range(n))
 
     def _recache(self, prompt: world.WorldPrompt) -> None:
         """Recompute every cached frame's keys and values under ``prompt`` (LongLive's KV-recache)."""
@@ -144,7 +144,7 @@ class EmbeddedSession:
         s, cfg = self._s, self.model.config
         assert s.prompt is not None  # _apply_pending raised otherwise
         n = cfg.frames_per_block
-        slots, past_slots, past = self._slots(n), s.cache.slots(n), s.cache.stacked()
+        slots, past_slots, past = self._slots(n, noisy=True), s.cache.slots(n), s.cache.stacked()
         prompt = prompt_tensor(s.prompt)
         shape = (1, n, 3, cfg.size, cfg.size)
         x = torch.randn(shape, generator=s.rng)
@@ -155,7 +155,7 @@ class EmbeddedSession:
             if i + 1 < len(self.levels):  # re-noise the prediction to the next (lower) level
                 x = timestep_noise(x0, cfg.levels[self.levels[i + 1]], torch.randn(shape, generator=s.rng))
         clean = torch.full((1, n), cfg.clean_level, dtype=torch.long)
-        _, kv = self.model(x0, prompt, clean, slots, past_slots=past_slots, past=past)
+        _, kv = self.model(x0, prompt, clean, self._slots(n, noisy=False), past_slots=past_slots, past=past)
         s.cache.add([
             CachedFrame(time=s.frame + i, pixels=x0[0, i].clone(), kv=entry)
             for i, entry in enumerate(split_kv(kv, n))

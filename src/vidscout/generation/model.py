@@ -58,11 +58,16 @@ class ModelConfig(BaseModel, frozen=True):
 
 @dataclass(frozen=True)
 class FrameSlot:
-    """Where one frame sits in an attention pass: its time (frames), block, and whether it is a sink frame."""
+    """Where one frame sits in an attention pass: its time (frames), block, and whether it is a sink frame.
+
+    ``noisy`` marks a frame being denoised: it sees clean frames of earlier blocks and its own block's noisy
+    frames, never a clean copy of itself (training puts clean and noisy copies of a frame in one pass).
+    """
 
     time: int
     block: int
     sink: bool = False
+    noisy: bool = False
 
 
 def _bias_index(
@@ -93,10 +98,15 @@ def _bias_index_np(
     for qi, q in enumerate(queries):
         for ki, k in enumerate(keys):
             if k.sink and not q.sink:
-                bucket, ok = 0, True
+                bucket, ok = 0, not (q.noisy and k.block == q.block)
             else:
                 bucket = 1 + min(max(q.time - k.time + config.frames_per_block - 1, 0), n_buckets - 2)
-                ok = k.block <= q.block
+                if k.noisy:
+                    ok = q.noisy and k.block == q.block
+                elif q.noisy:
+                    ok = k.block < q.block
+                else:
+                    ok = k.block <= q.block
             idx[qi, :, ki, :] = bucket * p + spatial
             allowed[qi, :, ki, :] = ok
     n_q, n_k = len(queries) * p, len(keys) * p
@@ -236,7 +246,7 @@ def _normalise(
 
     def norm(s: FrameSlot) -> FrameSlot:
         t = max(s.time - base, floor)
-        return FrameSlot(time=t, block=t // fpb, sink=s.sink)
+        return FrameSlot(time=t, block=t // fpb, sink=s.sink, noisy=s.noisy)
 
     return tuple(norm(s) for s in slots), tuple(norm(s) for s in (*past, *slots))
 

@@ -10,12 +10,15 @@ prints the loss and, every ``--eval-every`` steps, the oracle's prompt-following
         --out src/vidscout/generation/weights/tiny_ar.pt
 
 Each example is the attention layout the sampler sees: the sink (first block after a cut), the sliding
-window of recent clean frames, and one noisy block at a trained noise level; half the examples switch the
-prompt (``continue``) inside the window or at the block, so the model learns to keep the sprite's position
-while changing what the new prompt changes. The loss is an x0 regression weighted towards the sprite's
-pixels (where it is and where it was), which the background would otherwise drown out. From
-``self_forcing_from`` on, the clean context is replaced by the model's own one-step estimate of it, so the
-model learns to continue from its own imperfect frames as it must at inference (Self-Forcing's point).
+window of recent clean frames, and one noisy block at a trained noise level; noisy copies of the window frames
+are extra targets in the same pass (each sees only earlier clean frames, as in CausVid's teacher forcing).
+Half the examples switch the prompt (``continue``) inside the window or at the block, so the model learns to
+keep the sprite's position while changing what the new prompt changes. The first quarter of the steps draws
+from 32 of the 144 prompts (a curriculum: motion and rendering before the full palette). The loss is an x0
+regression weighted towards the sprite's pixels (where it is and where it was), which the background would
+otherwise drown out. From ``self_forcing_from`` on, the clean context is replaced by the model's own one-step
+estimate of it, so the model learns to continue from its own imperfect frames as it must at inference
+(Self-Forcing's point).
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ class TrainOptions(BaseModel, frozen=True):
     self_forcing_from: float = Field(default=0.6, ge=0, le=1, description="Fraction of steps after which the "
                                      "context is the model's own one-step estimate (half the examples).")  # fmt: skip
     context_noise: float = Field(default=0.05, ge=0, description="Std of noise added to clean context frames.")
+    all_targets: bool = Field(default=False, description="Also denoise noisy copies of the window frames.")
+    curriculum: float = Field(default=0.0, ge=0, le=1, description="Fraction of steps (from the start) that "
+                              "draw prompts from the reduced `CURRICULUM_VOCABULARY`.")  # fmt: skip
     seed: int = 0
     threads: int = Field(default=2, ge=1, le=2)
 
@@ -66,13 +72,22 @@ class Batch:
 
     frames: torch.Tensor
     prompts: torch.Tensor  # (B, 4) word indices of the target block's prompt
-    slots: tuple[FrameSlot, ...]
+    slots: tuple[FrameSlot, ...]  # clean context slots, then the (noisy) target block's
     n_context: int
-    weights: torch.Tensor  # (B, T, 1, S, S) per-pixel loss weights of the target frames
+    weights: torch.Tensor  # (B, F, 1, S, S) per-pixel loss weights of every frame (0: not a target)
+    copies: tuple[int, ...] = ()  # context positions whose noisy copies are extra targets (window frames)
 
 
-def _random_prompt(rng: np.random.Generator) -> world.WorldPrompt:
-    words = {f: world.VOCABULARY[f][int(rng.integers(len(world.VOCABULARY[f])))] for f in world.FIELDS}
+CURRICULUM_VOCABULARY: dict[str, tuple[str, ...]] = {
+    "colour": ("red", "blue"), "shape": ("circle", "square"),
+    "direction": tuple(world.DIRECTIONS), "background": ("black", "white"),
+}  # fmt: skip
+"""The easy start: 32 of the 144 prompts, all four directions, so motion is learnt before the full palette."""
+
+
+def _random_prompt(rng: np.random.Generator, vocabulary: dict[str, tuple[str, ...]] | None = None) -> world.WorldPrompt:
+    vocab = vocabulary or world.VOCABULARY
+    words = {f: vocab[f][int(rng.integers(len(vocab[f])))] for f in world.FIELDS}
     return world.WorldPrompt(**words)
 
 
@@ -90,8 +105,12 @@ def _foreground(frame: NDArray[np.uint8], prompt: world.WorldPrompt) -> NDArray[
     return np.any(frame != np.asarray(world.BACKGROUNDS[prompt.background], np.uint8), axis=-1)
 
 
-def sample_batch(rng: np.random.Generator, config: ModelConfig, options: TrainOptions) -> Batch:
-    """Draw one batch: a layout (how far into the shot the target block is), then per-example worlds."""
+def sample_batch(rng: np.random.Generator, config: ModelConfig, options: TrainOptions, *, easy: bool = False) -> Batch:
+    """Draw one batch: a layout (how far into the shot the target block is), then per-example worlds.
+
+    ``easy`` draws prompts from `CURRICULUM_VOCABULARY` only.
+    """
+    vocab = CURRICULUM_VOCABULARY if easy else None
     fpb, sink, window = config.frames_per_block, config.sink_frames, config.window_frames
     if rng.random() < options.p_cut:
         n_before = 0
@@ -100,38 +119,51 @@ def sample_batch(rng: np.random.Generator, config: ModelConfig, options: TrainOp
     context = [*range(min(sink, n_before)), *range(max(sink, n_before - window), n_before)]
     frames_idx = [*context, *range(n_before, n_before + fpb)]
     frames = np.empty((options.batch, len(frames_idx), world.SIZE, world.SIZE, 3), np.uint8)
-    weights = np.empty((options.batch, fpb, world.SIZE, world.SIZE), np.float32)
+    weights = np.empty((options.batch, len(frames_idx), world.SIZE, world.SIZE), np.float32)
     prompts = np.empty((options.batch, 4), np.int64)
     for b in range(options.batch):
-        second = _random_prompt(rng)
+        second = _random_prompt(rng, vocab)
         first, switch = second, 0
         if n_before > 0 and rng.random() < options.p_switch:  # a `continue` switch inside the window or at the block
-            first = _random_prompt(rng)
+            first = _random_prompt(rng, vocab)
             lo = max(fpb, n_before - window)
             switch = fpb * int(rng.integers(lo // fpb, n_before // fpb + 1))
         pos = _positions(switch, n_before + fpb, first, second)
         for j, f in enumerate(frames_idx):
             frames[b, j] = world.render_frame(first if f < switch else second, *pos[f])
-        for j in range(fpb):
-            f = n_before + j
-            fg = _foreground(frames[b, len(context) + j], second)
+        for j, f in enumerate(frames_idx):
+            prompt = first if f < switch else second
+            fg = _foreground(frames[b, j], prompt)
             if f > 0:  # where the sprite was one frame ago must become background
                 prev_prompt = first if f - 1 < switch else second
                 fg |= _foreground(world.render_frame(prev_prompt, *pos[f - 1]), prev_prompt)
-            weights[b, j] = 1.0 + options.fg_weight * fg
+            # A frame shown before the switch is no target: it followed the other prompt.
+            weights[b, j] = (1.0 + options.fg_weight * fg) * (f >= switch)
         prompts[b] = [second.index(f) for f in world.FIELDS]
     slots = tuple(FrameSlot(time=f, block=f // fpb, sink=f < sink) for f in context) + tuple(
-        FrameSlot(time=f, block=f // fpb) for f in range(n_before, n_before + fpb)
+        FrameSlot(time=f, block=f // fpb, noisy=True) for f in range(n_before, n_before + fpb)
     )
+    copies = tuple(j for j, f in enumerate(context) if f >= sink) if options.all_targets else ()
     x = torch.from_numpy(frames).permute(0, 1, 4, 2, 3).float() / 127.5 - 1.0
-    return Batch(x, torch.from_numpy(prompts), slots, len(context), torch.from_numpy(weights).unsqueeze(2))
+    w = torch.from_numpy(weights).unsqueeze(2)
+    return Batch(x, torch.from_numpy(prompts), slots, len(context), w, copies)
 
 
 def loss_on(model: TinyARDenoiser, batch: Batch, rng: torch.Generator, *, self_forcing: bool, options: TrainOptions):
-    """Weighted x0 loss of one batch at random trained noise levels (one level per example)."""
+    """Weighted x0 loss of one batch at random trained noise levels (one level per target block and example).
+
+    The targets are the block after the context and, with ``batch.copies``, noisy copies of the window frames
+    too (CausVid-style teacher forcing: one pass trains several AR steps, each seeing only earlier clean frames).
+    """
     cfg = model.config
     b, nc = batch.frames.shape[0], batch.n_context
-    context, target = batch.frames[:, :nc], batch.frames[:, nc:]
+    context = batch.frames[:, :nc]
+    tgt_idx = [*batch.copies, *range(nc, batch.frames.shape[1])]
+    target, weights = batch.frames[:, tgt_idx], batch.weights[:, tgt_idx]
+    copy_slots = tuple(
+        FrameSlot(time=s.time, block=s.block, noisy=True) for s in (batch.slots[j] for j in batch.copies)
+    )
+    slots = (*batch.slots[:nc], *copy_slots, *batch.slots[nc:])
     if nc and self_forcing:  # half the examples continue from the model's own estimate of their context
         with torch.no_grad():
             lvl = int(torch.randint(0, len(cfg.levels), (1,), generator=rng))
@@ -142,15 +174,15 @@ def loss_on(model: TinyARDenoiser, batch: Batch, rng: torch.Generator, *, self_f
             context = use * own.clamp(-1, 1) + (1 - use) * context
     if nc and options.context_noise > 0:
         context = context + options.context_noise * torch.randn(context.shape, generator=rng)
-    li = torch.randint(0, len(cfg.levels), (b,), generator=rng)
-    level = torch.tensor(cfg.levels)[li].view(b, 1, 1, 1, 1)
+    blocks = torch.tensor([s.block for s in slots[nc:]])
+    _, block_of = torch.unique(blocks, return_inverse=True)  # one noise level per target block
+    li = torch.randint(0, len(cfg.levels), (b, int(block_of.max()) + 1), generator=rng)[:, block_of]
+    level = torch.tensor(cfg.levels)[li].view(b, -1, 1, 1, 1)
     noisy_target = (1 - level) * target + level * torch.randn(target.shape, generator=rng)
-    levels = torch.cat(
-        [torch.full((b, nc), cfg.clean_level, dtype=torch.long), li[:, None].expand(b, target.shape[1])], 1
-    )
-    pred, _ = model(torch.cat([context, noisy_target], 1), batch.prompts, levels, batch.slots)
+    levels = torch.cat([torch.full((b, nc), cfg.clean_level, dtype=torch.long), li], 1)
+    pred, _ = model(torch.cat([context, noisy_target], 1), batch.prompts, levels, slots)
     err = F.mse_loss(pred[:, nc:], target, reduction="none")
-    return (err * batch.weights).sum() / (batch.weights.sum() * 3)
+    return (err * weights).sum() / (weights.sum() * 3).clamp_min(1.0)
 
 
 def _lr(step: int, options: TrainOptions) -> float:
@@ -160,15 +192,18 @@ def _lr(step: int, options: TrainOptions) -> float:
     return options.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
 
 
-def eval_timelines(n: int = 6, *, seed: int = 1234, shot_frames: int = 16, frames_per_block: int = 1) -> list[Timeline]:
-    """Fixed evaluation storyboards: four shots each, mixing `continue` switches and cuts."""
+def eval_timelines(
+    n: int = 6, *, seed: int = 1234, shot_frames: int = 16, frames_per_block: int = 1, easy: bool = False
+) -> list[Timeline]:
+    """Fixed evaluation storyboards: four shots each, mixing `continue` switches and cuts (``easy``: curriculum)."""
     rng = np.random.default_rng(seed)
+    vocab = CURRICULUM_VOCABULARY if easy else None
     out: list[Timeline] = []
     for _ in range(n):
         segs: list[TimelineSegment] = []
         for i, transition in enumerate(("cut", "continue", "cut", "continue")):
             tr: Transition = transition  # pyright: ignore[reportAssignmentType]
-            p = _random_prompt(rng).text()
+            p = _random_prompt(rng, vocab).text()
             segs.append(TimelineSegment(shot_id=f"s{i}", prompt=p, start_frame=i * shot_frames,
                                         n_frames=shot_frames, transition=tr))  # fmt: skip
         out.append(Timeline(fps=world.FPS, frames_per_block=frames_per_block, segments=tuple(segs)))
@@ -203,8 +238,12 @@ def train(
     log: Callable[[str], None] = print,
     eval_every: int = 0,
     time_limit_s: float | None = None,
+    stop_after: int | None = None,
 ) -> tuple[TinyARDenoiser, dict[str, object]]:
-    """Train a fresh model; returns it with a record (loss curve, timings, final oracle score)."""
+    """Train a fresh model; returns it with a record (loss curve, timings).
+
+    ``stop_after`` ends the run early on the schedule of ``options.steps`` (reproducible, unlike the time limit).
+    """
     torch.manual_seed(options.seed)
     torch.set_num_threads(options.threads)
     cfg = config or ModelConfig()
@@ -221,7 +260,7 @@ def train(
     for step in range(options.steps):
         for group in opt.param_groups:
             group["lr"] = _lr(step, options)
-        batch = sample_batch(rng, cfg, options)
+        batch = sample_batch(rng, cfg, options, easy=step < options.curriculum * options.steps)
         sf = step >= options.self_forcing_from * options.steps
         loss = loss_on(model, batch, trng, self_forcing=sf, options=options)
         opt.zero_grad(set_to_none=True)
@@ -239,6 +278,8 @@ def train(
             log(f"step {step + 1:5d}  oracle {evals[-1][1]}")
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
             log(f"time limit reached after {step + 1} steps")
+            break
+        if stop_after is not None and step + 1 >= stop_after:
             break
     model.eval()
     record: dict[str, object] = {
@@ -259,10 +300,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-every", type=int, default=500, help="Oracle check every N steps (0: only at the end).")
     parser.add_argument("--time-limit", type=float, default=None, help="Stop after this many seconds.")
+    parser.add_argument("--stop-after", type=int, default=None, help="Stop after N steps of the --steps schedule.")
+    parser.add_argument(
+        "--all-targets",
+        action=argparse.BooleanOptionalAction,
+        default=TrainOptions().all_targets,
+        help="Also denoise noisy copies of the window frames (CausVid-style teacher forcing).",
+    )
+    parser.add_argument("--curriculum", type=float, default=TrainOptions().curriculum,
+                        help="Fraction of steps drawing from 32 easy prompts first.")  # fmt: skip
     parser.add_argument("--out", type=Path, required=True, help="Checkpoint path to write.")
     args = parser.parse_args(argv)
-    options = TrainOptions(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed)
-    model, record = train(options, eval_every=args.eval_every, time_limit_s=args.time_limit)
+    options = TrainOptions(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
+                           all_targets=args.all_targets, curriculum=args.curriculum)  # fmt: skip
+    model, record = train(options, eval_every=args.eval_every, time_limit_s=args.time_limit, stop_after=args.stop_after)
     final = oracle_score(model, eval_timelines())
     record["oracle"] = final
     record["oracle_chance"] = world.CHANCE_SCORE
