@@ -30,6 +30,7 @@ class DirectorOptions(BaseModel, frozen=True):
     max_shots: int = Field(default=6, ge=1, description="Most shots the LLM may plan.")
     max_tokens: int = Field(default=700, ge=64, description="Token budget of one plan reply.")
     temperature: float = Field(default=0.0, ge=0.0, description="0: greedy (reproducible plans).")
+    min_shot_s: float = Field(default=1.0, ge=0.0, description="Shortest shot the LLM may plan (seconds).")
 
 
 class DirectorResult(BaseModel, frozen=True):
@@ -176,7 +177,7 @@ def direct_story(
     for attempt in range(1, opts.max_attempts + 1):
         reply = llm.complete(messages, gen)
         try:
-            result = _accept(reply.text, capabilities)
+            result = _accept(reply.text, capabilities, opts)
         except (ValueError, ConfigError) as e:  # ValidationError is a ValueError
             errors = format_errors(e) if isinstance(e, ValidationError) else f"- {e}"
             messages += [
@@ -189,7 +190,7 @@ def direct_story(
     raise BackendError(f"The director got no valid plan in {opts.max_attempts} replies; last problems:\n{errors}")
 
 
-def _accept(text: str, capabilities: GeneratorCapabilities) -> DirectorResult:
+def _accept(text: str, capabilities: GeneratorCapabilities, options: DirectorOptions) -> DirectorResult:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -199,6 +200,8 @@ def _accept(text: str, capabilities: GeneratorCapabilities) -> DirectorResult:
     mapping = cast(dict[str, Any], data)
     plan = plan_from_draft(mapping) if capabilities.prompt_style == "grammar" else ScenePlan.model_validate(mapping)
     problems = check_limits(plan, capabilities)
+    problems += [f"shot {s.id!r} lasts {s.duration_s:g} s; give every shot at least {options.min_shot_s:g} s"
+                 for s in plan.shots if s.duration_s < options.min_shot_s]  # fmt: skip
     if problems:
         raise ValueError("; ".join(problems))
     timed, timeline = compile_timeline(plan, capabilities)
