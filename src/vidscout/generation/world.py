@@ -228,6 +228,8 @@ def _circular_mean(coords: NDArray[np.int64]) -> float:
 
 
 _TEMPLATES = {s: shape_mask(s) for s in SHAPES}
+MIN_SHAPE_IOU = 0.5  # a drawn shape overlaps its template by at least this much (IoU), else no shape is read
+MIN_MOTION_AGREEMENT = 0.6  # share of frame steps that must move along the read direction
 
 
 def read_frame(frame: NDArray[np.uint8], *, threshold: float = 70.0) -> FrameReading:
@@ -253,7 +255,8 @@ def read_frame(frame: NDArray[np.uint8], *, threshold: float = 70.0) -> FrameRea
     centred = np.roll(mask, (SIZE // 2 - round(cy), SIZE // 2 - round(cx)), axis=(0, 1))
     c = SIZE // 2
     crop = centred[c - RADIUS - 1 : c + RADIUS + 2, c - RADIUS - 1 : c + RADIUS + 2]
-    best, best_iou = None, -1.0
+    best: str | None = None
+    best_iou = MIN_SHAPE_IOU  # scattered patches of the right colour match no template: no shape
     for name, template in _TEMPLATES.items():
         padded = np.pad(template, 1)
         for sy in (-1, 0, 1):  # the centroid of a triangle is not its bounding-box centre
@@ -274,14 +277,19 @@ def read_shot(frames: Frames) -> ShotReading:
     bg = Counter(r.background for r in readings).most_common(1)[0][0]  # may be None: no plain background
     colours = Counter(r.colour for r in readings if r.colour is not None)
     shapes = Counter(r.shape for r in readings if r.shape is not None)
-    sx = sy = 0.0
+    steps: list[tuple[float, float]] = []
     for a, b in itertools.pairwise(readings):
         if a.x is not None and b.x is not None and a.y is not None and b.y is not None:
-            sx, sy = sx + _wrap(b.x - a.x), sy + _wrap(b.y - a.y)
+            steps.append((_wrap(b.x - a.x), _wrap(b.y - a.y)))
+    sx, sy = sum(s[0] for s in steps), sum(s[1] for s in steps)
     moves = max(len(readings) - 1, 1)
     direction: str | None = None
     if max(abs(sx), abs(sy)) / moves >= 0.5 * SPEED:  # at least half the world's speed, on average
         direction = ("right" if sx > 0 else "left") if abs(sx) >= abs(sy) else ("down" if sy > 0 else "up")
+        dx, dy = DIRECTIONS[direction]
+        agree = sum(1 for s in steps if s[0] * dx + s[1] * dy >= 0.5 * SPEED)
+        if agree < MIN_MOTION_AGREEMENT * moves:  # a jittering blob whose drift adds up by chance
+            direction = None
     return ShotReading(
         colour=colours.most_common(1)[0][0] if colours else None,
         shape=shapes.most_common(1)[0][0] if shapes else None,
