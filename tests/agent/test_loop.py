@@ -299,3 +299,28 @@ def test_a_repeated_call_gets_a_hint(ctx: ToolContext) -> None:
     assert "already made this exact call" in observations[1].text
     # After a repeated successful call only finish is offered.
     assert len(llm.calls[2][1].json_schema["properties"]["call"]["anyOf"]) == 1  # type: ignore[index]
+
+
+def test_multiple_choice_makes_option_a_required_letter_everywhere() -> None:
+    """The grammar, the OpenAI tools list and the prompt's signatures all get finish's option per question."""
+    from vidscout.agent.loop import question_shape, tool_signature
+    from vidscout.tools.default import default_tools
+
+    tools = default_tools()
+
+    def finish_args(schema: dict[str, object]) -> dict[str, object]:
+        call = schema["properties"]["call"]["anyOf"]  # type: ignore[index]
+        return next(v["properties"]["args"] for v in call if v["properties"]["tool"]["const"] == "finish")  # type: ignore[index]
+
+    mc = question_shape(tools, ["A", "B", "C"])
+    args = finish_args(tools.call_schema(mc))
+    assert "option" in args["required"] and args["properties"]["option"]["enum"] == ["A", "B", "C"]  # type: ignore[index]
+    entry = next(t for t in tools.openai_tools(mc) if t["function"]["name"] == "finish")
+    assert entry["function"]["parameters"]["properties"]["option"]["enum"] == ["A", "B", "C"]
+    signature = tool_signature(tools.get("finish").parameters(mc), "finish")
+    assert "option: " in signature and "option?" not in signature, signature
+    open_ = question_shape(tools, [])
+    assert "option" not in finish_args(tools.call_schema(open_))["properties"]  # type: ignore[operator]
+    assert "option" not in tool_signature(tools.get("finish").parameters(open_), "finish")
+    # other tools are untouched
+    assert tools.get("search").parameters(mc) == tools.get("search").parameters()

@@ -40,7 +40,7 @@ from vidscout.memory.documents import span_evidence, summarise_tags
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
-from vidscout.tools.registry import ToolContext, ToolRegistry, parse_time
+from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry, parse_time
 from vidscout.types import TimeSpan, format_hms
 
 _CHECK_SCHEMA = {
@@ -112,14 +112,21 @@ def tool_signature(params: dict[str, Any], name: str) -> str:
     return f"{name}({', '.join(args)})"
 
 
-def _system_prompt(ctx: ToolContext, tools: ToolRegistry, json_mode: bool) -> str:
-    omit = set() if ctx.options else {"option"}
-    listing: list[dict[str, str]] = []
-    for t in tools:
-        params = t.parameters()
-        if t.terminal:
-            params = {**params, "properties": {k: v for k, v in params.get("properties", {}).items() if k not in omit}}
-        listing.append({"signature": tool_signature(params, t.name), "description": t.description})
+def question_shape(tools: ToolRegistry, letters: Sequence[str]) -> ArgShape:
+    """The terminal tools' ``option``: required and one of ``letters`` on a multiple-choice question, absent otherwise.
+
+    A small planner given an optional ``option`` finished multiple-choice questions without one, again
+    and again (the fix-it message did not help); a required enum makes the grammar pick a letter.
+    """
+    terminal = [t.name for t in tools if t.terminal and "option" in t.parameters().get("properties", {})]
+    if not letters:
+        return ArgShape(omit={name: ("option",) for name in terminal})
+    enum = {"type": "string", "enum": list(letters), "description": "The letter of the chosen option."}
+    return ArgShape(require={name: {"option": enum} for name in terminal})
+
+
+def _system_prompt(ctx: ToolContext, tools: ToolRegistry, json_mode: bool, shape: ArgShape) -> str:
+    listing = [{"signature": tool_signature(t.parameters(shape), t.name), "description": t.description} for t in tools]
     return render(
         "agent_system",
         duration=format_hms(ctx.duration_s),
@@ -161,12 +168,12 @@ def _ask_for_call(
     mode: str,
     opts: AgentOptions,
     *,
-    omit: dict[str, Sequence[str]] | None = None,
+    shape: ArgShape | None = None,
 ) -> tuple[str, _Call | None, str]:
     """One planner turn → (thought, the call or None, raw reply text)."""
     gen = GenerationOptions(max_tokens=opts.max_tokens, temperature=opts.temperature)
     if mode == "json":
-        reply = llm.complete(messages, gen.model_copy(update={"json_schema": tools.call_schema(omit=omit)}))
+        reply = llm.complete(messages, gen.model_copy(update={"json_schema": tools.call_schema(shape)}))
         try:
             data = extract_json(reply.text)
         except ValueError:
@@ -181,7 +188,7 @@ def _ask_for_call(
             _Call(name=name, arguments=args, call_id=uuid.uuid4().hex[:8]),
             reply.text,
         )
-    reply = llm.complete(messages, gen.model_copy(update={"tools": tools.openai_tools()}))
+    reply = llm.complete(messages, gen.model_copy(update={"tools": tools.openai_tools(shape)}))
     if not reply.tool_calls:
         return reply.text, None, reply.text
     tc = reply.tool_calls[0]
@@ -266,7 +273,7 @@ def iter_steps(
     opts = options or AgentOptions()
     mode = resolve_mode(llm, opts)
     letters = option_letters(ctx.options)
-    omit: dict[str, Sequence[str]] = {} if ctx.options else {"finish": ["option"]}
+    shape = question_shape(tools, [letter for letter, _ in letters])
     first = render("agent_question", question=question, options=letters, max_steps=opts.max_steps)
     if opts.initial_search and "search" in tools:
         # A free first look: small planners start from evidence instead of guessing a first call.
@@ -278,7 +285,7 @@ def iter_steps(
             "agent_observation", tool="search", ok=outcome.ok, text=text, steps_left=opts.max_steps
         )
     messages = [
-        ChatMessage(role="system", content=_system_prompt(ctx, tools, mode == "json")),
+        ChatMessage(role="system", content=_system_prompt(ctx, tools, mode == "json", shape)),
         ChatMessage(role="user", content=first),
     ]
     checked = False
@@ -290,7 +297,7 @@ def iter_steps(
         offered = tools.subset([t.name for t in tools if t.terminal]) if last or finish_now else tools
         compact(messages, budget_chars=opts.context_chars)
         try:
-            thought, call, raw = _ask_for_call(llm, messages, offered, mode, opts, omit=omit)
+            thought, call, raw = _ask_for_call(llm, messages, offered, mode, opts, shape=shape)
         except BackendError as e:
             yield ErrorStep(step=step, message=str(e))
             return

@@ -109,16 +109,40 @@ class Tool:
     fn: ToolFn
     terminal: bool = False  # calling it ends the run (finish)
 
-    def parameters(self) -> dict[str, Any]:
-        """JSON schema of the arguments, with refs inlined (grammar converters want that)."""
-        return _inline_refs(self.args_model.model_json_schema())
+    def parameters(self, shape: ArgShape | None = None) -> dict[str, Any]:
+        """JSON schema of the arguments, with refs inlined (grammar converters want that), adjusted by ``shape``."""
+        params = _inline_refs(self.args_model.model_json_schema())
+        return shape.apply(self.name, params) if shape is not None else params
 
-    def openai_schema(self) -> dict[str, Any]:
+    def openai_schema(self, shape: ArgShape | None = None) -> dict[str, Any]:
         """The OpenAI / vLLM ``tools`` entry."""
         return {
             "type": "function",
-            "function": {"name": self.name, "description": self.description, "parameters": self.parameters()},
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters(shape)},
         }
+
+
+class ArgShape(BaseModel, frozen=True):
+    """Per-question adjustments of tool arguments, applied alike to the grammar, the tools list and the prompt.
+
+    ``omit`` drops optional arguments that do not apply (finish's ``option`` on an open question), so a
+    small model cannot fill them in; ``require`` makes arguments required with a narrower schema
+    (finish's ``option`` as an enum of the question's letters), so it cannot leave them out.
+    """
+
+    omit: dict[str, tuple[str, ...]] = {}
+    require: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def apply(self, tool: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` of ``tool`` with this shape applied (a new dict)."""
+        dropped = set(self.omit.get(tool, ()))
+        pinned = self.require.get(tool, {})
+        if not dropped and not pinned:
+            return params
+        props = {k: pinned.get(k, v) for k, v in params.get("properties", {}).items() if k not in dropped}
+        props.update({k: v for k, v in pinned.items() if k not in props})
+        required = [k for k in props if k in set(params.get("required", [])) | set(pinned)]
+        return {**params, "properties": props, "required": required}
 
 
 class ToolOutcome(BaseModel):
@@ -176,30 +200,20 @@ class ToolRegistry:
         """A registry with only these tools (e.g. only `finish` on the last step)."""
         return ToolRegistry([self._tools[n] for n in names if n in self._tools])
 
-    def openai_tools(self) -> list[dict[str, Any]]:
+    def openai_tools(self, shape: ArgShape | None = None) -> list[dict[str, Any]]:
         """All tools as OpenAI ``tools`` entries."""
-        return [t.openai_schema() for t in self]
+        return [t.openai_schema(shape) for t in self]
 
-    def call_schema(self, *, omit: dict[str, Sequence[str]] | None = None) -> dict[str, Any]:
-        """One JSON schema for "a thought plus exactly one valid tool call" (constrained decoding).
-
-        ``omit`` drops optional arguments per tool (e.g. finish's ``option`` on open questions), so a
-        small model cannot fill in what does not apply.
-        """
-        variants: list[dict[str, Any]] = []
-        for t in self:
-            params = t.parameters()
-            dropped = set((omit or {}).get(t.name, ()))
-            if dropped:
-                params = {**params, "properties": {k: v for k, v in params.get("properties", {}).items()
-                                                   if k not in dropped}}  # fmt: skip
-            variants.append(
-                {
-                    "type": "object",
-                    "properties": {"tool": {"const": t.name}, "args": params},
-                    "required": ["tool", "args"],
-                }
-            )
+    def call_schema(self, shape: ArgShape | None = None) -> dict[str, Any]:
+        """One JSON schema for "a thought plus exactly one valid tool call" (constrained decoding)."""
+        variants: list[dict[str, Any]] = [
+            {
+                "type": "object",
+                "properties": {"tool": {"const": t.name}, "args": t.parameters(shape)},
+                "required": ["tool", "args"],
+            }
+            for t in self
+        ]
         return {
             "type": "object",
             "properties": {"thought": {"type": "string"}, "call": {"anyOf": variants}},
