@@ -192,6 +192,24 @@ def test_multiple_choice_requires_a_valid_letter(ctx: ToolContext) -> None:
     assert option_letters(["A. red", "blue"]) == [("A", "red"), ("B", "blue")]
 
 
+def test_an_option_that_contradicts_the_answer_text_is_sent_back_once(ctx: ToolContext) -> None:
+    ctx.options = ("nine nine delta", "seven seven alpha", "four four bravo")
+    ev = [{"start_s": 60, "end_s": 90}]
+    llm = ScriptedLLM([
+        _json_call("finish", {"answer": "Sambin Sambin Alpha", "option": "A", "evidence": ev}),
+        _json_call("finish", {"answer": "Sambin Sambin Alpha", "option": "B", "evidence": ev}),
+        SUPPORTED,
+    ], name="gguf:test")  # fmt: skip
+    steps = list(iter_steps("What is the code?", ctx, llm, _tools(), options=AgentOptions(max_steps=5)))
+    notes = [s.text for s in steps if isinstance(s, ObservationStep) and not s.ok]
+    assert len(notes) == 1 and "matches option B (seven seven alpha)" in notes[0]
+    assert final_answer("q", steps).option == "B"
+    # Said once only: a model that insists keeps its letter.
+    llm = ScriptedLLM([_json_call("finish", {"answer": "Sambin Sambin Alpha", "option": "A", "evidence": ev})] * 2
+                      + [SUPPORTED], name="gguf:test")  # fmt: skip
+    assert run("What is the code?", ctx, llm, _tools(), options=AgentOptions(max_steps=5)).option == "A"
+
+
 def test_injected_instructions_stay_inside_the_observation_block(ctx: ToolContext) -> None:
     seen: list[str] = []
 

@@ -40,6 +40,7 @@ from vidscout.memory.documents import span_evidence, summarise_tags
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
+from vidscout.retrieval.bm25 import tokenize
 from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry, parse_time
 from vidscout.types import TimeSpan, format_hms
 
@@ -110,6 +111,22 @@ def tool_signature(params: dict[str, Any], name: str) -> str:
     props: dict[str, dict[str, Any]] = params.get("properties", {})
     args = [f"{k}{'' if k in required else '?'}: {_type_hint(v)}" for k, v in props.items()]
     return f"{name}({', '.join(args)})"
+
+
+def matching_option(answer: str, option: str | None, letters: Sequence[tuple[str, str]]) -> str | None:
+    """The one option whose words the answer shares when the chosen option shares none; else None.
+
+    Only a clear contradiction counts: the chosen option has no word in common with the answer text
+    and exactly one other option has (words as BM25 tokenises them).
+    """
+    if not letters or option is None:
+        return None
+    said = set(tokenize(answer))
+    shared = {letter: len(said & set(tokenize(text))) for letter, text in letters}
+    if shared.get(option, 0) > 0:
+        return None
+    hits = [letter for letter, n in shared.items() if n > 0]
+    return hits[0] if len(hits) == 1 else None
 
 
 def question_shape(tools: ToolRegistry, letters: Sequence[str]) -> ArgShape:
@@ -289,6 +306,7 @@ def iter_steps(
         ChatMessage(role="user", content=first),
     ]
     checked = False
+    warned = False
     nudged = False
     seen: set[str] = set()
     finish_now = False
@@ -323,6 +341,19 @@ def iter_steps(
             answer, option = str(getattr(result, "answer", "")), getattr(result, "option", None)
             evidence = tuple(getattr(result, "evidence", ()))
             verified: bool | None = None
+            better = matching_option(answer, option, letters)
+            if better is not None and not warned and not last:
+                # Small planners write the right answer and then pick a letter at random.
+                warned = True
+                text = (
+                    f"Your answer matches option {better} ({dict(letters)[better]}), not the option you chose "
+                    f"({option}: {dict(letters).get(option or '', '?')}). Call finish again with the option that "
+                    "matches your answer."
+                )
+                yield ObservationStep(step=step, name=call.name, text=text, ok=False)
+                obs = render("agent_observation", tool=call.name, ok=False, text=text, steps_left=opts.max_steps - step)
+                _append_turn(messages, mode, call, raw, obs)
+                continue
             if opts.self_check and not checked:
                 checked = True
                 trial = list(messages)
@@ -330,7 +361,8 @@ def iter_steps(
                 if not evidence:
                     verified, reason = False, "no time spans were cited as evidence"
                 else:
-                    check = self_check_prompt(question, answer, option, evidence, ctx)
+                    chosen = f"{option}: {dict(letters).get(option, '?')}" if option else None
+                    check = self_check_prompt(question, answer, chosen, evidence, ctx)
                     _append_turn(trial, mode, call, raw, check)
                     try:
                         verified, reason, check_raw = self_check(trial, llm)
