@@ -204,10 +204,12 @@ def test_an_option_that_contradicts_the_answer_text_is_sent_back_once(ctx: ToolC
     notes = [s.text for s in steps if isinstance(s, ObservationStep) and not s.ok]
     assert len(notes) == 1 and "matches option B (seven seven alpha)" in notes[0]
     assert final_answer("q", steps).option == "B"
-    # Said once only: a model that insists keeps its letter.
+    # Said once only: a model that insists gets the option its answer text matches, with a note.
     llm = ScriptedLLM([_json_call("finish", {"answer": "Sambin Sambin Alpha", "option": "A", "evidence": ev})] * 2
                       + [SUPPORTED], name="gguf:test")  # fmt: skip
-    assert run("What is the code?", ctx, llm, _tools(), options=AgentOptions(max_steps=5)).option == "A"
+    steps = list(iter_steps("What is the code?", ctx, llm, _tools(), options=AgentOptions(max_steps=5)))
+    assert final_answer("q", steps).option == "B"
+    assert any(isinstance(s, ObservationStep) and s.ok and "Option B taken" in s.text for s in steps)
 
 
 def test_injected_instructions_stay_inside_the_observation_block(ctx: ToolContext) -> None:

@@ -342,7 +342,12 @@ def iter_steps(
             evidence = tuple(getattr(result, "evidence", ()))
             verified: bool | None = None
             better = matching_option(answer, option, letters)
-            if better is not None and not warned and not last:
+            if better is not None and (warned or last):
+                # Told once and it insists: its answer text is the finding, the letter a slip; take the match.
+                text = f"Option {better} taken: it is the only option the answer text matches (the call said {option})."
+                yield ObservationStep(step=step, name=call.name, text=text, ok=True)
+                option, better = better, None
+            if better is not None:
                 # Small planners write the right answer and then pick a letter at random.
                 warned = True
                 text = (
