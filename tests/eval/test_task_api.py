@@ -16,9 +16,9 @@ from vidscout.prompts.render import render
 
 
 def test_registry_lists_valid_names_for_unknown_ones(tmp_path: Path) -> None:
-    assert sorted(TASKS) == ["lvbench", "mlvu", "videomme", "videomme_w_subs"]
+    assert sorted(TASKS) == ["lvbench", "mlvu", "needle", "videomme", "videomme_w_subs"]
     with pytest.raises(
-        ConfigError, match="Unknown task 'egoschema'; available: lvbench, mlvu, videomme, videomme_w_subs"
+        ConfigError, match="Unknown task 'egoschema'; available: lvbench, mlvu, needle, videomme, videomme_w_subs"
     ):
         load_task("egoschema", tmp_path)
 
