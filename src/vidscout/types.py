@@ -34,6 +34,10 @@ class TimeSpan(BaseModel, frozen=True):
         """True when ``t_s`` falls inside the half-open span."""
         return self.start_s <= t_s < self.end_s
 
+    def even_times(self, n: int) -> list[float]:
+        """``n`` times at the centres of ``n`` equal parts of the span (never on its open end)."""
+        return [self.start_s + (i + 0.5) * self.duration_s / n for i in range(n)]
+
 
 class Segment(BaseModel, frozen=True):
     """One node of the shot → clip → chapter hierarchy."""

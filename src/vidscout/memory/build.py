@@ -585,8 +585,7 @@ def _captions_layer(ctx: _Ctx) -> bool:
         if isinstance(vlm, ClipVideoLLM):
             text = vlm.describe_clip(ctx.video, clip.span, CAPTION_PROMPT)
         else:
-            k = o.caption_frames
-            times = [min(a + (i + 0.5) * (b - a) / k, ctx.info.duration_s) for i in range(k)]
+            times = [min(t, ctx.info.duration_s) for t in clip.span.even_times(o.caption_frames)]
             text = vlm.describe(frames_at(ctx.video, times, width=width), times, CAPTION_PROMPT)
         with store.transaction() as c:
             c.execute("INSERT INTO captions VALUES (?, ?, ?, ?)", (sid, a, b, " ".join(text.split())))

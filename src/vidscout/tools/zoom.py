@@ -116,11 +116,6 @@ def _evidence_lines(frames: Sequence[FrameEvidence]) -> list[str]:
     return lines
 
 
-def _even_times(span: TimeSpan, n: int) -> list[float]:
-    """``n`` times at the centres of ``n`` equal parts of ``span`` (never on its open end)."""
-    return [span.start_s + (i + 0.5) * span.duration_s / n for i in range(n)]
-
-
 def zoom_in(ctx: ToolContext, args: ZoomArgs) -> ZoomResult:
     """Look closely at a short span (at most 2 minutes) to answer a question about what is shown.
 
@@ -169,7 +164,7 @@ def _ask_video_llm(
         text = video_llm.describe_clip(ctx.video, span, prompt)
         return ZoomResult(span=span, question=question, model=video_llm.name, frame_times_s=[], description=text,
                           speech=speech, max_description_chars=o.max_description_chars)  # fmt: skip
-    times = _even_times(span, o.vlm_frames)
+    times = span.even_times(o.vlm_frames)
     frames = frames_at(ctx.video, times, width=min(o.vlm_width, ctx.info.width))
     text = video_llm.describe(frames, times, prompt)
     return ZoomResult(
@@ -181,7 +176,7 @@ def _ask_video_llm(
 def _reanalyse(ctx: ToolContext, span: TimeSpan, question: str, speech: list[Utterance], o: ZoomOptions) -> ZoomResult:
     """Embedded profile: labels on every frame, OCR where text is likely, then the composite reading."""
     n = max(1, min(o.dense_frames, round(span.duration_s / o.dense_step_s)))
-    times = _even_times(span, n)
+    times = span.even_times(n)
     frames = frames_at(ctx.video, times, width=min(o.dense_width, ctx.info.width))
     tagged = ctx.backends.tagger.tag(frames, top_k=o.tags_per_frame)
     kept = [[t for t in tags if t.score >= o.min_tag_score] for tags in tagged]
