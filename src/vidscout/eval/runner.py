@@ -40,7 +40,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from vidscout.errors import ConfigError, MediaError, VidScoutError
 from vidscout.eval.scoring import Metrics
-from vidscout.eval.strategies import Strategy, make_strategy
+from vidscout.eval.strategies import Reply, Strategy, make_strategy
 from vidscout.eval.task import Example, Task
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
@@ -223,8 +223,6 @@ def answer_video(
             try:
                 reply = strategy.answer(video, task, e, trajectory=out_dir / rel)
             except VidScoutError as err:
-                from vidscout.eval.strategies import Reply
-
                 reply = Reply(response=None, error=f"{type(err).__name__}: {err}")
             graded = task.grade(e, reply.response)
             yield Prediction(
@@ -336,9 +334,8 @@ def _run(
     t_start = time.perf_counter()
     selected = list(task)[:limit] if limit is not None else list(task)
     plog = PredictionLog(out_dir / "predictions.jsonl")
-    done = plog.load()
-    if retry_errors:
-        done = {k: p for k, p in done.items() if p.error is None}
+    stored = plog.load()
+    done = {k: p for k, p in stored.items() if p.error is None} if retry_errors else stored
     todo = [e for e in selected if e.id not in done]
     resumed = len(selected) - len(todo)
     groups, missing = group_by_video(task, todo)
@@ -359,8 +356,9 @@ def _run(
         missing += run_on_ray(task, groups, strategy, options, settings=settings, out_dir=out_dir, record=record)
     else:
         missing += _run_local(task, groups, strat, strategy, options, settings, out_dir, workers, record, emit)
-    stored = plog.load()  # a question re-run after an error has two lines; the last one wins
-    preds = [(e, stored[e.id]) for e in selected if e.id in stored]
+    # What the file now holds: a question re-run after an error has two lines, and the last one wins.
+    final = {**stored, **{p.id: p for p in new}}
+    preds = [(e, final[e.id]) for e in selected if e.id in final]
     metrics = task.aggregate([task.grade(e, p.response) for e, p in preds])
     notes = list(metrics.notes)
     n_missing = sum(m.questions for m in missing)

@@ -11,13 +11,11 @@ A strategy returns a `Reply`; the task parses its ``response`` and grades it.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 from vidscout.errors import ConfigError
@@ -25,6 +23,7 @@ from vidscout.eval.task import Example, Task
 from vidscout.types import TimeSpan
 
 if TYPE_CHECKING:
+    from vidscout.agent.trace import Answer
     from vidscout.api import Video
 
 
@@ -47,6 +46,14 @@ class Strategy(Protocol):
         ...
 
 
+def reply_from_answer(answer: Answer, *, steps: int | None = None) -> Reply:
+    """An agent-style `Answer` as a reply: ``"<letter>. <answer>"`` (the letter when one was chosen) and its spans."""
+    if answer.error is not None:
+        return Reply(response=None, steps=steps, error=answer.error)
+    response = f"{answer.option}. {answer.answer}" if answer.option else answer.answer
+    return Reply(response=response, evidence=[e.span for e in answer.evidence], steps=steps)
+
+
 class AgentStrategy:
     """The planning agent in multiple-choice mode; the reply is ``"<letter>. <answer>"``."""
 
@@ -64,10 +71,7 @@ class AgentStrategy:
             example.question, options=example.options, agent=AgentOptions(max_steps=self.max_steps),
             trajectory=trajectory,
         )  # fmt: skip
-        if result.error is not None:
-            return Reply(response=None, steps=result.steps, error=result.error)
-        response = f"{result.option}. {result.answer}" if result.option else result.answer
-        return Reply(response=response, evidence=[e.span for e in result.evidence], steps=result.steps)
+        return reply_from_answer(result, steps=result.steps)
 
 
 class RetrievalStrategy:
@@ -106,12 +110,12 @@ class DirectStrategy:
         """Sample frames at the centres of equal slices of the video and ask once."""
         from vidscout.video.decode import frames_at
 
-        duration = video.info.duration_s
-        times = [float(t) for t in (np.arange(self.frames) + 0.5) * duration / self.frames]
+        whole = TimeSpan(start_s=0.0, end_s=video.info.duration_s)
+        times = whole.even_times(self.frames)
         frames = frames_at(video.path, times, width=min(640, video.info.width))
         prompt = task.prompt(example, frame_times_s=times)
         response = video.backends.video_llm.describe(frames, times, prompt)
-        return Reply(response=response, evidence=[TimeSpan(start_s=0.0, end_s=duration)])
+        return Reply(response=response, evidence=[whole])
 
 
 class KVStrategy:
@@ -120,20 +124,16 @@ class KVStrategy:
     name = "kv"
 
     def __init__(self) -> None:
-        """Import the KV package now, so a missing one fails before any video is opened."""
+        """Import the KV package now (torch, transformers), so a missing one fails before any video is opened."""
         try:
-            module = importlib.import_module("vidscout.kv")
+            from vidscout.kv import answer_with_kv
         except ImportError as e:
             raise ConfigError(f"The kv strategy needs vidscout.kv, which failed to import: {e}") from e
-        self._answer: Callable[..., Any] = module.answer_with_kv
+        self._answer = answer_with_kv
 
     def answer(self, video: Video, task: Task, example: Example, *, trajectory: Path | None) -> Reply:
         """Retrieve the question's segments' caches, splice them, decode the answer."""
-        result = self._answer(video, example.question, options=example.options)
-        if result.error is not None:
-            return Reply(response=None, error=result.error)
-        response = f"{result.option}. {result.answer}" if result.option else result.answer
-        return Reply(response=response, evidence=[e.span for e in result.evidence])
+        return reply_from_answer(self._answer(video, example.question, options=example.options))
 
 
 STRATEGIES: dict[str, Callable[..., Strategy]] = {
