@@ -40,7 +40,7 @@ from vidscout.memory.documents import span_evidence, summarise_tags
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
-from vidscout.retrieval.bm25 import tokenize
+from vidscout.retrieval.choice import overlap
 from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry, parse_time
 from vidscout.types import TimeSpan, format_hms
 
@@ -121,11 +121,10 @@ def matching_option(answer: str, option: str | None, letters: Sequence[tuple[str
     """
     if not letters or option is None:
         return None
-    said = set(tokenize(answer))
-    shared = {letter: len(said & set(tokenize(text))) for letter, text in letters}
-    if shared.get(option, 0) > 0:
+    shared = {letter: overlap(text, answer) > 0 for letter, text in letters}
+    if shared.get(option, False):
         return None
-    hits = [letter for letter, n in shared.items() if n > 0]
+    hits = [letter for letter, yes in shared.items() if yes]
     return hits[0] if len(hits) == 1 else None
 
 
@@ -290,6 +289,7 @@ def iter_steps(
     opts = options or AgentOptions()
     mode = resolve_mode(llm, opts)
     letters = option_letters(ctx.options)
+    option_text = dict(letters)
     shape = question_shape(tools, [letter for letter, _ in letters])
     first = render("agent_question", question=question, options=letters, max_steps=opts.max_steps)
     if opts.initial_search and "search" in tools:
@@ -351,8 +351,8 @@ def iter_steps(
                 # Small planners write the right answer and then pick a letter at random.
                 warned = True
                 text = (
-                    f"Your answer matches option {better} ({dict(letters)[better]}), not the option you chose "
-                    f"({option}: {dict(letters).get(option or '', '?')}). Call finish again with the option that "
+                    f"Your answer matches option {better} ({option_text[better]}), not the option you chose "
+                    f"({option}: {option_text.get(option or '', '?')}). Call finish again with the option that "
                     "matches your answer."
                 )
                 yield ObservationStep(step=step, name=call.name, text=text, ok=False)
@@ -366,7 +366,7 @@ def iter_steps(
                 if not evidence:
                     verified, reason = False, "no time spans were cited as evidence"
                 else:
-                    chosen = f"{option}: {dict(letters).get(option, '?')}" if option else None
+                    chosen = f"{option}: {option_text.get(option, '?')}" if option else None
                     check = self_check_prompt(question, answer, chosen, evidence, ctx)
                     _append_turn(trial, mode, call, raw, check)
                     try:
