@@ -43,7 +43,11 @@ def server(serve_settings: Settings, media_root: Path) -> Iterator[ChatServer]:
         video_num_frames=8,
         allowed_local_media_path=str(media_root),
     )
-    service = ChatService(Backends(serve_settings), options)
+    yield from serving(ChatService(Backends(serve_settings), options))
+
+
+def serving(service: ChatService) -> Iterator[ChatServer]:
+    """Warm ``service``, serve it on a free loopback port for the fixture's life, then shut it down."""
     service.warm()
     srv = ChatServer("127.0.0.1", 0, service)
     srv.start()

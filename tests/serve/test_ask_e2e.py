@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve.conftest import REPO
+from tests.serve.conftest import REPO, serving
 from vidscout.models.registry import Backends
 from vidscout.serve import ChatServer, ChatService, ServeOptions
 from vidscout.settings import Settings
@@ -25,12 +25,7 @@ from vidscout.video import samples
 def planner_server() -> Iterator[ChatServer]:
     settings = Settings(data_dir=REPO / ".cache" / "vidscout-test")  # the embedded defaults: 1.5B + composite
     service = ChatService(Backends(settings), ServeOptions(served_model_names=("Qwen/Qwen2.5-VL-7B-Instruct",)))
-    service.warm()
-    srv = ChatServer("127.0.0.1", 0, service)
-    srv.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    yield from serving(service)
 
 
 @pytest.mark.slow
