@@ -161,3 +161,22 @@ def test_two_runs_cannot_share_a_folder(needle_benchmark: Path, settings: Settin
     assert seen and "Another run is using" in str(seen[0])
     assert result.answered_now == len(task)
     assert len((tmp_path / "predictions.jsonl").read_text().splitlines()) == len(task)
+
+
+@pytest.mark.parametrize("strategy", ["direct", "kv"])
+def test_direct_and_kv_strategies_reply_through_the_runner(
+    strategy: str, needle_benchmark: Path, tmp_path: Path
+) -> None:
+    """The other two strategies on one real question with the real embedded models (0.5B planner)."""
+    from vidscout.settings import ModelSpecs
+
+    planner = ModelSpecs(llm="gguf:qwen2.5-coder-0.5b?n_ctx=8192")
+    settings = Settings(data_dir=REPO / ".cache" / "vidscout-test", models=planner)
+    task = load_task("needle", needle_benchmark)
+    result = run_benchmark(task, strategy, out_dir=tmp_path, settings=settings, limit=1,
+                           strategy_options={"frames": 4})  # fmt: skip
+    assert (result.answered_now, result.errors) == (1, 0)
+    pred = json.loads((tmp_path / "predictions.jsonl").read_text())
+    assert pred["response"] and pred["evidence"], pred
+    if strategy == "kv":  # answer_with_kv picks a letter on multiple-choice questions
+        assert pred["parsed"] in ("A", "B", "C", "D"), pred["response"]
