@@ -57,3 +57,11 @@ def test_smoke_training_lowers_the_loss() -> None:
     assert isinstance(curve, list) and len(curve) >= 2
     first, last = curve[0][1], curve[-1][1]
     assert last < 0.6 * first, curve
+
+
+def test_worker_processes_draw_the_same_batches_as_the_training_process() -> None:
+    opts = TrainOptions(steps=3, batch=4, warmup=1, seed=5)
+    a = train(opts, log=lambda _: None)[0]
+    b = train(opts.model_copy(update={"workers": 2}), log=lambda _: None)[0]
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb), name

@@ -144,7 +144,8 @@ class _Block(nn.Module):
 
     def attention_bias(self, bias_idx: Tensor, allowed: Tensor) -> Tensor:
         """The additive attention bias for one layout, (H, Nq, Nk); -inf where attention is not allowed."""
-        return self.bias[:, bias_idx].masked_fill(~allowed, float("-inf"))
+        dev = self.bias.device
+        return self.bias[:, bias_idx.to(dev)].masked_fill(~allowed.to(dev), float("-inf"))
 
 
 class TinyARDenoiser(nn.Module):
@@ -186,7 +187,7 @@ class TinyARDenoiser(nn.Module):
 
     def conditioning(self, prompts: Tensor, levels: Tensor) -> Tensor:
         """Per-frame conditioning vectors, (B, F, D)."""
-        words = sum((emb(prompts[:, i]) for i, emb in enumerate(self.words)), torch.zeros(()))
+        words = sum((emb(prompts[:, i]) for i, emb in enumerate(self.words)), torch.zeros((), device=prompts.device))
         return words[:, None, :] + self.level(levels)
 
     def forward(

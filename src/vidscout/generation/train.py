@@ -24,11 +24,14 @@ estimate of it, so the model learns to continue from its own imperfect frames as
 from __future__ import annotations
 
 import argparse
+import copy
 import math
+import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +66,9 @@ class TrainOptions(BaseModel, frozen=True):
     curriculum: float = Field(default=0.0, ge=0, le=1, description="Fraction of steps (from the start) that "
                               "draw prompts from the reduced `CURRICULUM_VOCABULARY`.")  # fmt: skip
     seed: int = 0
-    threads: int = Field(default=2, ge=1, le=2)
+    threads: int = Field(default=2, ge=1, description="Torch CPU threads.")
+    device: str = Field(default="cpu", description="Torch device of the model (`cpu`, `cuda`).")
+    workers: int = Field(default=0, ge=0, description="Processes drawing batches (0: in the training process).")
 
 
 @dataclass
@@ -76,6 +81,11 @@ class Batch:
     n_context: int
     weights: torch.Tensor  # (B, F, 1, S, S) per-pixel loss weights of every frame (0: not a target)
     copies: tuple[int, ...] = ()  # context positions whose noisy copies are extra targets (window frames)
+
+    def to(self, device: torch.device | str) -> Batch:
+        """The same batch with its tensors on ``device``."""
+        return Batch(self.frames.to(device), self.prompts.to(device), self.slots, self.n_context,
+                     self.weights.to(device), self.copies)  # fmt: skip
 
 
 CURRICULUM_VOCABULARY: dict[str, tuple[str, ...]] = {
@@ -156,6 +166,7 @@ def loss_on(model: TinyARDenoiser, batch: Batch, rng: torch.Generator, *, self_f
     too (CausVid-style teacher forcing: one pass trains several AR steps, each seeing only earlier clean frames).
     """
     cfg = model.config
+    dev = batch.frames.device
     b, nc = batch.frames.shape[0], batch.n_context
     context = batch.frames[:, :nc]
     tgt_idx = [*batch.copies, *range(nc, batch.frames.shape[1])]
@@ -166,20 +177,21 @@ def loss_on(model: TinyARDenoiser, batch: Batch, rng: torch.Generator, *, self_f
     slots = (*batch.slots[:nc], *copy_slots, *batch.slots[nc:])
     if nc and self_forcing:  # half the examples continue from the model's own estimate of their context
         with torch.no_grad():
-            lvl = int(torch.randint(0, len(cfg.levels), (1,), generator=rng))
-            noisy = (1 - cfg.levels[lvl]) * context + cfg.levels[lvl] * torch.randn(context.shape, generator=rng)
-            levels = torch.full((b, nc), lvl, dtype=torch.long)
+            lvl = int(torch.randint(0, len(cfg.levels), (1,), generator=rng, device=dev))
+            noise = torch.randn(context.shape, generator=rng, device=dev)
+            noisy = (1 - cfg.levels[lvl]) * context + cfg.levels[lvl] * noise
+            levels = torch.full((b, nc), lvl, dtype=torch.long, device=dev)
             own, _ = model(noisy, batch.prompts, levels, batch.slots[:nc])
-            use = (torch.rand(b, 1, 1, 1, 1, generator=rng) < 0.5).float()
+            use = (torch.rand(b, 1, 1, 1, 1, generator=rng, device=dev) < 0.5).float()
             context = use * own.clamp(-1, 1) + (1 - use) * context
     if nc and options.context_noise > 0:
-        context = context + options.context_noise * torch.randn(context.shape, generator=rng)
-    blocks = torch.tensor([s.block for s in slots[nc:]])
+        context = context + options.context_noise * torch.randn(context.shape, generator=rng, device=dev)
+    blocks = torch.tensor([s.block for s in slots[nc:]], device=dev)
     _, block_of = torch.unique(blocks, return_inverse=True)  # one noise level per target block
-    li = torch.randint(0, len(cfg.levels), (b, int(block_of.max()) + 1), generator=rng)[:, block_of]
-    level = torch.tensor(cfg.levels)[li].view(b, -1, 1, 1, 1)
-    noisy_target = (1 - level) * target + level * torch.randn(target.shape, generator=rng)
-    levels = torch.cat([torch.full((b, nc), cfg.clean_level, dtype=torch.long), li], 1)
+    li = torch.randint(0, len(cfg.levels), (b, int(block_of.max()) + 1), generator=rng, device=dev)[:, block_of]
+    level = torch.tensor(cfg.levels, device=dev)[li].view(b, -1, 1, 1, 1)
+    noisy_target = (1 - level) * target + level * torch.randn(target.shape, generator=rng, device=dev)
+    levels = torch.cat([torch.full((b, nc), cfg.clean_level, dtype=torch.long, device=dev), li], 1)
     pred, _ = model(torch.cat([context, noisy_target], 1), batch.prompts, levels, slots)
     err = F.mse_loss(pred[:, nc:], target, reduction="none")
     return (err * weights).sum() / (weights.sum() * 3).clamp_min(1.0)
@@ -216,7 +228,10 @@ def oracle_score(model: TinyARDenoiser, timelines: Sequence[Timeline], *, seed: 
 
     was_training = model.training
     model.eval()
-    gen = EmbeddedGenerator(model)
+    if next(model.parameters()).device.type != "cpu":  # the generator renders on the CPU, as shipped
+        gen = EmbeddedGenerator(copy.deepcopy(model).cpu())
+    else:
+        gen = EmbeddedGenerator(model)
     fields = {f: 0.0 for f in world.FIELDS}
     scores: list[float] = []
     for tl in timelines:
@@ -229,6 +244,22 @@ def oracle_score(model: TinyARDenoiser, timelines: Sequence[Timeline], *, seed: 
                 fields[f] += ok
     model.train(was_training)
     return {"score": float(np.mean(scores)), **{f: v / len(scores) for f, v in fields.items()}}
+
+
+def _batch_for_step(step: int, config: ModelConfig, options: TrainOptions) -> Batch:
+    """Step ``step``'s batch: its own seeded generator, so any number of worker processes draws the same data."""
+    rng = np.random.default_rng([options.seed, step])
+    return sample_batch(rng, config, options, easy=step < options.curriculum * options.steps)
+
+
+def _batches(config: ModelConfig, options: TrainOptions) -> Generator[Batch]:
+    draw = partial(_batch_for_step, config=config, options=options)
+    if options.workers == 0:
+        yield from map(draw, range(options.steps))
+        return
+    # spawn: the workers need numpy and the world only, never the parent's torch (or CUDA) state
+    with multiprocessing.get_context("spawn").Pool(options.workers) as pool:
+        yield from pool.imap(draw, range(options.steps), chunksize=4)
 
 
 def train(
@@ -247,11 +278,11 @@ def train(
     torch.manual_seed(options.seed)
     torch.set_num_threads(options.threads)
     cfg = config or ModelConfig()
-    model = TinyARDenoiser(cfg)
+    model = TinyARDenoiser(cfg).to(options.device)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=0.01, betas=(0.9, 0.98))
-    rng = np.random.default_rng(options.seed)
-    trng = torch.Generator().manual_seed(options.seed)
+    trng = torch.Generator(device=options.device).manual_seed(options.seed)
+    batches = _batches(cfg, options)
     curve: list[tuple[int, float]] = []
     evals: list[tuple[int, dict[str, float]]] = []
     window: list[float] = []
@@ -260,7 +291,7 @@ def train(
     for step in range(options.steps):
         for group in opt.param_groups:
             group["lr"] = _lr(step, options)
-        batch = sample_batch(rng, cfg, options, easy=step < options.curriculum * options.steps)
+        batch = next(batches).to(options.device)
         sf = step >= options.self_forcing_from * options.steps
         loss = loss_on(model, batch, trng, self_forcing=sf, options=options)
         opt.zero_grad(set_to_none=True)
@@ -281,7 +312,8 @@ def train(
             break
         if stop_after is not None and step + 1 >= stop_after:
             break
-    model.eval()
+    batches.close()  # stops the worker pool when the run ended early
+    model.cpu().eval()
     record: dict[str, object] = {
         "steps": step + 1, "options": options.model_dump(), "parameters": count_parameters(model),
         "train_seconds": round(time.perf_counter() - t0, 1), "loss_curve": curve, "evals": evals,
@@ -298,6 +330,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=TrainOptions().batch)
     parser.add_argument("--lr", type=float, default=TrainOptions().lr)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="Torch device to train on (cpu, cuda).")
+    parser.add_argument("--workers", type=int, default=0, help="Processes drawing batches (0: none).")
+    parser.add_argument("--threads", type=int, default=TrainOptions().threads, help="Torch CPU threads.")
     parser.add_argument("--eval-every", type=int, default=500, help="Oracle check every N steps (0: only at the end).")
     parser.add_argument("--time-limit", type=float, default=None, help="Stop after this many seconds.")
     parser.add_argument("--stop-after", type=int, default=None, help="Stop after N steps of the --steps schedule.")
@@ -311,8 +346,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="Fraction of steps drawing from 32 easy prompts first.")  # fmt: skip
     parser.add_argument("--out", type=Path, required=True, help="Checkpoint path to write.")
     args = parser.parse_args(argv)
-    options = TrainOptions(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
-                           all_targets=args.all_targets, curriculum=args.curriculum)  # fmt: skip
+    options = TrainOptions(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, device=args.device,
+                           workers=args.workers, threads=args.threads, all_targets=args.all_targets,
+                           curriculum=args.curriculum)  # fmt: skip
     model, record = train(options, eval_every=args.eval_every, time_limit_s=args.time_limit, stop_after=args.stop_after)
     final = oracle_score(model, eval_timelines())
     record["oracle"] = final
