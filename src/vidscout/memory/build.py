@@ -598,7 +598,8 @@ def _captions_layer(ctx: _Ctx) -> bool:
 def _text_index_layer(ctx: _Ctx, *, captions: bool = False) -> None:
     # Captions join the dependencies only when on, so databases without them keep their fingerprints.
     deps = ["segments", "speech", "ocr", "tags", *(["captions"] if captions else [])]
-    status = ctx.begin("text_index", ctx.backends.spec("text_embedder"), {}, deps)
+    # speech=words: a clip's speech document holds the words said inside it (was: every utterance touching it)
+    status = ctx.begin("text_index", ctx.backends.spec("text_embedder"), {"speech": "words"}, deps)
     if status is None:
         return
     t0 = time.perf_counter()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from vidscout.memory.store import VideoStore
+from vidscout.types import TimeSpan
 
 
 class SpanEvidence(NamedTuple):
@@ -42,15 +44,50 @@ def span_evidence(store: VideoStore, start_s: float, end_s: float, *, frame_marg
     )
 
 
+def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan]) -> list[str]:
+    """The words said inside each of ``spans`` (sorted, disjoint), as one text per span.
+
+    A word goes to the span that holds its midpoint, so an utterance across a cut is split there, and one
+    that only touches a span (Whisper's segment ends are padded) adds nothing to it. Utterances without
+    word times go whole to the span they overlap most.
+    """
+    starts = [s.start_s for s in spans]
+    parts: list[list[str]] = [[] for _ in spans]
+
+    def place(t: float) -> int | None:
+        i = bisect.bisect_right(starts, t) - 1
+        return i if i >= 0 and t < spans[i].end_s else None
+
+    for start, end, text, words in store.query("SELECT start_s, end_s, text, words FROM speech ORDER BY start_s, id"):
+        timed = json.loads(words) if words else []
+        if timed:
+            for word, w0, w1, *_ in timed:
+                i = place((float(w0) + float(w1)) / 2)
+                if i is not None:
+                    parts[i].append(str(word).strip())
+            continue
+        overlaps = [(min(end, s.end_s) - max(start, s.start_s), i) for i, s in enumerate(spans)]
+        best, i = max(overlaps, default=(0.0, -1))
+        if best > 0:
+            parts[i].append(str(text))
+    return [" ".join(w for w in p if w) for p in parts]
+
+
 def clip_documents(store: VideoStore) -> list[tuple[int, str, float, float, str]]:
-    """Per-clip evidence texts: (segment row id, kind, start_s, end_s, text), kinds speech/ocr/visual."""
+    """Per-clip evidence texts: (segment row id, kind, start_s, end_s, text), kinds speech/ocr/visual.
+
+    A clip's speech is the words said inside it (`speech_per_span`), so a speech hit's span is where the
+    words are.
+    """
     docs: list[tuple[int, str, float, float, str]] = []
-    for clip in store.segments("clip"):
+    clips = store.segments("clip")
+    speech = speech_per_span(store, [c.span for c in clips])
+    for clip, said in zip(clips, speech, strict=True):
         sid = store.segment_id("clip", clip.index)
         a, b = clip.span.start_s, clip.span.end_s
         ev = span_evidence(store, a, b)
-        if ev.speech:
-            docs.append((sid, "speech", a, b, " ".join(ev.speech)))
+        if said:
+            docs.append((sid, "speech", a, b, said))
         if ev.ocr:
             docs.append((sid, "ocr", a, b, " | ".join(text for text, _ in ev.ocr)))
         visual = [*ev.captions, summarise_tags(ev.tags)] if ev.tags else ev.captions

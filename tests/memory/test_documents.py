@@ -1,0 +1,42 @@
+"""Per-clip speech documents hold the words said inside their clip (real SQLite store)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vidscout.memory.documents import clip_documents, speech_per_span
+from vidscout.memory.store import VideoStore
+from vidscout.types import TimeSpan
+
+CLIPS = [(0.0, 35.875), (35.875, 39.75), (39.75, 47.0), (47.0, 60.0)]
+
+
+def _store(root: Path, speech: list[tuple[float, float, str, list[list[object]]]]) -> VideoStore:
+    store = VideoStore.open(root, create=True)
+    with store.transaction() as c:
+        for i, (a, b) in enumerate(CLIPS):
+            c.execute("INSERT INTO segments (level, idx, start_s, end_s, parent) VALUES ('clip', ?, ?, ?, NULL)",
+                      (i, a, b))  # fmt: skip
+        for a, b, text, words in speech:
+            c.execute("INSERT INTO speech (start_s, end_s, text, words, avg_logprob) VALUES (?, ?, ?, ?, 0)",
+                      (a, b, text, json.dumps(words)))  # fmt: skip
+    return store
+
+
+def test_a_speech_document_holds_the_words_said_inside_its_clip(tmp_path: Path) -> None:
+    # Whisper pads the segment: it starts 50 ms before the cut at 39.75 while the first word is at 39.8;
+    # the second utterance runs across the cut at 47.0.
+    password = [["The", 39.8, 40.3, 0.5], ["secret", 40.3, 40.7, 0.9], ["password", 40.7, 41.3, 0.9],
+                ["is", 41.3, 41.6, 0.9], ["giraffe.", 41.6, 42.4, 0.9]]  # fmt: skip
+    across = [["meet", 45.0, 45.5, 0.9], ["me", 45.5, 46.0, 0.9], ["at", 46.5, 47.1, 0.9], ["noon", 47.2, 48.0, 0.9]]
+    speech = [(39.7, 43.6, "The secret password is giraffe.", password), (44.9, 48.0, "meet me at noon", across),
+              (1.0, 37.0, "an untimed line", [])]  # fmt: skip
+    with _store(tmp_path / "v", speech) as store:
+        spans = [TimeSpan(start_s=a, end_s=b) for a, b in CLIPS]
+        assert speech_per_span(store, spans) == [
+            "an untimed line", "", "The secret password is giraffe. meet me at", "noon",
+        ]  # fmt: skip
+        docs = [(d[1], d[2], d[4]) for d in clip_documents(store)]
+    assert ("speech", 39.75, "The secret password is giraffe. meet me at") in docs
+    assert not any(kind == "speech" and start == 35.875 for kind, start, _ in docs)  # touched by 50 ms: nothing
