@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
 
-from vidscout.agent.loop import AgentOptions, iter_steps, option_letters, run
+from vidscout.agent.loop import AgentOptions, iter_steps, matching_option, option_letters, run
 from vidscout.agent.trace import (
     AnswerStep,
     ErrorStep,
@@ -210,6 +210,32 @@ def test_an_option_that_contradicts_the_answer_text_is_sent_back_once(ctx: ToolC
     steps = list(iter_steps("What is the code?", ctx, llm, _tools(), options=AgentOptions(max_steps=5)))
     assert final_answer("q", steps).option == "B"
     assert any(isinstance(s, ObservationStep) and s.ok and "Option B taken" in s.text for s in steps)
+
+
+@pytest.mark.parametrize(
+    ("answer", "chosen", "options", "expected"),
+    [
+        # The answers of the 1.5B planner on the needle hour: the right time, a wrong letter.
+        ("The phrase is said at 00:57:07.", "A", ["00:14:22", "00:37:23", "00:57:08", "00:59:06"], "C"),
+        ("It is shown from 00:05:56 to 00:06:12.", "B", ["00:06:00", "00:18:24", "00:27:56", "00:46:18"], "A"),
+        ("It is shown from 00:43:49 to 00:44:12.", "B", ["00:13:32", "00:18:37", "00:42:13", "00:44:08"], "D"),
+        ("It is said at 00:46:07.", "D", ["00:06:43", "00:08:58", "00:27:34", "00:46:10"], None),  # already right
+        ("It is said at 00:20:00.", "A", ["00:06:43", "00:08:58", "00:27:34", "00:46:10"], None),  # near none
+        ("It is said at 00:08:00.", "B", ["00:07:43", "00:08:28", "00:27:34", "00:46:10"], None),  # both near
+    ],
+)
+def test_a_time_answer_matches_the_nearest_clock_option(
+    answer: str, chosen: str, options: list[str], expected: str | None
+) -> None:
+    letters = option_letters(options)
+    assert matching_option(answer, chosen, letters) == expected
+
+
+def test_a_time_answer_without_a_time_in_its_text_is_matched_by_its_evidence() -> None:
+    letters = option_letters(["00:01:00", "00:05:00"])
+    cited = [TimeSpan(start_s=295, end_s=301)]
+    assert matching_option("When the caption shows.", "A", letters, cited) == "B"
+    assert matching_option("When the caption shows.", "A", letters) is None
 
 
 def test_injected_instructions_stay_inside_the_observation_block(ctx: ToolContext) -> None:

@@ -17,6 +17,7 @@ the last step only ``finish`` is offered.
 from __future__ import annotations
 
 import json
+import re
 import string
 import uuid
 from collections.abc import Iterator, Sequence
@@ -40,7 +41,7 @@ from vidscout.memory.documents import span_evidence, summarise_tags
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
-from vidscout.retrieval.choice import overlap
+from vidscout.retrieval.choice import overlap, span_distance, time_options
 from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry, parse_time
 from vidscout.types import TimeSpan, format_hms
 
@@ -113,14 +114,44 @@ def tool_signature(params: dict[str, Any], name: str) -> str:
     return f"{name}({', '.join(args)})"
 
 
-def matching_option(answer: str, option: str | None, letters: Sequence[tuple[str, str]]) -> str | None:
-    """The one option whose words the answer shares when the chosen option shares none; else None.
+_CLOCK = re.compile(r"\b(?:\d{1,2}:)?\d{1,2}:\d{2}\b")
 
-    Only a clear contradiction counts: the chosen option has no word in common with the answer text
-    and exactly one other option has (words as BM25 tokenises them).
+
+def answer_spans(answer: str, evidence: Sequence[TimeSpan] = ()) -> list[TimeSpan]:
+    """The times an answer states: ``from A to B`` (or ``A-B``) as one span, a lone clock time as an instant.
+
+    Falls back to the cited evidence spans when the text names no time.
+    """
+    times = [parse_time(m.group()) for m in _CLOCK.finditer(answer)]
+    if not times:
+        return list(evidence)
+    if len(times) == 2 and times[0] <= times[1]:
+        return [TimeSpan(start_s=times[0], end_s=times[1])]
+    return [TimeSpan(start_s=t, end_s=t) for t in times]
+
+
+def matching_option(
+    answer: str, option: str | None, letters: Sequence[tuple[str, str]], evidence: Sequence[TimeSpan] = ()
+) -> str | None:
+    """The option the answer clearly means when it is not the chosen one; else None.
+
+    Clock-time options: the answer's time (or its cited spans) lies within 60 s of one option and the
+    chosen option is at least twice as far and 30 s farther. Other options: the chosen option has no word
+    in common with the answer text and exactly one other option has (words as BM25 tokenises them).
     """
     if not letters or option is None:
         return None
+    times = time_options([text for _, text in letters])
+    if times is not None:
+        spans = answer_spans(answer, evidence)
+        if not spans:
+            return None
+        far = {letter: min(span_distance(t, s) for s in spans) for (letter, _), t in zip(letters, times, strict=True)}
+        near = min(far, key=lambda k: far[k])
+        chosen = far.get(option)
+        if chosen is None or near == option or far[near] > 60 or chosen < max(2 * far[near], far[near] + 30):
+            return None
+        return near
     shared = {letter: overlap(text, answer) > 0 for letter, text in letters}
     if shared.get(option, False):
         return None
@@ -341,10 +372,10 @@ def iter_steps(
             answer, option = str(getattr(result, "answer", "")), getattr(result, "option", None)
             evidence = tuple(getattr(result, "evidence", ()))
             verified: bool | None = None
-            better = matching_option(answer, option, letters)
+            better = matching_option(answer, option, letters, [e.span for e in evidence])
             if better is not None and (warned or last):
                 # Told once and it insists: its answer text is the finding, the letter a slip; take the match.
-                text = f"Option {better} taken: it is the only option the answer text matches (the call said {option})."
+                text = f"Option {better} taken: it is the option the answer matches (the call said {option})."
                 yield ObservationStep(step=step, name=call.name, text=text, ok=True)
                 option, better = better, None
             if better is not None:
