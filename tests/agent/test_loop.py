@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
 
-from vidscout.agent.loop import AgentOptions, iter_steps, matching_option, option_letters, run
+from vidscout.agent.loop import AgentOptions, iter_steps, matching_option, run
 from vidscout.agent.trace import (
     AnswerStep,
     ErrorStep,
@@ -31,7 +31,7 @@ from vidscout.models.registry import Backends
 from vidscout.models.testing import ScriptedLLM
 from vidscout.retrieval.hybrid import SegmentSearcher
 from vidscout.settings import Settings
-from vidscout.tools.registry import Seconds, ToolContext, ToolRegistry
+from vidscout.tools.registry import Seconds, ToolContext, ToolRegistry, option_letters
 from vidscout.types import TimeSpan, format_hms
 from vidscout.video.decode import VideoInfo
 

@@ -160,6 +160,20 @@ def test_search_finds_the_spoken_name_first(tools: ToolRegistry, ctx: ToolContex
     assert first.startswith("1. 00:00:00-00:00:07 [speech, exact words] ") and "dashwood" in first.lower()
 
 
+def test_search_points_out_the_options_a_hit_bears_on(tools: ToolRegistry, ctx: ToolContext) -> None:
+    try:
+        ctx.options = ("A. Marianne Brandon", "B. John Dashwood", "C. Edward Ferrars")
+        ok, text, _ = _call(tools, ctx, "search", {"query": "John Dashwood"})
+        assert ok and text.splitlines()[1].endswith("(mentions option B: John Dashwood)"), text
+        assert "option A" not in text and "option C" not in text
+        ctx.options = ("00:00:03", "00:10:00")
+        ok, text, _ = _call(tools, ctx, "search", {"query": "John Dashwood"})
+        assert ok and text.splitlines()[1].endswith("(near option A: 00:00:03)"), text
+        assert "option B" not in text
+    finally:
+        ctx.options = ()
+
+
 def test_search_window_and_kind(tools: ToolRegistry, ctx: ToolContext) -> None:
     ok, text, result = _call(
         tools, ctx, "search", {"query": "ill disposed young man", "kind": "speech", "start": "00:00:09"}

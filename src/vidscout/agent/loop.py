@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import string
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
@@ -42,7 +41,7 @@ from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
 from vidscout.retrieval.choice import overlap, span_distance, time_options
-from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry, parse_time
+from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry, option_letters, parse_time
 from vidscout.types import TimeSpan, format_hms
 
 _CHECK_SCHEMA = {
@@ -69,17 +68,6 @@ class AgentOptions(BaseModel, frozen=True):
     initial_search: bool = Field(
         default=True, description="Search the question once before the first planner turn (free step 0)."
     )
-
-
-def option_letters(options: Sequence[str]) -> list[tuple[str, str]]:
-    """Pair options with letters A, B, C, ...; an option already written "B. text" keeps its text."""
-    pairs: list[tuple[str, str]] = []
-    for letter, text in zip(string.ascii_uppercase, options, strict=False):
-        body = text.strip()
-        if len(body) > 2 and body[0].upper() == letter and body[1] in ".):":
-            body = body[2:].strip()
-        pairs.append((letter, body))
-    return pairs
 
 
 def resolve_mode(llm: LLM, options: AgentOptions) -> Literal["tools", "json"]:

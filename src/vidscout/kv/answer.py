@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Literal
 import torch
 from pydantic import BaseModel, Field
 
-from vidscout.agent.loop import option_letters
 from vidscout.agent.trace import Answer, Evidence
 from vidscout.errors import BackendError, ConfigError
 from vidscout.eval.answers import parse_choice
@@ -36,6 +35,7 @@ from vidscout.memory.store import VideoStore
 from vidscout.prompts.render import render
 from vidscout.retrieval.hybrid import SegmentSearcher
 from vidscout.settings import Settings
+from vidscout.tools.registry import option_letters
 from vidscout.types import Segment, format_hms
 
 if TYPE_CHECKING:

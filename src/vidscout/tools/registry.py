@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,17 @@ class Observation(Protocol):
         ...
 
 
+def option_letters(options: Sequence[str]) -> list[tuple[str, str]]:
+    """Pair options with letters A, B, C, ...; an option already written "B. text" keeps its text."""
+    pairs: list[tuple[str, str]] = []
+    for letter, text in zip(string.ascii_uppercase, options, strict=False):
+        body = text.strip()
+        if len(body) > 2 and body[0].upper() == letter and body[1] in ".):":
+            body = body[2:].strip()
+        pairs.append((letter, body))
+    return pairs
+
+
 @dataclass
 class ToolContext:
     """What tools may use. Injected by the caller; never part of a tool's schema."""
@@ -79,6 +91,11 @@ class ToolContext:
     question: str = ""
     options: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict[str, Any])
+
+    @property
+    def lettered_options(self) -> list[tuple[str, str]]:
+        """The question's options as (letter, text) pairs; empty for an open question."""
+        return option_letters(self.options)
 
     @property
     def duration_s(self) -> float:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from vidscout.errors import ToolRetry
+from vidscout.retrieval.choice import overlap, span_distance, time_options
 from vidscout.retrieval.search import Hit, HitKind
 from vidscout.tools.registry import Seconds, ToolContext
 from vidscout.types import TimeSpan, format_hms
@@ -66,17 +67,35 @@ class SearchResult(BaseModel):
     query: str
     window: TimeSpan | None = None
     hits: list[Hit]
+    options: list[tuple[str, str]] = Field(default_factory=list[tuple[str, str]])  # (letter, text) to point out
 
     def to_observation(self) -> str:
-        """Numbered hits, best first: span, kind, how it matched, and a snippet of the evidence."""
+        """Numbered hits, best first: span, kind, how it matched, a snippet, and the options it bears on."""
         where = f" in {format_span(self.window)}" if self.window else ""
         lines = [f'Best matches for "{self.query}"{where}, best first:']
         for i, hit in enumerate(self.hits, start=1):
             label = _KIND_LABEL[hit.kind] + (", exact words" if "bm25" in (hit.sources or (hit.source,)) else "")
             text = f'"{hit.text}"' if hit.kind in ("speech", "ocr") and hit.text else hit.text
-            lines.append(f"{i}. {format_span(hit.span)} [{label}] {text}".rstrip())
+            lines.append(f"{i}. {format_span(hit.span)} [{label}] {text}{option_note(hit, self.options)}".rstrip())
         lines.append("Read a span with transcript or look at it with zoom_in.")
         return "\n".join(lines)
+
+
+def option_note(hit: Hit, options: list[tuple[str, str]], *, near_s: float = 60.0) -> str:
+    """The note naming the options a hit bears on, e.g. `` (mentions option B: C14)``; empty when none.
+
+    An option is mentioned when all its words are in the hit's text; a clock-time option is noted as
+    `` (near option A: 00:06:00)`` when the hit lies within ``near_s`` of it. Small planners see a matching
+    quote and still pick another letter; naming the link makes it explicit.
+    """
+    if not options:
+        return ""
+    times = time_options([text for _, text in options])
+    if times is not None:
+        dist, letter, text = min((span_distance(t, hit.span), o[0], o[1]) for t, o in zip(times, options, strict=True))
+        return f" (near option {letter}: {text})" if dist <= near_s else ""
+    found = [f"{letter}: {text}" for letter, text in options if overlap(text, hit.text or "") == 1.0]
+    return f" (mentions option {'; '.join(found)})" if found else ""
 
 
 def search(ctx: ToolContext, args: SearchArgs) -> SearchResult:
@@ -97,4 +116,4 @@ def search(ctx: ToolContext, args: SearchArgs) -> SearchResult:
             f'Nothing matches "{query}"{only}{where}. Try fewer or different words (a name, an object, a '
             "phrase someone would say), drop kind or the time range, or call browse to skim the video."
         )
-    return SearchResult(query=query, window=window, hits=hits)
+    return SearchResult(query=query, window=window, hits=hits, options=ctx.lettered_options)
