@@ -21,7 +21,9 @@ from vidscout.video.decode import frames_at, probe
 
 from .conftest import STORYBOARD
 
-ORACLE_THRESHOLD = 0.40  # the shipped checkpoint must stay clearly above chance (world.CHANCE_SCORE ≈ 0.29)
+# The shipped checkpoint (4000 steps) scores 0.94 on these 8 shots: colour, direction and background all
+# right, shape 6 of 8. Chance (world.CHANCE_SCORE) is 0.29; direction alone is 0.25 by chance.
+ORACLE_THRESHOLD = 0.75
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,7 @@ def planned(shipped: EmbeddedGenerator) -> DirectorResult:
 def test_shipped_checkpoint_follows_prompts_above_the_threshold(shipped: EmbeddedGenerator) -> None:
     scores = oracle_score(shipped.model, eval_timelines(2))
     assert scores["score"] >= ORACLE_THRESHOLD > world.CHANCE_SCORE, scores
+    assert scores["direction"] >= 0.75 and scores["colour"] >= 0.75, scores  # it moves the named shape the named way
 
 
 def test_render_writes_h264_sidecar_and_strip(
