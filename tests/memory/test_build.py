@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from vidscout.api import Video
 from vidscout.memory.build import IngestOptions, ingest, store_dir
 from vidscout.memory.store import VideoStore
 from vidscout.memory.summary import describe_store
@@ -48,12 +49,13 @@ def test_ingest_builds_every_layer_and_a_rerun_is_cached(
     tmp_path: Path, backends: Backends, speech_clip: tuple[Path, list[tuple[float, float, str]]]
 ) -> None:
     video, truth = speech_clip
-    report = ingest(video, tmp_path, backends)
+    settings = Settings(data_dir=tmp_path)
+    report = ingest(video, settings.videos_dir, backends)
     status = {layer.name: layer.status for layer in report.layers}
     assert status == dict.fromkeys(
         ["scan", "segments", "tags", "frame_vectors", "ocr", "speech", "text_index"], "computed"
     )
-    with VideoStore.open(store_dir(tmp_path, video)) as store:
+    with VideoStore.open(store_dir(settings.videos_dir, video)) as store:
         info = describe_store(store)
         _segments_cover(store, report.covered_s)
     assert info["complete"]
@@ -69,8 +71,17 @@ def test_ingest_builds_every_layer_and_a_rerun_is_cached(
         hits = sum(w in spoken for w in words)
         assert hits >= 0.6 * len(words), (text, spoken)
         assert any(s["start_s"] < end and s["end_s"] > start for s in info["speech"]["segments"])
-    again = ingest(video, tmp_path, backends)
+    again = ingest(video, settings.videos_dir, backends)
     assert {layer.status for layer in again.layers} == {"cached"}
+    # A database built by an older recipe of one layer is brought up to date when the video is opened.
+    db = store_dir(settings.videos_dir, video) / "db.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE layers SET fingerprint = 'older recipe' WHERE name = 'text_index'")
+        conn.execute("DELETE FROM docs")
+    with Video.open(video, settings=settings, backends=backends) as opened:
+        fresh = {layer.name: layer.fingerprint for layer in opened.store.layers()}
+        assert opened.store.query("SELECT COUNT(*) FROM docs")[0][0] == info["indexes"]["text"]
+    assert fresh["text_index"] != "older recipe"
 
 
 def test_changing_one_backend_recomputes_only_that_layer_and_its_dependents(
