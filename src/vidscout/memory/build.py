@@ -598,8 +598,8 @@ def _captions_layer(ctx: _Ctx) -> bool:
 def _text_index_layer(ctx: _Ctx, *, captions: bool = False) -> None:
     # Captions join the dependencies only when on, so databases without them keep their fingerprints.
     deps = ["segments", "speech", "ocr", "tags", *(["captions"] if captions else [])]
-    # speech=words: a clip's speech document holds the words said inside it (was: every utterance touching it)
-    status = ctx.begin("text_index", ctx.backends.spec("text_embedder"), {"speech": "words"}, deps)
+    # speech=majority: each utterance is in the one clip holding most of its words (was: every clip it touched)
+    status = ctx.begin("text_index", ctx.backends.spec("text_embedder"), {"speech": "majority"}, deps)
     if status is None:
         return
     t0 = time.perf_counter()

@@ -45,11 +45,11 @@ def span_evidence(store: VideoStore, start_s: float, end_s: float, *, frame_marg
 
 
 def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan]) -> list[str]:
-    """The words said inside each of ``spans`` (sorted, disjoint), as one text per span.
+    """The utterances said in each of ``spans`` (sorted, disjoint), as one text per span.
 
-    A word goes to the span that holds its midpoint, so an utterance across a cut is split there, and one
-    that only touches a span (Whisper's segment ends are padded) adds nothing to it. Utterances without
-    word times go whole to the span they overlap most.
+    Each utterance goes whole to the one span holding most of its words (by word midpoint; by time overlap
+    when it has no word times). A sentence across a cut stays in one piece, and an utterance that only
+    touches a span (Whisper pads segment ends) does not land in it.
     """
     starts = [s.start_s for s in spans]
     parts: list[list[str]] = [[] for _ in spans]
@@ -59,25 +59,26 @@ def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan]) -> list[str]:
         return i if i >= 0 and t < spans[i].end_s else None
 
     for start, end, text, words in store.query("SELECT start_s, end_s, text, words FROM speech ORDER BY start_s, id"):
-        timed = json.loads(words) if words else []
-        if timed:
-            for word, w0, w1, *_ in timed:
-                i = place((float(w0) + float(w1)) / 2)
-                if i is not None:
-                    parts[i].append(str(word).strip())
-            continue
-        overlaps = [(min(end, s.end_s) - max(start, s.start_s), i) for i, s in enumerate(spans)]
-        best, i = max(overlaps, default=(0.0, -1))
-        if best > 0:
-            parts[i].append(str(text))
-    return [" ".join(w for w in p if w) for p in parts]
+        weight: dict[int, float] = {}
+        for _, w0, w1, *_ in json.loads(words) if words else []:
+            i = place((float(w0) + float(w1)) / 2)
+            if i is not None:
+                weight[i] = weight.get(i, 0.0) + 1.0
+        if not weight:
+            for i, sp in enumerate(spans):
+                shared = min(end, sp.end_s) - max(start, sp.start_s)
+                if shared > 0:
+                    weight[i] = shared
+        if weight:
+            parts[max(weight, key=lambda i: (weight[i], -i))].append(str(text))
+    return [" ".join(p) for p in parts]
 
 
 def clip_documents(store: VideoStore) -> list[tuple[int, str, float, float, str]]:
     """Per-clip evidence texts: (segment row id, kind, start_s, end_s, text), kinds speech/ocr/visual.
 
-    A clip's speech is the words said inside it (`speech_per_span`), so a speech hit's span is where the
-    words are.
+    A clip's speech is the utterances said mostly inside it (`speech_per_span`), so a speech hit's span is
+    where the words are.
     """
     docs: list[tuple[int, str, float, float, str]] = []
     clips = store.segments("clip")
