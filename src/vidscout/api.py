@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from vidscout.agent.loop import AgentOptions, iter_steps
 from vidscout.agent.trace import Answer, Step, final_answer, write_trajectory
-from vidscout.memory.build import IngestOptions, ProgressFn, ingest, store_dir
+from vidscout.memory.build import IngestOptions, ProgressFn, ingest
 from vidscout.memory.store import VideoStore
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
 from vidscout.tools.registry import ToolContext, ToolRegistry
 from vidscout.types import Segment
-from vidscout.video.decode import VideoInfo, probe
+from vidscout.video.decode import VideoInfo
 
 if TYPE_CHECKING:
     from vidscout.retrieval.search import Hit
@@ -62,9 +62,8 @@ class Video:
         video = Path(path)
         settings = settings or Settings()
         backends = backends or Backends(settings)
-        info = probe(video)
-        ingest(video, settings.videos_dir, backends, options=ingest_options, progress=progress)
-        return cls(video, settings, backends, VideoStore.open(store_dir(settings.videos_dir, video)), info)
+        report = ingest(video, settings.videos_dir, backends, options=ingest_options, progress=progress)
+        return cls(video, settings, backends, VideoStore.open(Path(report.store)), report.video)
 
     def close(self) -> None:
         """Close the database."""

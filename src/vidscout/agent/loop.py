@@ -40,8 +40,8 @@ from vidscout.memory.documents import span_evidence, summarise_tags
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
-from vidscout.retrieval.choice import overlap, span_distance, time_options
-from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry, option_letters, parse_time
+from vidscout.retrieval.choice import option_distances, overlap, time_options
+from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry, parse_time
 from vidscout.types import TimeSpan, format_hms
 
 _CHECK_SCHEMA = {
@@ -134,7 +134,7 @@ def matching_option(
         spans = answer_spans(answer, evidence)
         if not spans:
             return None
-        far = {letter: min(span_distance(t, s) for s in spans) for (letter, _), t in zip(letters, times, strict=True)}
+        far = dict(zip((letter for letter, _ in letters), option_distances(times, spans), strict=True))
         near = min(far, key=lambda k: far[k])
         chosen = far.get(option)
         if chosen is None or near == option or far[near] > 60 or chosen < max(2 * far[near], far[near] + 30):
@@ -307,7 +307,7 @@ def iter_steps(
     """Run the agent, yielding each thought, call, observation and finally an answer or error."""
     opts = options or AgentOptions()
     mode = resolve_mode(llm, opts)
-    letters = option_letters(ctx.options)
+    letters = ctx.lettered_options
     option_text = dict(letters)
     shape = question_shape(tools, [letter for letter, _ in letters])
     first = render("agent_question", question=question, options=letters, max_steps=opts.max_steps)

@@ -58,12 +58,17 @@ def span_distance(t_s: float, span: TimeSpan) -> float:
     return max(span.start_s - t_s, 0.0, t_s - span.end_s)
 
 
+def option_distances(times: Sequence[float], spans: Sequence[TimeSpan]) -> list[float]:
+    """Seconds from each clock-time option to the nearest of ``spans`` (``spans`` must not be empty)."""
+    return [min(span_distance(t, s) for s in spans) for t in times]
+
+
 def choose_time(times: Sequence[float], hits: Sequence[Hit]) -> Choice:
     """The option nearest to the top hit's span (first option when there is no hit)."""
     if not hits:
         return Choice(index=0, scores=[0.0] * len(times), evidence=[], mode="time")
     span = hits[0].span
-    scores = [-span_distance(t, span) for t in times]
+    scores = [-d for d in option_distances(times, [span])]
     return Choice(index=int(np.argmax(scores)), scores=scores, evidence=[span], mode="time")
 
 

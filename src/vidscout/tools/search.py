@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from vidscout.errors import ToolRetry
-from vidscout.retrieval.choice import overlap, span_distance, time_options
+from vidscout.retrieval.choice import option_distances, overlap, time_options
 from vidscout.retrieval.search import Hit, HitKind
 from vidscout.tools.registry import Seconds, ToolContext
 from vidscout.types import TimeSpan, format_hms
@@ -92,8 +92,9 @@ def option_note(hit: Hit, options: list[tuple[str, str]], *, near_s: float = 60.
         return ""
     times = time_options([text for _, text in options])
     if times is not None:
-        dist, letter, text = min((span_distance(t, hit.span), o[0], o[1]) for t, o in zip(times, options, strict=True))
-        return f" (near option {letter}: {text})" if dist <= near_s else ""
+        dist = option_distances(times, [hit.span])
+        i = dist.index(min(dist))
+        return f" (near option {options[i][0]}: {options[i][1]})" if dist[i] <= near_s else ""
     found = [f"{letter}: {text}" for letter, text in options if overlap(text, hit.text or "") == 1.0]
     return f" (mentions option {'; '.join(found)})" if found else ""
 
