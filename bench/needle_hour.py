@@ -33,10 +33,10 @@ from typing import Any
 
 from vidscout.agent.loop import AgentOptions
 from vidscout.api import Video
-from vidscout.eval.answers import LETTERS
+from vidscout.choices import LETTERS
 from vidscout.eval.tasks.needle import NeedleTask, make_needle_benchmark
-from vidscout.retrieval.bm25 import tokenize
 from vidscout.settings import Settings
+from vidscout.text import tokenize
 
 GENERIC = ["credits", "a rabbit in the grass", "butterfly", "someone talks about money", "director", "tree",
            "music", "a sign with a number", "the end", "people talking"]  # fmt: skip

@@ -29,7 +29,7 @@ from typing import Any
 
 from vidscout.api import Video
 from vidscout.settings import Settings
-from vidscout.tools.registry import parse_time
+from vidscout.types import parse_time
 from vidscout.video import samples
 from vidscout.video.needles import Needle, plant_needles
 

@@ -10,21 +10,24 @@ with vidscout.open("movie.mp4") as video:          # ingests first if needed
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from vidscout.agent.loop import AgentOptions, iter_steps
-from vidscout.agent.trace import Answer, Step, final_answer, write_trajectory
+from vidscout.agent.loop import AgentOptions
+from vidscout.agent.trace import Step, final_answer, write_trajectory
+from vidscout.answering import Question, make_strategy
 from vidscout.memory.build import IngestOptions, ProgressFn, ingest
 from vidscout.memory.store import VideoStore
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
-from vidscout.tools.registry import ToolContext, ToolRegistry
-from vidscout.types import Segment
+from vidscout.tools.registry import ToolContext, ToolRegistry, VideoDeps
+from vidscout.types import Answer, Segment
 from vidscout.video.decode import VideoInfo
 
 if TYPE_CHECKING:
+    from vidscout.retrieval.hybrid import SegmentSearcher
     from vidscout.retrieval.search import Hit
 
 
@@ -32,16 +35,34 @@ class Video:
     """One ingested video with its database, searcher, tools and planner."""
 
     def __init__(self, path: Path, settings: Settings, backends: Backends, store: VideoStore, info: VideoInfo) -> None:
-        from vidscout.retrieval.hybrid import SegmentSearcher
+        self.deps = VideoDeps.open(path, store, backends, info=info)
+        if backends.settings is not settings:
+            self.deps = replace(self.deps, settings=settings)
 
-        self.path = path
-        self.settings = settings
-        self.backends = backends
-        self.store = store
-        self.info = info
-        self.searcher = SegmentSearcher.open(
-            store, text_embedder=backends.text_embedder, image_text_embedder=backends.image_text
-        )
+    @property
+    def path(self) -> Path:
+        """The video file."""
+        return self.deps.path
+
+    @property
+    def info(self) -> VideoInfo:
+        """What probing the file found (duration, size, streams)."""
+        return self.deps.info
+
+    @property
+    def store(self) -> VideoStore:
+        """The video's database."""
+        return self.deps.store
+
+    @property
+    def backends(self) -> Backends:
+        """The models this video is answered with."""
+        return self.deps.backends
+
+    @property
+    def settings(self) -> Settings:
+        """The settings it was opened with."""
+        return self.deps.settings
 
     @classmethod
     def open(
@@ -77,16 +98,7 @@ class Video:
 
     def context(self, *, question: str = "", options: Sequence[str] = ()) -> ToolContext:
         """The injected context the tools run with (for using the tools from other agents)."""
-        return ToolContext(
-            store=self.store,
-            searcher=self.searcher,
-            backends=self.backends,
-            settings=self.settings,
-            video=self.path,
-            info=self.info,
-            question=question,
-            options=tuple(options),
-        )
+        return ToolContext(self.deps, question=question, options=tuple(options))
 
     def tools(self) -> ToolRegistry:
         """The default tool registry (browse, search, transcript, zoom_in, finish)."""
@@ -95,29 +107,60 @@ class Video:
         return default_tools()
 
     def iter_ask(
-        self, question: str, *, options: Sequence[str] = (), agent: AgentOptions | None = None
+        self,
+        question: str,
+        *,
+        options: Sequence[str] = (),
+        strategy: str = "agent",
+        agent: AgentOptions | None = None,
+        **strategy_options: Any,
     ) -> Iterator[Step]:
-        """Stream the agent's steps for ``question`` (multiple choice when ``options`` are given)."""
-        ctx = self.context(question=question, options=options)
-        yield from iter_steps(question, ctx, self.backends.llm, self.tools(), options=agent)
+        """Stream the steps of answering ``question`` (multiple choice when ``options`` are given).
+
+        Raises:
+            ConfigError: An empty or over-long question, bad options, or an unknown strategy (before any step).
+        """
+        q = Question.make(question, options)
+        yield from make_strategy(strategy, agent=agent, **strategy_options).iter_answer(self.deps, q)
 
     def ask(
         self,
         question: str,
         *,
         options: Sequence[str] = (),
+        strategy: str = "agent",
         agent: AgentOptions | None = None,
         trajectory: Path | None = None,
+        **strategy_options: Any,
     ) -> Answer:
-        """Answer ``question`` with timestamped evidence; optionally save the steps as JSONL."""
-        steps = list(self.iter_ask(question, options=options, agent=agent))
+        """Answer ``question`` with timestamped evidence and provenance; optionally save the steps as JSONL.
+
+        Args:
+            question: The question, in plain words.
+            options: Multiple-choice options (``"A. red"`` or bare ``"red"``); empty for an open question.
+            strategy: ``agent`` (default), ``retrieval``, ``kv`` or ``frames`` (see `vidscout.answering`).
+            agent: Knobs of the agent strategy.
+            trajectory: Save the steps here as JSONL.
+            **strategy_options: Options of the chosen strategy (``max_steps``, ``top_k``, ``frames``).
+
+        Raises:
+            ConfigError: An empty or over-long question, bad options, or an unknown strategy.
+        """
+        q = Question.make(question, options)
+        chosen = make_strategy(strategy, agent=agent, **strategy_options)
+        steps = list(chosen.iter_answer(self.deps, q))
         if trajectory is not None:
-            write_trajectory(trajectory, question, steps)
-        return final_answer(question, steps)
+            write_trajectory(trajectory, q.text, steps)
+        return final_answer(q.text, steps, strategy=chosen.name)
 
     def search(self, query: str, *, top_k: int = 8) -> list[Hit]:
         """Hybrid search (speech, on-screen text, tags, frames) over the clips of the video."""
-        return self.searcher.search(query, top_k=top_k)
+        return self.deps.searcher.search(query, top_k=top_k)
+
+    @property
+    def searcher(self) -> SegmentSearcher:
+        """Hybrid search over the video's clips."""
+        return self.deps.searcher
 
     def chapters(self) -> list[Segment]:
         """The chapter segments, in time order."""

@@ -1,8 +1,13 @@
-"""Core value types shared across subpackages: times are float seconds with an ``_s`` suffix."""
+"""Core value types shared across subpackages: times are float seconds with an ``_s`` suffix.
+
+The ground floor: spans and segments, the one time vocabulary (`parse_time`, `format_hms`,
+`format_span`), and the `Evidence` / `Answer` every answering strategy returns.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -52,3 +57,71 @@ def format_hms(t_s: float) -> str:
     """Format seconds as ``HH:MM:SS`` (rounded down), the one time format the LLM sees."""
     total = max(0, int(t_s))
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def format_span(span: TimeSpan) -> str:
+    """``HH:MM:SS-HH:MM:SS``, the one way a span is written for the LLM and in listings."""
+    return f"{format_hms(span.start_s)}-{format_hms(span.end_s)}"
+
+
+_HMS = re.compile(r"^\s*(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)\s*$")
+
+
+def parse_time(value: Any) -> float:
+    """Seconds from ``"HH:MM:SS"``, ``"MM:SS"``, ``"75"``, ``"75s"`` or a number.
+
+    Raises:
+        ValueError: ``value`` is not a time (the message says how to write one).
+    """
+    if isinstance(value, bool):
+        raise ValueError("a time, not a boolean")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().lower().removesuffix("s").strip()
+        m = _HMS.match(text)
+        if m:
+            h, mnt, sec = m.groups()
+            return int(h or 0) * 3600 + int(mnt) * 60 + float(sec)
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a time; write HH:MM:SS (e.g. 00:12:30) or seconds")
+
+
+class Evidence(BaseModel, frozen=True):
+    """A time span cited for an answer, with what it shows."""
+
+    span: TimeSpan
+    note: str = ""
+
+    def label(self) -> str:
+        """``HH:MM:SS-HH:MM:SS note``."""
+        return f"{format_span(self.span)} {self.note}".strip()
+
+
+OptionSource = Literal["planner", "answer_text", "retrieval"]
+"""Who chose a multiple-choice letter: the planner's own call, the option its answer text names, or the
+retrieval fallback (the planner gave none that held up)."""
+
+
+class Answer(BaseModel, frozen=True):
+    """What an answering strategy concluded, with its provenance.
+
+    ``verified`` is the self-check's verdict (None when no check ran or its reply could not be read);
+    ``forced`` marks an answer produced without an accepted ``finish`` (step budget ran out, a refuted
+    answer replaced by the best-supported candidate); ``option_source`` says where the letter came from.
+    """
+
+    question: str
+    answer: str
+    option: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+    steps: int = 0
+    strategy: str = "agent"
+    forced: bool = False
+    verified: bool | None = None
+    check_reason: str = ""
+    option_source: OptionSource | None = None
+    error: str | None = None

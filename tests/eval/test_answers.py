@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from vidscout.eval.answers import extract_videomme_official, option_letters, parse_choice
+from vidscout.choices import letters, parse_choice
+from vidscout.eval.answers import extract_videomme_official
 from vidscout.eval.tasks import load_task
 
 FOUR = ["a red car", "a blue bus", "two dogs", "nobody"]
@@ -90,9 +91,9 @@ def test_letters_inside_option_texts_are_not_mentions() -> None:
     assert parse_choice("The answer is A because the desks are there.", places) == "A"
 
 
-def test_option_letters() -> None:
-    assert option_letters(4) == "ABCD"
-    assert option_letters(6) == "ABCDEF"
+def test_letters() -> None:
+    assert letters(4) == "ABCD"
+    assert letters(6) == "ABCDEF"
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vidscout.eval.answers import option_letters
+from vidscout.choices import letters
 from vidscout.eval.runner import run_benchmark
 from vidscout.eval.tasks import load_task
 from vidscout.settings import ModelSpecs, Settings
@@ -36,6 +36,6 @@ def test_mlvu_and_lvbench_items_through_the_agent(data_dir: Path, needle_benchma
         assert (result.answered_now, result.errors, result.missing) == (1, 0, [])
         pred = json.loads((run / "predictions.jsonl").read_text())
         assert pred["id"] == example.id and pred["answer"] == example.answer
-        assert pred["parsed"] in option_letters(len(example.options)), pred["response"]
+        assert pred["parsed"] in letters(len(example.options)), pred["response"]
         assert (run / pred["trajectory"]).is_file()
         assert result.metrics.n_scored == 1 and result.metrics.headline_value in (0.0, 100.0)

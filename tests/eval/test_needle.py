@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from vidscout.choices import LETTERS
 from vidscout.errors import ConfigError
-from vidscout.eval.answers import LETTERS
 from vidscout.eval.tasks import load_task
 from vidscout.eval.tasks.needle import EDGE_S, FACTS, NeedleTask, make_needle_benchmark
-from vidscout.tools.registry import parse_time
+from vidscout.types import parse_time
 from vidscout.video.decode import probe
 
 

@@ -54,8 +54,9 @@ def test_example_validates_its_answer() -> None:
     assert ex.answer_text == "y"
     with pytest.raises(ValidationError, match="not one of the 2 option letters"):
         Example(id="q", video="v.mp4", question="?", options=["x", "y"], answer="C", category=["c"])
-    with pytest.raises(ValidationError, match="at most 6"):
-        Example(id="q", video="v.mp4", question="?", options=list("1234567"), answer="A", category=["c"])
+    assert Example(id="q", video="v.mp4", question="?", options=list("1234567"), answer="G", category=["c"]).answer_text
+    with pytest.raises(ValidationError, match="at most 26"):
+        Example(id="q", video="v.mp4", question="?", options=[str(i) for i in range(27)], answer="A", category=["c"])
     assert Example(id="q", video="v", question="?", answer=None, category=[]).answer_text is None
 
 

@@ -14,5 +14,5 @@ def test_ask_rejects_an_unknown_strategy(tmp_path: Path) -> None:
         app, ["ask", str(tmp_path / "missing.mp4"), "Who?", "--strategy", "psychic", "--data-dir", str(tmp_path)]
     )
     assert result.exit_code == 2
-    assert "unknown strategy 'psychic'" in result.output
+    assert "'psychic' is not one of" in result.output
     assert not (tmp_path / "videos").exists()

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from vidscout.models.base import SAMPLE_RATE
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
+from vidscout.video.decode import SAMPLE_RATE
 
 REPO = Path(__file__).resolve().parents[2]
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")

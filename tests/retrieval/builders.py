@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import VideoStore, blob_to_vec, vec_to_blob
 from vidscout.models.base import TextEmbedder
-from vidscout.retrieval.index import VectorIndex
 
 
 def build_store(

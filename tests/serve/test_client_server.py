@@ -25,10 +25,9 @@ from vidscout.models.base import ChatMessage, GenerationOptions
 from vidscout.models.openai import OpenAILLM
 from vidscout.models.openai_video import OpenAIVideoLLM, VideoRequestOptions
 from vidscout.models.registry import Backends
-from vidscout.retrieval.hybrid import SegmentSearcher
 from vidscout.serve import ChatServer, ChatService, ServeOptions
 from vidscout.settings import ModelSpecs, Settings
-from vidscout.tools.registry import ToolContext
+from vidscout.tools.registry import ToolContext, VideoDeps
 from vidscout.tools.zoom import ZoomArgs, zoom_in
 from vidscout.video.decode import probe
 
@@ -80,10 +79,7 @@ def _ctx(video: Path, videos: Path, settings: Settings, video_llm: str) -> Itera
     specs = ModelSpecs(llm=settings.models.llm, video_llm=video_llm)
     backends = Backends(settings.model_copy(update={"models": specs}))
     with VideoStore.open(store_dir(videos, video)) as store:
-        searcher = SegmentSearcher.open(store, text_embedder=backends.text_embedder,
-                                        image_text_embedder=backends.image_text)  # fmt: skip
-        yield ToolContext(store=store, searcher=searcher, backends=backends, settings=backends.settings, video=video,
-                          info=probe(video))  # fmt: skip
+        yield ToolContext(VideoDeps.open(video, store, backends))
 
 
 def test_caption_request_sends_vllm_video_metadata_and_frame_times_come_back(server: ChatServer) -> None:

@@ -11,23 +11,20 @@ from typing import Any
 
 import pytest
 
-from vidscout.agent.trace import Evidence
 from vidscout.memory.build import IngestOptions, ingest, store_dir
 from vidscout.memory.store import VideoStore
 from vidscout.models.gguf_runtime import json_schema_grammar
 from vidscout.models.registry import Backends
-from vidscout.retrieval.hybrid import SegmentSearcher
 from vidscout.settings import Settings
-from vidscout.tools.browse import BrowseOptions, browse_range
+from vidscout.tools.browse import browse_range
 from vidscout.tools.default import default_tools
 from vidscout.tools.finish import FinishResult
-from vidscout.tools.registry import ToolContext, ToolRegistry
+from vidscout.tools.options import BrowseOptions, ToolOptions, TranscriptOptions, ZoomOptions
+from vidscout.tools.registry import ToolContext, ToolRegistry, VideoDeps
 from vidscout.tools.search import SearchResult
-from vidscout.tools.transcript import TranscriptOptions
-from vidscout.tools.zoom import ZoomOptions, ZoomResult
-from vidscout.types import TimeSpan
+from vidscout.tools.zoom import ZoomResult
+from vidscout.types import Evidence, TimeSpan
 from vidscout.video import samples
-from vidscout.video.decode import probe
 from vidscout.video.segment import SegmentOptions
 
 Truth = list[tuple[float, float, str]]
@@ -50,13 +47,7 @@ def ctx(speech: tuple[Path, Truth], tmp_path_factory: pytest.TempPathFactory) ->
     segments = SegmentOptions(max_clip_s=8.0, chapter_min_s=7.0, chapters_target=3)
     ingest(video, videos, backends, options=IngestOptions(segments=segments))
     with VideoStore.open(store_dir(videos, video)) as store:
-        searcher = SegmentSearcher.open(
-            store, text_embedder=backends.text_embedder, image_text_embedder=backends.image_text
-        )
-        yield ToolContext(
-            store=store, searcher=searcher, backends=backends, settings=backends.settings, video=video,
-            info=probe(video),
-        )  # fmt: skip
+        yield ToolContext(VideoDeps.open(video, store, backends))
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +222,7 @@ def test_transcript_fix_its_and_the_per_call_cap(tools: ToolRegistry, ctx: ToolC
     assert not ok and "outside the video (00:00:00 to 00:00:22)" in text
     ok, text, _ = _call(tools, ctx, "transcript", {})
     assert not ok and "start and end" in text
-    capped = dataclasses.replace(ctx, extra={"transcript_options": TranscriptOptions(max_read_s=9.0)})
+    capped = dataclasses.replace(ctx, tool_options=ToolOptions(transcript=TranscriptOptions(max_read_s=9.0)))
     ok, text, result = _call(tools, capped, "transcript", {"start": "00:00:00", "end": "00:00:22"})
     assert ok and result.window.end_s == 9.0 and "selfish" not in text
     assert "call transcript with start=00:00:09" in text.splitlines()[-1]
@@ -255,7 +246,7 @@ def test_zoom_in_reanalyses_the_span_on_the_embedded_profile(tools: ToolRegistry
 
 
 def test_zoom_in_rejects_long_spans(tools: ToolRegistry, ctx: ToolContext) -> None:
-    narrow = dataclasses.replace(ctx, extra={"zoom_options": ZoomOptions(max_span_s=10.0)})
+    narrow = dataclasses.replace(ctx, tool_options=ToolOptions(zoom=ZoomOptions(max_span_s=10.0)))
     ok, text, _ = _call(tools, narrow, "zoom_in", {"start": "00:00:00", "end": "00:00:20", "question": "Who?"})
     assert not ok and "at most 00:00:10" in text and "00:00:00-00:00:20" in text
     ok, text, _ = _call(tools, ctx, "zoom_in", {"start": "00:00:20", "end": "00:00:10", "question": "Who?"})

@@ -10,8 +10,7 @@ import pytest
 
 from tests.assetgen import read_index
 from vidscout.errors import ConfigError, MediaError
-from vidscout.models.base import SAMPLE_RATE
-from vidscout.video.decode import frames_at, keyframe_times, load_audio, probe, scan
+from vidscout.video.decode import SAMPLE_RATE, frames_at, keyframe_times, load_audio, probe, scan
 from vidscout.video.samples import (
     BBB_SHA256,
     BBB_SIZE_BYTES,

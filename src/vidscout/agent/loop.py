@@ -25,24 +25,23 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from vidscout.agent.trace import (
-    Answer,
     AnswerStep,
     ErrorStep,
-    Evidence,
     ObservationStep,
     Step,
     ThoughtStep,
     ToolCallStep,
     final_answer,
 )
+from vidscout.choices import option_distances, time_options
 from vidscout.errors import BackendError
 from vidscout.memory.documents import span_evidence, summarise_tags
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
-from vidscout.retrieval.choice import option_distances, overlap, time_options
-from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry, parse_time
-from vidscout.types import TimeSpan, format_hms
+from vidscout.text import overlap
+from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry
+from vidscout.types import Answer, Evidence, OptionSource, TimeSpan, format_hms, parse_time
 
 _CHECK_SCHEMA = {
     "type": "object",
@@ -273,7 +272,7 @@ def gather_evidence(ctx: ToolContext, spans: Sequence[TimeSpan], *, limit: int =
     return _truncate("\n".join(parts), limit) if parts else "(no time spans were cited)"
 
 
-def self_check(messages: Sequence[ChatMessage], llm: LLM) -> tuple[bool, str, str]:
+def self_check(messages: Sequence[ChatMessage], llm: LLM) -> tuple[bool | None, str, str]:
     """The planner's verdict on the check that ends ``messages`` (see `self_check_prompt`).
 
     The check is asked inside the agent's conversation, as the finish call's observation: the
@@ -281,16 +280,16 @@ def self_check(messages: Sequence[ChatMessage], llm: LLM) -> tuple[bool, str, st
     still cached for the next question.
 
     Returns:
-        (supported, reason, the planner's raw reply); an unreadable reply keeps the answer.
+        (supported, reason, the planner's raw reply); ``supported`` is None when the reply cannot be read.
     """
     reply = llm.complete(messages, GenerationOptions(max_tokens=96, json_schema=_CHECK_SCHEMA))
     try:
         data = extract_json(reply.text)
     except ValueError:
-        return True, "the check could not be read; the answer is kept", reply.text
-    if not isinstance(data, dict):
-        return True, "the check could not be read; the answer is kept", reply.text
-    return bool(data.get("supported", True)), str(data.get("reason", "")), reply.text
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("supported"), bool):
+        return None, "the self-check's reply could not be read", reply.text
+    return bool(data["supported"]), str(data.get("reason", "")), reply.text
 
 
 def self_check_prompt(
@@ -359,13 +358,17 @@ def iter_steps(
             result = outcome.result
             answer, option = str(getattr(result, "answer", "")), getattr(result, "option", None)
             evidence = tuple(getattr(result, "evidence", ()))
+            source: OptionSource | None = None
+            if option is not None:
+                source = "answer_text" if getattr(result, "option_from_text", False) else "planner"
             verified: bool | None = None
+            reason = "self-check off" if not opts.self_check else ""
             better = matching_option(answer, option, letters, [e.span for e in evidence])
             if better is not None and (warned or last):
                 # Told once and it insists: its answer text is the finding, the letter a slip; take the match.
                 text = f"Option {better} taken: it is the option the answer matches (the call said {option})."
                 yield ObservationStep(step=step, name=call.name, text=text, ok=True)
-                option, better = better, None
+                option, better, source = better, None, "answer_text"
             if better is not None:
                 # Small planners write the right answer and then pick a letter at random.
                 warned = True
@@ -393,7 +396,7 @@ def iter_steps(
                     except BackendError as e:
                         yield ErrorStep(step=step, message=str(e))
                         return
-                if not verified and not last:
+                if verified is False and not last:
                     text = (
                         f"Self-check: the video's content at the cited times does not clearly support this "
                         f"answer ({reason}). Check again (search, transcript or zoom_in), then call finish "
@@ -411,7 +414,8 @@ def iter_steps(
                         _append_turn(trial, mode, call, raw, obs)
                     messages[:] = trial
                     continue
-            yield AnswerStep(step=step, answer=answer, option=option, evidence=evidence, verified=verified)
+            yield AnswerStep(step=step, answer=answer, option=option, evidence=evidence, verified=verified,
+                             check_reason=reason, option_source=source)  # fmt: skip
             return
         text = _truncate(outcome.observation, opts.observation_chars)
         args_text = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, sort_keys=True)

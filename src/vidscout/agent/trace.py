@@ -1,4 +1,4 @@
-"""Typed agent steps, their JSONL trajectory format, and the final `Answer` they reduce to."""
+"""Typed agent steps, their JSONL trajectory format, and the final `vidscout.types.Answer` they reduce to."""
 
 from __future__ import annotations
 
@@ -9,18 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from vidscout.types import TimeSpan, format_hms
-
-
-class Evidence(BaseModel, frozen=True):
-    """A time span cited for an answer, with what it shows."""
-
-    span: TimeSpan
-    note: str = ""
-
-    def label(self) -> str:
-        """``HH:MM:SS-HH:MM:SS note``."""
-        return f"{format_hms(self.span.start_s)}-{format_hms(self.span.end_s)} {self.note}".strip()
+from vidscout.types import Answer, Evidence, OptionSource
 
 
 class ThoughtStep(BaseModel, frozen=True):
@@ -59,8 +48,10 @@ class AnswerStep(BaseModel, frozen=True):
     answer: str
     option: str | None = None
     evidence: tuple[Evidence, ...] = ()
-    forced: bool = Field(default=False, description="Produced without a successful finish call.")
-    verified: bool | None = Field(default=None, description="Self-check verdict; None when not run.")
+    forced: bool = Field(default=False, description="Produced without an accepted finish call.")
+    verified: bool | None = Field(default=None, description="Self-check verdict; None when not run or unreadable.")
+    check_reason: str = Field(default="", description="The self-check's reason, or why no check ran.")
+    option_source: OptionSource | None = Field(default=None, description="Who chose the letter.")
 
 
 class ErrorStep(BaseModel, frozen=True):
@@ -75,20 +66,7 @@ Step = Annotated[ThoughtStep | ToolCallStep | ObservationStep | AnswerStep | Err
 _STEP: TypeAdapter[Step] = TypeAdapter(Step)
 
 
-class Answer(BaseModel, frozen=True):
-    """What a run concluded."""
-
-    question: str
-    answer: str
-    option: str | None = None
-    evidence: tuple[Evidence, ...] = ()
-    steps: int = 0
-    forced: bool = False
-    verified: bool | None = None
-    error: str | None = None
-
-
-def final_answer(question: str, steps: Sequence[Step]) -> Answer:
+def final_answer(question: str, steps: Sequence[Step], *, strategy: str = "agent") -> Answer:
     """Reduce a run's steps to its `Answer` (the last answer or error step decides)."""
     n_calls = sum(1 for s in steps if isinstance(s, ToolCallStep))
     for s in reversed(steps):
@@ -99,12 +77,16 @@ def final_answer(question: str, steps: Sequence[Step]) -> Answer:
                 option=s.option,
                 evidence=s.evidence,
                 steps=n_calls,
+                strategy=strategy,
                 forced=s.forced,
                 verified=s.verified,
+                check_reason=s.check_reason,
+                option_source=s.option_source,
             )
         if isinstance(s, ErrorStep):
-            return Answer(question=question, answer="", steps=n_calls, error=s.message)
-    return Answer(question=question, answer="", steps=n_calls, error="the run ended without an answer")
+            return Answer(question=question, answer="", steps=n_calls, strategy=strategy, error=s.message)
+    return Answer(question=question, answer="", steps=n_calls, strategy=strategy,
+                  error="the run ended without an answer")  # fmt: skip
 
 
 def write_trajectory(path: Path, question: str, steps: Iterable[Step]) -> None:

@@ -10,18 +10,19 @@ import json
 import logging
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from vidscout.cli import bench_cmd, direct_cmd, serve_cmd
+from vidscout.cli.options import BaseUrlOpt, DataDirOpt, JsonOpt, ProfileOpt, build_settings
 from vidscout.errors import VidScoutError
 from vidscout.settings import Settings
 
 if TYPE_CHECKING:
-    from vidscout.agent.trace import Answer
     from vidscout.api import Video
     from vidscout.memory.build import IngestOptions
 
@@ -35,20 +36,6 @@ app = typer.Typer(
 console = Console(stderr=True)
 out = Console()
 
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option("--profile", help="Backend profile: embedded (offline CPU) or vllm.", envvar="VIDSCOUT_PROFILE"),
-]
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Where databases and weights live.", envvar="VIDSCOUT_DATA_DIR"),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-BaseUrlOpt = Annotated[
-    str | None,
-    typer.Option("--base-url", help="OpenAI-compatible server (vllm profile).", envvar="VIDSCOUT_BASE_URL"),
-]
-
 
 def _open_video(video: Path, settings: Settings, *, quiet: bool) -> Video:
     """Open a video's database for a command, ingesting first (with progress bars unless quiet)."""
@@ -59,16 +46,13 @@ def _open_video(video: Path, settings: Settings, *, quiet: bool) -> Video:
         return Video.open(video, settings=settings, progress=progress)
 
 
-def _settings(profile: str | None, data_dir: Path | None, *, base_url: str | None = None) -> Settings:
-    overrides: dict[str, Any] = {"base_url": base_url} if base_url else {}
-    if profile is not None:
-        overrides["profile"] = profile
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    try:
-        return Settings(**overrides)
-    except ValueError as e:
-        raise typer.BadParameter(str(e)) from e
+class Strategy(StrEnum):
+    """The answering strategies of ``vidscout ask`` (see `vidscout.answering`)."""
+
+    agent = "agent"
+    retrieval = "retrieval"
+    kv = "kv"
+    frames = "frames"
 
 
 def _ingest_options(sample_every: float, captions: str) -> IngestOptions:
@@ -97,7 +81,7 @@ def ingest(
     from vidscout.memory.build import ingest
     from vidscout.models.registry import Backends
 
-    settings = _settings(profile, data_dir)
+    settings = build_settings(profile, data_dir)
     backends = Backends(settings)
     with StageProgress(console, enabled=not as_json) as progress:
         report = ingest(
@@ -133,7 +117,7 @@ def info(
     from vidscout.memory.summary import describe_store
     from vidscout.video.decode import probe
 
-    settings = _settings(None, data_dir)
+    settings = build_settings(None, data_dir)
     probe(video)
     with VideoStore.open(store_dir(settings.videos_dir, video)) as store:
         described = describe_store(store)
@@ -153,63 +137,39 @@ def ask(
     profile: ProfileOpt = None,
     data_dir: DataDirOpt = None,
     max_steps: Annotated[int, typer.Option(help="Tool calls the agent may make.", min=1, max=50)] = 8,
-    trajectory: Annotated[Path | None, typer.Option(help="Save the agent's steps here as JSONL.")] = None,
+    trajectory: Annotated[Path | None, typer.Option(help="Save the steps here as JSONL.")] = None,
     as_json: JsonOpt = False,
     base_url: BaseUrlOpt = None,
     strategy: Annotated[
-        str, typer.Option(help="agent (tool calls), retrieval (search only, no LLM) or kv (spliced KV caches).")
-    ] = "agent",
+        Strategy,
+        typer.Option(help="agent (tool calls), retrieval (search only, no LLM), kv (spliced KV caches) or frames."),
+    ] = Strategy.agent,
 ) -> None:
-    """Answer a question about a video with timestamped evidence; streams the agent's steps."""
-    from vidscout.agent.loop import AgentOptions
+    """Answer a question about a video with timestamped evidence; streams the steps."""
     from vidscout.agent.trace import final_answer, write_trajectory
+    from vidscout.answering import Question
     from vidscout.cli import render
 
-    if strategy not in ("agent", "retrieval", "kv"):
-        raise typer.BadParameter(f"unknown strategy {strategy!r}; use agent, retrieval or kv", param_hint="--strategy")
-    settings = _settings(profile, data_dir, base_url=base_url)
-    if strategy == "agent":
+    q = Question.make(question, options or [])  # bad input fails before anything loads
+    settings = build_settings(profile, data_dir, base_url=base_url)
+    if strategy in (Strategy.agent, Strategy.frames):
         serve_cmd.preflight(settings)
     handle = _open_video(video, settings, quiet=as_json)
     with handle:
-        if strategy != "agent":
-            result = _answer_without_agent(handle, strategy, question, options or [])
-        else:
-            steps = []
-            for step in handle.iter_ask(question, options=options or (), agent=AgentOptions(max_steps=max_steps)):
-                steps.append(step)
-                if not as_json:
-                    render.agent_step(console, step)
-            if trajectory is not None:
-                write_trajectory(trajectory, question, steps)
-            result = final_answer(question, steps)
+        steps = []
+        for step in handle.iter_ask(q.text, options=q.options, strategy=strategy.value, max_steps=max_steps):
+            steps.append(step)
+            if not as_json:
+                render.agent_step(console, step)
+        if trajectory is not None:
+            write_trajectory(trajectory, q.text, steps)
+        result = final_answer(q.text, steps, strategy=strategy.value)
     if as_json:
         out.print_json(result.model_dump_json())
     else:
         render.answer(out, result)
     if result.error:
         raise typer.Exit(1)
-
-
-def _answer_without_agent(handle: Video, strategy: str, question: str, options: list[str]) -> Answer:
-    """``ask --strategy kv|retrieval``: spliced KV caches, or the database's search alone (no LLM)."""
-    from vidscout.agent.trace import Answer, Evidence
-
-    if strategy == "kv":
-        from vidscout.kv import answer_with_kv
-
-        return answer_with_kv(handle, question, options)
-    if options:
-        from vidscout.eval.answers import LETTERS
-        from vidscout.retrieval.choice import choose
-
-        choice = choose(question, options, handle.searcher, handle.store, text_embedder=handle.backends.text_embedder)
-        return Answer(question=question, answer=options[choice.index], option=LETTERS[choice.index],
-                      evidence=tuple(Evidence(span=s) for s in choice.evidence))  # fmt: skip
-    hits = handle.search(question, top_k=1)
-    if not hits:
-        return Answer(question=question, answer="", error="search found nothing; rephrase the question")
-    return Answer(question=question, answer=hits[0].text, evidence=(Evidence(span=hits[0].span, note=hits[0].kind),))
 
 
 @app.command()
@@ -224,7 +184,7 @@ def search(
     """Hybrid search over speech, on-screen text, visual tags and frames; prints time spans."""
     from vidscout.cli import render
 
-    handle = _open_video(video, _settings(profile, data_dir), quiet=as_json)
+    handle = _open_video(video, build_settings(profile, data_dir), quiet=as_json)
     with handle:
         hits = handle.search(query, top_k=top_k)
     if as_json:
@@ -246,7 +206,7 @@ def chapters(
     from vidscout.cli import render
     from vidscout.memory.chapters import chapter_summaries, contact_sheet
 
-    handle = _open_video(video, _settings(profile, data_dir), quiet=as_json)
+    handle = _open_video(video, build_settings(profile, data_dir), quiet=as_json)
     with handle:
         summaries = chapter_summaries(handle.store, llm=handle.backends.llm if llm_titles else None)
         if sheet is not None:
@@ -269,7 +229,7 @@ def models(
     """List backend profiles and whether each backend is available here; fetch embedded weights."""
     from vidscout.cli.models_cmd import run_models
 
-    run_models(_settings(profile, data_dir), fetch=fetch, as_json=as_json, out=out, console=console)
+    run_models(build_settings(profile, data_dir), fetch=fetch, as_json=as_json, out=out, console=console)
 
 
 app.command()(serve_cmd.serve)

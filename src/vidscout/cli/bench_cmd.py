@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vidscout.cli.options import BaseUrlOpt, DataDirOpt, ProfileOpt, build_settings
 from vidscout.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,18 +34,17 @@ def bench(
     max_steps: Annotated[int | None, typer.Option(help="Agent tool calls per question.", min=1, max=50)] = None,
     frames: Annotated[int | None, typer.Option(help="Frames for the direct strategy.", min=1, max=512)] = None,
     retry_errors: Annotated[bool, typer.Option(help="Re-run questions stored with an error.")] = False,
-    profile: Annotated[str | None, typer.Option(help="Backend profile.", envvar="VIDSCOUT_PROFILE")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Databases and weights.", envvar="VIDSCOUT_DATA_DIR")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server.", envvar="VIDSCOUT_BASE_URL")] = None,
+    profile: ProfileOpt = None,
+    data_dir: DataDirOpt = None,
+    base_url: BaseUrlOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print metrics.json on stdout.")] = False,
 ) -> None:
     """Run a strategy on a benchmark; rerun the same command to resume an interrupted run."""
     from vidscout.cli import serve_cmd
-    from vidscout.cli.app import _settings  # pyright: ignore[reportPrivateUsage]
     from vidscout.eval.runner import run_benchmark
     from vidscout.eval.tasks import load_task
 
-    settings = _settings(profile, data_dir, base_url=base_url)
+    settings = build_settings(profile, data_dir, base_url=base_url)
     loaded = load_task(task, annotations, videos_dir=videos, split=split)
     if loaded.videos_dir is None:
         raise ConfigError(f"{task}: give the videos folder with --videos.")

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vidscout.agent.trace import Answer, AnswerStep, ObservationStep, Step, ThoughtStep, ToolCallStep
+from vidscout.agent.trace import AnswerStep, ObservationStep, Step, ThoughtStep, ToolCallStep
 from vidscout.memory.build import IngestReport
-from vidscout.types import format_hms
+from vidscout.types import Answer, format_hms
 
 
 def ingest_summary(console: Console, report: IngestReport) -> None:
@@ -96,20 +96,41 @@ def agent_step(console: Console, step: Step, *, observation_lines: int = 6) -> N
 
 
 def answer(console: Console, result: Answer) -> None:
-    """The final answer with its option letter, evidence spans and self-check verdict."""
+    """The final answer with its option letter, evidence spans and provenance.
+
+    An answer the self-check refuted, or one the loop substituted, is labelled as such, never shown plain.
+    """
     if result.error:
         console.print(f"[bold red]No answer:[/] {escape(result.error)}")
         return
     head = f"({result.option}) " if result.option else ""
-    console.print(f"[bold green]Answer:[/] {escape(head + result.answer)}")
+    label, style = "Answer", "bold green"
+    if result.verified is False:
+        label, style = "Unverified answer", "bold yellow"
+    elif result.forced:
+        label, style = "Best-effort answer", "bold yellow"
+    console.print(f"[{style}]{label}:[/] {escape(head + result.answer)}")
     for ev in result.evidence:
         console.print(f"  [green]evidence[/] {escape(ev.label())}")
-    notes: list[str] = [f"{result.steps} tool calls"]
-    if result.verified is not None:
-        notes.append("self-check " + ("passed" if result.verified else "did not confirm it"))
+    console.print(f"[dim]{escape(', '.join(provenance_notes(result)))}[/]")
+
+
+def provenance_notes(result: Answer) -> list[str]:
+    """Plain-words provenance of an answer: strategy, calls, self-check verdict, where the letter came from."""
+    notes = [f"{result.strategy}", f"{result.steps} tool calls"]
+    if result.verified is True:
+        notes.append("self-check: supported")
+    elif result.verified is False:
+        notes.append("self-check: NOT supported" + (f" ({result.check_reason})" if result.check_reason else ""))
+    elif result.strategy == "agent":
+        notes.append("self-check: " + (result.check_reason or "not run"))
     if result.forced:
-        notes.append("no finish call: best effort")
-    console.print(f"[dim]{', '.join(notes)}[/]")
+        notes.append("no accepted finish: best effort")
+    if result.option_source == "answer_text":
+        notes.append("option read from the answer text")
+    elif result.option_source == "retrieval" and result.strategy != "retrieval":
+        notes.append("option from the retrieval fallback")
+    return notes
 
 
 def search_hits(console: Console, hits: list[Any]) -> None:

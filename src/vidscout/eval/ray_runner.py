@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from vidscout.errors import ConfigError, VidScoutError
-from vidscout.eval.runner import MissingVideo, Prediction, answer_video
 from vidscout.eval.strategies import make_strategy
 from vidscout.eval.task import Example, Task
+from vidscout.eval.work import MissingVideo, Prediction, answer_video
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
 

@@ -30,7 +30,7 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,11 +40,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from vidscout.errors import ConfigError, MediaError, VidScoutError
 from vidscout.eval.scoring import Metrics
-from vidscout.eval.strategies import Reply, Strategy, make_strategy
+from vidscout.eval.strategies import BenchStrategy, make_strategy
 from vidscout.eval.task import Example, Task
+from vidscout.eval.work import MissingVideo, Prediction, answer_video
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
-from vidscout.types import TimeSpan
 
 log = logging.getLogger(__name__)
 
@@ -65,31 +65,6 @@ class RunSpec(BaseModel, frozen=True):
         """Fields that differ, as ``"name: old -> new"``."""
         mine, theirs = self.model_dump(), other.model_dump()
         return [f"{k}: {mine[k]!r} -> {theirs[k]!r}" for k in mine if mine[k] != theirs[k]]
-
-
-class Prediction(BaseModel, frozen=True):
-    """One answered question, as stored in ``predictions.jsonl``."""
-
-    id: str
-    video: str
-    response: str | None = Field(description="The strategy's raw reply; None when it failed.")
-    parsed: str | None = Field(description="The option letter parsed from the reply.")
-    answer: str | None = Field(description="The true letter.")
-    correct: bool | None = Field(description="parsed == answer; None for an open question.")
-    evidence: list[TimeSpan] = Field(default_factory=list[TimeSpan])
-    steps: int | None = None
-    trajectory: str | None = Field(default=None, description="Path of the agent's steps, relative to the run folder.")
-    error: str | None = None
-    answer_s: float = Field(description="Seconds spent answering this question.")
-    video_open_s: float = Field(description="Seconds to open (ingest, when new) this question's video.")
-
-
-class MissingVideo(BaseModel, frozen=True):
-    """A video the run could not use, and how many questions it held back."""
-
-    video: str
-    questions: int
-    reason: str
 
 
 class RunEvent(BaseModel, frozen=True):
@@ -194,49 +169,6 @@ def group_by_video(task: Task, examples: Iterable[Example]) -> tuple[dict[Path, 
     return groups, [MissingVideo(video=v, questions=n, reason=r) for v, (n, r) in missing.items()]
 
 
-def answer_video(
-    task: Task,
-    video_path: Path,
-    examples: Sequence[Example],
-    strategy: Strategy,
-    *,
-    settings: Settings,
-    backends: Backends,
-    out_dir: Path,
-) -> Iterator[Prediction]:
-    """Open (ingesting once) ``video_path`` and answer its ``examples``, yielding each prediction.
-
-    Raises:
-        VidScoutError: The video cannot be opened or ingested (the caller reports it as unusable).
-    """
-    from vidscout.api import Video
-
-    t0 = time.perf_counter()
-    video = Video.open(video_path, settings=settings, backends=backends)
-    open_s = time.perf_counter() - t0
-    traj_dir = out_dir / "trajectories"
-    traj_dir.mkdir(parents=True, exist_ok=True)
-    with video:
-        for e in examples:
-            rel = f"trajectories/{_safe_name(e.id)}.jsonl"
-            t = time.perf_counter()
-            try:
-                reply = strategy.answer(video, task, e, trajectory=out_dir / rel)
-            except VidScoutError as err:
-                reply = Reply(response=None, error=f"{type(err).__name__}: {err}")
-            graded = task.grade(e, reply.response)
-            yield Prediction(
-                id=e.id, video=e.video, response=reply.response, parsed=graded.predicted, answer=e.answer,
-                correct=None if e.answer is None else graded.correct, evidence=reply.evidence, steps=reply.steps,
-                trajectory=rel if (out_dir / rel).exists() else None, error=reply.error,
-                answer_s=round(time.perf_counter() - t, 3), video_open_s=round(open_s, 3),
-            )  # fmt: skip
-
-
-def _safe_name(example_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in example_id)[:150]
-
-
 def prepare_run(out_dir: Path, spec: RunSpec) -> None:
     """Create ``out_dir`` and its ``run.json``, or check an existing one describes the same run.
 
@@ -319,7 +251,7 @@ def _exclusive(out_dir: Path) -> Generator[None]:
 def _run(
     task: Task,
     strategy: str,
-    strat: Strategy,
+    strat: BenchStrategy,
     options: dict[str, Any],
     spec: RunSpec,
     *,
@@ -381,7 +313,7 @@ def _run(
 def _run_local(
     task: Task,
     groups: dict[Path, list[Example]],
-    strat: Strategy,
+    strat: BenchStrategy,
     strategy: str,
     options: dict[str, Any],
     settings: Settings,
@@ -417,6 +349,21 @@ def _run_local(
     return unusable
 
 
+def provenance_counts(predictions: Sequence[Prediction]) -> dict[str, int]:
+    """How the answers were reached: self-check verdicts, forced answers, and where option letters came from."""
+    answered = [p for p in predictions if p.error is None]
+    return {
+        "answered": len(answered),
+        "verified": sum(p.verified is True for p in answered),
+        "refuted": sum(p.verified is False for p in answered),
+        "not_checked": sum(p.verified is None for p in answered),
+        "forced": sum(p.forced for p in answered),
+        "option_from_planner": sum(p.option_source == "planner" for p in answered),
+        "option_from_answer_text": sum(p.option_source == "answer_text" for p in answered),
+        "option_from_retrieval": sum(p.option_source == "retrieval" for p in answered),
+    }
+
+
 def write_report(result: RunResult, predictions: Sequence[Prediction]) -> None:
     """Write ``metrics.json`` and ``metrics.png`` into the run folder."""
     from vidscout.eval.plot import plot_metrics
@@ -434,6 +381,7 @@ def write_report(result: RunResult, predictions: Sequence[Prediction]) -> None:
             "errors": result.errors,
             "missing_questions": result.missing_questions,
         },
+        "provenance": provenance_counts(predictions),
         "missing_videos": [m.model_dump() for m in result.missing],
         "timing": {
             "median_answer_s": result.median_answer_s,

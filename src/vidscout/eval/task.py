@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Self, cast
 
 from pydantic import BaseModel, Field, model_validator
 
+from vidscout.choices import LETTERS, letters, parse_choice
 from vidscout.errors import ConfigError, MediaError
-from vidscout.eval.answers import LETTERS, option_letters, parse_choice
 from vidscout.eval.scoring import Graded, MetricRow, Metrics, clustered_stderr, counted, micro_row, rows_by
 from vidscout.prompts.render import render
 from vidscout.types import TimeSpan
@@ -42,7 +42,7 @@ class Example(BaseModel, frozen=True):
     def _answer_is_an_option(self) -> Example:
         if len(self.options) > len(LETTERS):
             raise ValueError(f"{len(self.options)} options; at most {len(LETTERS)} are supported")
-        if self.answer is not None and self.answer not in option_letters(len(self.options)):
+        if self.answer is not None and self.answer not in letters(len(self.options)):
             raise ValueError(f"answer {self.answer!r} is not one of the {len(self.options)} option letters")
         return self
 

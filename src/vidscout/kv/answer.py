@@ -18,14 +18,13 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 import torch
 from pydantic import BaseModel, Field
 
-from vidscout.agent.trace import Answer, Evidence
+from vidscout.choices import option_letters, parse_choice
 from vidscout.errors import BackendError, ConfigError
-from vidscout.eval.answers import parse_choice
 from vidscout.kv.model import KVLayers, TransformersKVModel, load_kv_model
 from vidscout.kv.retrieve import Ranked, external_ranking, internal_scores, rank_by_scores, select_under_budget
 from vidscout.kv.splice import splice
@@ -35,11 +34,22 @@ from vidscout.memory.store import VideoStore
 from vidscout.prompts.render import render
 from vidscout.retrieval.hybrid import SegmentSearcher
 from vidscout.settings import Settings
-from vidscout.tools.registry import option_letters
-from vidscout.types import Segment, format_hms
+from vidscout.tools.registry import VideoDeps
+from vidscout.types import Answer, Evidence, Segment, format_hms
 
-if TYPE_CHECKING:
-    from vidscout.api import Video
+
+class OpenVideo(Protocol):
+    """Anything holding an open video's dependencies (`vidscout.api.Video` does)."""
+
+    @property
+    def deps(self) -> VideoDeps:
+        """The video's store, searcher, backends and settings."""
+        ...
+
+
+def _deps(video: VideoDeps | OpenVideo) -> VideoDeps:
+    return video if isinstance(video, VideoDeps) else video.deps
+
 
 logger = logging.getLogger(__name__)
 
@@ -332,7 +342,10 @@ class KVEngine:
         evidence = tuple(
             Evidence(span=self.clips[i].span, note=self.line(i).split("] ", 1)[-1].strip()[:120]) for i in sorted(best)
         )
-        return Answer(question=question, answer=run.text, option=option, evidence=evidence, steps=0)
+        return Answer(
+            question=question, answer=run.text, option=option, evidence=evidence, steps=0, strategy="kv",
+            option_source="answer_text" if option else None,
+        )  # fmt: skip
 
 
 def _ids_hash(ids: Sequence[int]) -> str:
@@ -351,14 +364,17 @@ def _cached_model(spec: str, settings_json: str) -> TransformersKVModel:
     return load_kv_model(spec, Settings.model_validate_json(settings_json))
 
 
-def kv_engine(video: Video, options: KVOptions | None = None) -> KVEngine:
-    """The `KVEngine` of an open `vidscout.api.Video` (the model is loaded once per process)."""
+def kv_engine(video: VideoDeps | OpenVideo, options: KVOptions | None = None) -> KVEngine:
+    """The `KVEngine` of an open video (`vidscout.api.Video` or its deps); the model loads once per process."""
     opts = options or KVOptions()
-    model = _cached_model(opts.model, video.settings.model_dump_json())
-    return KVEngine(video.store, model, searcher=video.searcher, options=opts)
+    deps = _deps(video)
+    model = _cached_model(opts.model, deps.settings.model_dump_json())
+    return KVEngine(deps.store, model, searcher=deps.searcher, options=opts)
 
 
-def answer_with_kv(video: Video, question: str, options: Sequence[str] = (), *, kv: KVOptions | None = None) -> Answer:
+def answer_with_kv(
+    video: VideoDeps | OpenVideo, question: str, options: Sequence[str] = (), *, kv: KVOptions | None = None
+) -> Answer:
     """Answer ``question`` about ``video`` from retrieved per-clip KV caches (computed lazily and stored).
 
     Args:
@@ -382,6 +398,8 @@ def answer_with_kv(video: Video, question: str, options: Sequence[str] = (), *, 
     return engine.to_answer(question, options, run)
 
 
-def precompute_kv(video: Video, *, kv: KVOptions | None = None, progress: ProgressFn | None = None) -> int:
+def precompute_kv(
+    video: VideoDeps | OpenVideo, *, kv: KVOptions | None = None, progress: ProgressFn | None = None
+) -> int:
     """Encode and store every clip's cache of ``video`` now (instead of lazily); returns how many were new."""
     return kv_engine(video, kv).precompute(progress=progress)

@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 
 from vidscout.errors import BackendError, VidScoutError
 from vidscout.memory.documents import clip_documents
+from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import (
     VideoStore,
     blob_to_vec,
@@ -45,7 +46,6 @@ from vidscout.memory.text_regions import text_likelihood
 from vidscout.models.base import (
     ASR,
     OCR,
-    SAMPLE_RATE,
     ClipVideoLLM,
     ImageTextEmbedder,
     SpeechSegment,
@@ -55,8 +55,7 @@ from vidscout.models.base import (
     TextEmbedder,
     VideoLLM,
 )
-from vidscout.retrieval.index import VectorIndex
-from vidscout.video.decode import ScanOptions, VideoInfo, frames_at, load_audio, probe, scan
+from vidscout.video.decode import SAMPLE_RATE, ScanOptions, VideoInfo, frames_at, load_audio, probe, scan
 from vidscout.video.segment import (
     SegmentOptions,
     ShotDetector,

@@ -14,7 +14,7 @@ from vidscout.errors import BackendError
 from vidscout.memory.documents import span_evidence, summarise_tags
 from vidscout.memory.store import VideoStore
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
-from vidscout.retrieval.bm25 import tokenize
+from vidscout.text import tokenize
 from vidscout.types import TimeSpan, format_hms
 
 _TITLE_SCHEMA = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}

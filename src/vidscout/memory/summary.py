@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import VideoStore
-from vidscout.retrieval.index import VectorIndex
 
 
 def describe_store(store: VideoStore) -> dict[str, Any]:

@@ -18,9 +18,6 @@ from vidscout.types import TimeSpan
 Image = NDArray[np.uint8]
 """An RGB frame, (H, W, 3) uint8."""
 
-SAMPLE_RATE = 16_000
-"""Audio sample rate (Hz) every ASR backend receives."""
-
 
 class Word(BaseModel, frozen=True):
     """One recognised word with its time in seconds from the start of the audio."""

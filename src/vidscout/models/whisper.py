@@ -15,7 +15,8 @@ from numpy.typing import NDArray
 
 from vidscout.errors import BackendError, ConfigError
 from vidscout.models._env import hub_hint, missing_package, prepare_runtime
-from vidscout.models.base import SAMPLE_RATE, SpeechSegment, Word
+from vidscout.models.base import SpeechSegment, Word
+from vidscout.video.decode import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 

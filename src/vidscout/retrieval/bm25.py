@@ -1,4 +1,4 @@
-"""Okapi BM25 over short documents (clip evidence, utterances) with a simple English tokenizer.
+"""Okapi BM25 over short documents (clip evidence, utterances), tokenised by `vidscout.text.tokenize`.
 
 An immutable in-memory index: build it once from texts, then score queries. Numpy only.
 """
@@ -6,7 +6,6 @@ An immutable in-memory index: build it once from texts, then score queries. Nump
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -14,32 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
-STOPWORDS = frozenset(
-    {
-        "a", "about", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could",
-        "did", "do", "does", "for", "from", "had", "has", "have", "he", "her", "here", "his", "how",
-        "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "she", "so",
-        "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those",
-        "to", "us", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why",
-        "will", "with", "would", "you", "your",
-    }
-)  # fmt: skip
-"""Function words dropped by `tokenize`: frequent in questions ("where do they ..."), never evidence."""
-
-# Numbers with separators ("10:30", "3.5", "1,000") stay one token; other runs of letters/digits split.
-_TOKEN = re.compile(r"\d+(?:[.,:]\d+)+|[^\W_]+", re.UNICODE)
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word and number tokens of ``text`` without punctuation and `STOPWORDS`.
-
-    Apostrophes are removed before splitting, so "don't" is "dont" and "chef's" is "chefs".
-
-    >>> tokenize("Where's the 3.5 kg bag? Don't ask!")
-    ['wheres', '3.5', 'kg', 'bag', 'dont', 'ask']
-    """
-    text = text.casefold().replace("'", "").replace("\u2019", "")
-    return [t for t in _TOKEN.findall(text) if t not in STOPWORDS]
+from vidscout.text import tokenize
 
 
 class BM25Options(BaseModel, frozen=True):

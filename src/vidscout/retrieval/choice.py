@@ -12,23 +12,21 @@ Two cases:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel
 
+from vidscout.choices import option_distances, time_options
 from vidscout.errors import ConfigError
 from vidscout.memory.documents import span_evidence
 from vidscout.memory.store import VideoStore
 from vidscout.models.base import TextEmbedder
-from vidscout.retrieval.bm25 import tokenize
 from vidscout.retrieval.hybrid import SegmentSearcher
 from vidscout.retrieval.search import Hit
-from vidscout.tools.registry import parse_time
+from vidscout.text import overlap
 from vidscout.types import TimeSpan
 
-_TIME = re.compile(r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}(\.\d+)?\s*$")
 DENSE_WEIGHT = 0.5
 """Weight of the option-evidence cosine next to the word overlap (0-1)."""
 FRAME_WEIGHT = 0.5
@@ -46,23 +44,6 @@ class Choice(BaseModel, frozen=True):
     mode: str  # "time" or "content"
 
 
-def time_options(options: Sequence[str]) -> list[float] | None:
-    """The options as seconds when every one is a clock time, else None."""
-    if not options or not all(_TIME.match(o) for o in options):
-        return None
-    return [parse_time(o.strip()) for o in options]
-
-
-def span_distance(t_s: float, span: TimeSpan) -> float:
-    """Seconds from ``t_s`` to ``span`` (0 inside it)."""
-    return max(span.start_s - t_s, 0.0, t_s - span.end_s)
-
-
-def option_distances(times: Sequence[float], spans: Sequence[TimeSpan]) -> list[float]:
-    """Seconds from each clock-time option to the nearest of ``spans`` (``spans`` must not be empty)."""
-    return [min(span_distance(t, s) for s in spans) for t in times]
-
-
 def choose_time(times: Sequence[float], hits: Sequence[Hit]) -> Choice:
     """The option nearest to the top hit's span (first option when there is no hit)."""
     if not hits:
@@ -70,12 +51,6 @@ def choose_time(times: Sequence[float], hits: Sequence[Hit]) -> Choice:
     span = hits[0].span
     scores = [-d for d in option_distances(times, [span])]
     return Choice(index=int(np.argmax(scores)), scores=scores, evidence=[span], mode="time")
-
-
-def overlap(option: str, evidence: str) -> float:
-    """Share of the option's words (tokenised as for BM25) that occur in ``evidence``; 0 for a wordless option."""
-    words = set(tokenize(option))
-    return len(words & set(tokenize(evidence))) / len(words) if words else 0.0
 
 
 def evidence_text(store: VideoStore, span: TimeSpan) -> str:
@@ -117,15 +92,25 @@ def choose(
     *,
     text_embedder: TextEmbedder | None,
     top_k: int = 5,
+    hits: Sequence[Hit] | None = None,
 ) -> Choice:
     """Pick one of ``options`` for ``question`` from the database alone.
+
+    Args:
+        question: The question.
+        options: Option texts, A first.
+        searcher: The video's searcher.
+        store: The video's database.
+        text_embedder: Embeds options and evidence for the dense term (None: word overlap alone).
+        top_k: Hits of the question whose evidence is read.
+        hits: The question's hits when the caller already searched (``top_k`` of them).
 
     Raises:
         ConfigError: The question has no words, or there are no options.
     """
     if not options:
         raise ConfigError("Retrieval can only answer multiple-choice questions; give the options.")
-    hits = searcher.search(question, top_k=top_k)
+    hits = searcher.search(question, top_k=top_k) if hits is None else hits
     times = time_options(options)
     if times is not None:
         return choose_time(times, hits)

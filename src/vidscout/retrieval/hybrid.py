@@ -17,10 +17,10 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from vidscout.errors import ConfigError
+from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import VideoStore
 from vidscout.models.base import ImageTextEmbedder, TextEmbedder, Word
-from vidscout.retrieval.bm25 import BM25Index, BM25Options, tokenize
-from vidscout.retrieval.index import VectorIndex
+from vidscout.retrieval.bm25 import BM25Index, BM25Options
 from vidscout.retrieval.search import (
     Hit,
     HitKind,
@@ -36,6 +36,7 @@ from vidscout.retrieval.search import (
     reciprocal_rank_fusion,
     snippet,
 )
+from vidscout.text import tokenize
 from vidscout.types import TimeSpan
 
 DOC_KINDS: tuple[HitKind, ...] = ("speech", "ocr", "visual")

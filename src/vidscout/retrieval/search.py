@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from vidscout.models.base import Word
-from vidscout.retrieval.bm25 import tokenize
+from vidscout.text import tokenize
 from vidscout.types import TimeSpan
 
 HitSource = Literal["text", "bm25", "frame", "fused"]

@@ -12,24 +12,10 @@ from vidscout.errors import ToolRetry
 from vidscout.memory.documents import summarise_tags
 from vidscout.memory.store import VideoStore
 from vidscout.retrieval.search import in_window
+from vidscout.tools.options import BrowseOptions
 from vidscout.tools.registry import Seconds, ToolContext
-from vidscout.tools.search import format_span, resolve_window
-from vidscout.types import Segment, TimeSpan, format_hms
-
-
-class BrowseOptions(BaseModel, frozen=True):
-    """Knobs of `browse`: what is listed and how long the observation may get.
-
-    A run may override them with ``ctx.extra["browse_options"] = BrowseOptions(...)``.
-    """
-
-    max_chars: int = Field(default=1500, ge=200)  # upper bound on the observation's length (characters)
-    max_items: int = Field(default=12, ge=1)  # more segments than this are grouped into this many runs
-    clips_below_s: float = 300.0  # ranges shorter than this list clips instead of chapters (seconds)
-    min_chapters: int = 3  # ... and so do ranges that overlap fewer chapters than this
-    speech_words: int = 20  # words of speech quoted per item, from its start
-    ocr_lines: int = 2  # distinct on-screen text lines per item (most frequent first)
-    tags: int = 3  # visual labels per item (most present first)
+from vidscout.tools.search import resolve_window
+from vidscout.types import Segment, TimeSpan, format_hms, format_span
 
 
 class RangeItem(BaseModel, frozen=True):
@@ -172,5 +158,4 @@ def browse(ctx: ToolContext, args: BrowseArgs) -> BrowseResult:
     window = resolve_window(ctx, args.start, args.end) or TimeSpan(start_s=0.0, end_s=ctx.duration_s)
     if window.duration_s <= 0:
         raise ToolRetry("The video has no indexed time yet; it must be ingested first.")
-    options = ctx.extra.get("browse_options")
-    return browse_range(ctx.store, window, ctx.duration_s, options if isinstance(options, BrowseOptions) else None)
+    return browse_range(ctx.store, window, ctx.duration_s, ctx.tool_options.browse)

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import string
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from vidscout.agent.trace import Evidence
+from vidscout.choices import LETTERS, parse_choice
 from vidscout.errors import ToolRetry
-from vidscout.eval.answers import parse_choice
 from vidscout.tools.registry import Seconds, ToolContext
-from vidscout.tools.search import format_span
-from vidscout.types import TimeSpan
-
-OptionLetter = Literal["A", "B", "C", "D", "E", "F"]
+from vidscout.types import Evidence, TimeSpan, format_span
 
 
 def _letter(value: Any) -> Any:
     """Accept "b", "(B)", "B." or "B) red" for B; anything else is left for validation to reject."""
     if isinstance(value, str):
         text = value.strip().lstrip("(").strip()
-        if text and text[0].upper() in "ABCDEF" and (len(text) == 1 or not text[1].isalpha()):
+        if text and text[0].upper() in LETTERS and (len(text) == 1 or not text[1].isalpha()):
             return text[0].upper()
     return value
 
@@ -38,7 +33,7 @@ class FinishArgs(BaseModel):
     """Arguments of `finish`."""
 
     answer: str = Field(min_length=1, description="The final answer to the question, in one or two sentences.")
-    option: Annotated[OptionLetter | None, BeforeValidator(_letter)] = Field(
+    option: Annotated[str | None, BeforeValidator(_letter)] = Field(
         default=None, description="Multiple-choice questions only: the letter of the chosen option."
     )
     evidence: list[EvidenceArg] = Field(
@@ -52,8 +47,9 @@ class FinishResult(BaseModel):
     """The agent's final answer (the run ends with it)."""
 
     answer: str
-    option: OptionLetter | None = None
+    option: str | None = None
     option_text: str | None = None  # the chosen option's text, for multiple choice
+    option_from_text: bool = False  # the call gave no letter; it was read from the answer text
     evidence: list[Evidence] = Field(default_factory=list[Evidence])
 
     def to_observation(self) -> str:
@@ -83,7 +79,7 @@ def finish(ctx: ToolContext, args: FinishArgs) -> FinishResult:
         evidence.append(Evidence(span=TimeSpan(start_s=a, end_s=b), note=" ".join(e.note.split())))
     option, option_text = None, None
     if ctx.options:
-        valid = string.ascii_uppercase[: len(ctx.options)]
+        valid = LETTERS[: len(ctx.options)]
         # A missing letter is recovered when the answer names exactly one option ("John Dashwood").
         chosen = args.option if args.option is not None else parse_choice(answer, ctx.options)
         if chosen is None or chosen not in valid:
@@ -93,5 +89,8 @@ def finish(ctx: ToolContext, args: FinishArgs) -> FinishResult:
                 f"This is a multiple-choice question and {given}. Set option to one of "
                 f"{', '.join(valid)} ({choices}) and call finish again."
             )
-        option, option_text = cast(OptionLetter, chosen), ctx.options[valid.index(chosen)]
-    return FinishResult(answer=answer, option=option, option_text=option_text, evidence=evidence)
+        option, option_text = chosen, ctx.options[valid.index(chosen)]
+    return FinishResult(
+        answer=answer, option=option, option_text=option_text, evidence=evidence,
+        option_from_text=option is not None and args.option is None,
+    )  # fmt: skip

@@ -1,6 +1,6 @@
 """Typed tools: a Pydantic args model, an injected `ToolContext`, a result that renders itself.
 
-The context (store, searcher, backends, settings) never appears in the LLM-facing schema. A tool's
+The context (the video's `VideoDeps` plus the question's state) never appears in the LLM-facing schema. A tool's
 docstring and its args' ``Field`` descriptions *are* the spec the model reads. Invalid arguments,
 unknown tools and `ToolRetry` become fix-it observations; real bugs propagate.
 """
@@ -8,8 +8,6 @@ unknown tools and `ToolRetry` become fix-it observations; real bugs propagate.
 from __future__ import annotations
 
 import json
-import re
-import string
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,36 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ValidationError, WithJsonSchema
 
+from vidscout.choices import option_letters
 from vidscout.errors import ToolRetry
 from vidscout.settings import Settings
-from vidscout.types import format_hms
+from vidscout.tools.options import ToolOptions
+from vidscout.types import format_hms, parse_time
 
 if TYPE_CHECKING:
     from vidscout.memory.store import VideoStore
     from vidscout.models.registry import Backends
     from vidscout.retrieval.hybrid import SegmentSearcher
     from vidscout.video.decode import VideoInfo
-
-_HMS = re.compile(r"^\s*(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)\s*$")
-
-
-def parse_time(value: Any) -> float:
-    """Seconds from ``"HH:MM:SS"``, ``"MM:SS"``, ``"75"``, ``"75s"`` or a number."""
-    if isinstance(value, bool):
-        raise ValueError("a time, not a boolean")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip().lower().removesuffix("s").strip()
-        m = _HMS.match(text)
-        if m:
-            h, mnt, sec = m.groups()
-            return int(h or 0) * 3600 + int(mnt) * 60 + float(sec)
-        try:
-            return float(text)
-        except ValueError:
-            pass
-    raise ValueError(f"{value!r} is not a time; write HH:MM:SS (e.g. 00:12:30) or seconds")
 
 
 # The schema advertises HH:MM:SS strings (the format of every observation), so a grammar-constrained
@@ -67,30 +46,80 @@ class Observation(Protocol):
         ...
 
 
-def option_letters(options: Sequence[str]) -> list[tuple[str, str]]:
-    """Pair options with letters A, B, C, ...; an option already written "B. text" keeps its text."""
-    pairs: list[tuple[str, str]] = []
-    for letter, text in zip(string.ascii_uppercase, options, strict=False):
-        body = text.strip()
-        if len(body) > 2 and body[0].upper() == letter and body[1] in ".):":
-            body = body[2:].strip()
-        pairs.append((letter, body))
-    return pairs
+@dataclass(frozen=True)
+class VideoDeps:
+    """One opened video's dependencies: what tools and answering strategies read, for every question alike."""
 
-
-@dataclass
-class ToolContext:
-    """What tools may use. Injected by the caller; never part of a tool's schema."""
-
+    path: Path
+    info: VideoInfo
     store: VideoStore
     searcher: SegmentSearcher
     backends: Backends
     settings: Settings
-    video: Path
-    info: VideoInfo
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        store: VideoStore,
+        backends: Backends,
+        *,
+        info: VideoInfo | None = None,
+        searcher: SegmentSearcher | None = None,
+    ) -> VideoDeps:
+        """The deps of an ingested video whose store is open (probing the file and opening search if not given)."""
+        from vidscout.retrieval.hybrid import SegmentSearcher
+        from vidscout.video.decode import probe
+
+        if searcher is None:
+            searcher = SegmentSearcher.open(
+                store, text_embedder=backends.text_embedder, image_text_embedder=backends.image_text
+            )
+        return cls(
+            path=path, info=info or probe(path), store=store, searcher=searcher, backends=backends,
+            settings=backends.settings,
+        )  # fmt: skip
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the indexed part of the video, seconds."""
+        covered = self.store.get_meta("covered_s")
+        return float(covered) if covered else self.info.duration_s
+
+
+@dataclass
+class ToolContext:
+    """What tools may use: the video's dependencies and this question's state. Never part of a tool's schema."""
+
+    deps: VideoDeps
     question: str = ""
     options: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict[str, Any])
+    tool_options: ToolOptions = field(default_factory=ToolOptions)
+
+    @property
+    def store(self) -> VideoStore:
+        """The video's database."""
+        return self.deps.store
+
+    @property
+    def searcher(self) -> SegmentSearcher:
+        """Hybrid search over the video's clips."""
+        return self.deps.searcher
+
+    @property
+    def backends(self) -> Backends:
+        """The models."""
+        return self.deps.backends
+
+    @property
+    def video(self) -> Path:
+        """The video file."""
+        return self.deps.path
+
+    @property
+    def info(self) -> VideoInfo:
+        """What probing the video file found."""
+        return self.deps.info
 
     @property
     def lettered_options(self) -> list[tuple[str, str]]:
@@ -100,8 +129,7 @@ class ToolContext:
     @property
     def duration_s(self) -> float:
         """Length of the indexed part of the video, seconds."""
-        covered = self.store.get_meta("covered_s")
-        return float(covered) if covered else self.info.duration_s
+        return self.deps.duration_s
 
     def check_span(self, start_s: float, end_s: float) -> tuple[float, float]:
         """Clamp a requested span to the video, or raise `ToolRetry` saying what is valid."""

@@ -6,11 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from vidscout.choices import option_distances, time_options
 from vidscout.errors import ToolRetry
-from vidscout.retrieval.choice import option_distances, overlap, time_options
 from vidscout.retrieval.search import Hit, HitKind
+from vidscout.text import overlap
 from vidscout.tools.registry import Seconds, ToolContext
-from vidscout.types import TimeSpan, format_hms
+from vidscout.types import TimeSpan, format_span
 
 _KIND_LABEL: dict[HitKind, str] = {
     "speech": "speech",
@@ -18,11 +19,6 @@ _KIND_LABEL: dict[HitKind, str] = {
     "visual": "objects seen",
     "frame": "a frame shows",
 }
-
-
-def format_span(span: TimeSpan) -> str:
-    """``HH:MM:SS-HH:MM:SS``, the one way a span is written for the LLM."""
-    return f"{format_hms(span.start_s)}-{format_hms(span.end_s)}"
 
 
 def resolve_window(ctx: ToolContext, start_s: float | None, end_s: float | None) -> TimeSpan | None:

@@ -7,19 +7,11 @@ import math
 from pydantic import BaseModel, Field
 
 from vidscout.errors import ToolRetry
-from vidscout.retrieval.bm25 import tokenize
 from vidscout.retrieval.search import Utterance, snippet
+from vidscout.text import tokenize
 from vidscout.tools.registry import Seconds, ToolContext
-from vidscout.tools.search import format_span, resolve_window
-from vidscout.types import TimeSpan, format_hms
-
-
-class TranscriptOptions(BaseModel, frozen=True):
-    """Knobs of `transcript`; a run may override them with ``ctx.extra["transcript_options"]``."""
-
-    max_read_s: float = 180.0  # longest stretch of video read per call; the rest is one call away (seconds)
-    top_k: int = 8  # utterances returned for a query
-    snippet_chars: int = 240  # characters of a matching utterance shown around the match
+from vidscout.tools.search import resolve_window
+from vidscout.types import TimeSpan, format_hms, format_span
 
 
 class TranscriptArgs(BaseModel):
@@ -86,8 +78,7 @@ def transcript(ctx: ToolContext, args: TranscriptArgs) -> TranscriptResult:
 
     With query, instead find the utterances that contain those words and when they are said.
     """
-    o = ctx.extra.get("transcript_options")
-    o = o if isinstance(o, TranscriptOptions) else TranscriptOptions()
+    o = ctx.tool_options.transcript
     window = resolve_window(ctx, args.start, args.end)
     query = " ".join((args.query or "").split())
     if query:

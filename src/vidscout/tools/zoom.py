@@ -15,31 +15,12 @@ from pydantic import BaseModel, Field
 from vidscout.errors import ToolRetry
 from vidscout.memory.documents import summarise_tags
 from vidscout.memory.text_regions import text_likelihood
-from vidscout.models.base import SAMPLE_RATE, ClipVideoLLM, Image, TextDetector
+from vidscout.models.base import ClipVideoLLM, Image, TextDetector
 from vidscout.retrieval.search import Utterance
+from vidscout.tools.options import ZoomOptions
 from vidscout.tools.registry import Seconds, ToolContext
-from vidscout.tools.search import format_span
-from vidscout.types import TimeSpan, format_hms
-from vidscout.video.decode import frames_at, load_audio
-
-
-class ZoomOptions(BaseModel, frozen=True):
-    """Knobs of `zoom_in`; a run may override them with ``ctx.extra["zoom_options"]``."""
-
-    max_span_s: float = 120.0  # longest span one call may inspect (seconds)
-    vlm_frames: int = 16  # frames decoded for a real video LLM, evenly spread (it may keep fewer)
-    vlm_width: int = 768  # their width (px)
-    dense_step_s: float = 1.0  # embedded re-analysis: about one frame this often (seconds) ...
-    dense_frames: int = 16  # ... but at most this many frames
-    dense_width: int = 640  # their width (px), as at ingest
-    tags_per_frame: int = 3  # labels kept per frame
-    min_tag_score: float = 0.1  # labels below this probability are dropped
-    min_text_likelihood: float = 2.0  # OCR only frames with at least this many text-like regions
-    dense_text_likelihood: float = 15.0  # ... and read these even when the fast detector sees nothing
-    max_ocr_reads: int = 4  # OCR reads per call (~1 s each on a text-heavy frame)
-    min_ocr_score: float = 0.6  # OCR lines below this confidence are dropped
-    max_description_chars: int = 1200  # the video model's text is cut to this length
-    max_prompt_speech_chars: int = 1500  # speech passed to the video model with the question
+from vidscout.types import TimeSpan, format_hms, format_span
+from vidscout.video.decode import SAMPLE_RATE, frames_at, load_audio
 
 
 class ZoomArgs(BaseModel):
@@ -121,8 +102,7 @@ def zoom_in(ctx: ToolContext, args: ZoomArgs) -> ZoomResult:
 
     Examines many frames across the span, reads on-screen text and lists what is said there.
     """
-    o = ctx.extra.get("zoom_options")
-    o = o if isinstance(o, ZoomOptions) else ZoomOptions()
+    o = ctx.tool_options.zoom
     try:
         a, b = ctx.check_span(args.start, args.end)
     except ToolRetry as e:

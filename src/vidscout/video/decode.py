@@ -21,7 +21,9 @@ from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from vidscout.errors import MediaError
-from vidscout.models.base import SAMPLE_RATE
+
+SAMPLE_RATE = 16_000
+"""Audio sample rate (Hz) of `load_audio`: what every ASR backend receives."""
 
 _AV_ERRORS = (FFmpegError, ValueError, IndexError)  # InvalidDataError is an FFmpegError
 

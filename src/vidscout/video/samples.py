@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from vidscout.errors import BackendError, ConfigError, MediaError
-from vidscout.models.base import SAMPLE_RATE
-from vidscout.video.decode import VideoInfo, load_audio, probe
+from vidscout.video.decode import SAMPLE_RATE, VideoInfo, load_audio, probe
 
 __all__ = [
     "BBB_FILENAME",

@@ -15,8 +15,8 @@ from typing import Any, ClassVar, Self, cast
 
 from pydantic import ValidationError
 
+from vidscout.choices import LETTERS
 from vidscout.errors import ConfigError
-from vidscout.eval.answers import LETTERS
 from vidscout.eval.task import Example, Record, Task, check_split, field, read_records, str_list
 from vidscout.types import TimeSpan
 

@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Self, cast
 
 from pydantic import ValidationError
 
+from vidscout.choices import LETTERS, letters
 from vidscout.errors import ConfigError
-from vidscout.eval.answers import LETTERS, option_letters
 from vidscout.eval.scoring import Graded, Metrics, counted, macro_row, micro_row, rows_by
 from vidscout.eval.task import (
     Example,
@@ -71,7 +71,7 @@ def answer_letter(answer: str, candidates: Sequence[str]) -> tuple[str, bool]:
     exact = [i for i, c in enumerate(candidates) if c == answer]
     if exact:
         return LETTERS[exact[-1]], False
-    if len(answer) == 1 and answer in option_letters(len(candidates)):
+    if len(answer) == 1 and answer in letters(len(candidates)):
         return answer, False
     said = set(answer.casefold().split())
 

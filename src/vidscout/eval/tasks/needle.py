@@ -23,8 +23,8 @@ from typing import Any, ClassVar, Literal, Self, cast
 
 from pydantic import BaseModel, Field, ValidationError
 
+from vidscout.choices import LETTERS
 from vidscout.errors import ConfigError
-from vidscout.eval.answers import LETTERS
 from vidscout.eval.scoring import Graded, Metrics, counted, micro_row, rows_by
 from vidscout.eval.task import Example, Record, Task, check_split, duration_bucket, field, read_records, str_list
 from vidscout.memory.store import write_bytes_atomic

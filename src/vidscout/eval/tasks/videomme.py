@@ -17,8 +17,9 @@ from typing import Any, ClassVar, Literal, Self, cast
 
 from pydantic import BaseModel, ValidationError
 
+from vidscout.choices import LETTERS
 from vidscout.errors import ConfigError
-from vidscout.eval.answers import LETTERS, extract_videomme_official
+from vidscout.eval.answers import extract_videomme_official
 from vidscout.eval.scoring import Graded, Metrics, counted, micro_row, rows_by
 from vidscout.eval.task import Example, Record, Task, check_split, field, read_records, str_list
 from vidscout.types import TimeSpan
