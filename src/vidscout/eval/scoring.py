@@ -21,7 +21,9 @@ class Graded(BaseModel, frozen=True):
     cluster: str = Field(description="Value of the task's cluster_key (the video): its questions correlate.")
     category: list[str] = Field(description="Task types / abilities the question counts in.")
     duration_bucket: str | None = None
-    answer: str | None = Field(description="True letter; None for an open question, which is not scored.")
+    answer: str | None = Field(
+        description='True letter; None for an open question, which is not scored; "@" when no option is true.'
+    )
     response: str | None = Field(description="The model's raw reply; None when it gave none.")
     predicted: str | None = Field(description="Letter parsed from the reply; None when unparsable.")
     tags: dict[str, str] = Field(

@@ -52,7 +52,9 @@ class Example(BaseModel, frozen=True):
     video: str = Field(description="Video file name or key, relative to the task's videos_dir.")
     question: str = Field(description="The question without its options.")
     options: list[str] = Field(default_factory=list[str], description="Option texts without letters, A first.")
-    answer: str | None = Field(description="Letter of the true option; None for an open-ended question.")
+    answer: str | None = Field(
+        description="Letter of the true option; None for an open-ended question; `NO_OPTION` when no option is true."
+    )
     category: list[str] = Field(description="Task types / abilities; a question counts in each one.")
     duration_bucket: str | None = Field(default=None, description='"short", "medium" or "long" where known.')
     duration_s: float | None = Field(default=None, ge=0.0)
