@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
-SHARED = REPO.parent / "shared" / "benchmarks"
+# A git worktree is not beside shared/; VIDSCOUT_TEST_SHARED_BENCHMARKS points at it then.
+SHARED = Path(os.environ.get("VIDSCOUT_TEST_SHARED_BENCHMARKS") or REPO.parent / "shared" / "benchmarks")
 
 
 @pytest.fixture(scope="session")

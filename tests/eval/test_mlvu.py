@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from vidscout.errors import ConfigError
+from vidscout.eval.task import NO_OPTION
 from vidscout.eval.tasks import MLVUTask, load_task
 from vidscout.eval.tasks.mlvu import answer_letter
 
@@ -23,12 +24,16 @@ QUIRK_VIDEOS = {"needle_4.mp4", "needle_5.mp4"}  # answer text not among the can
 
 
 def true_index(item: dict[str, Any]) -> int:
-    """The answer's candidate index, computed here without vidscout's code."""
+    """The answer's candidate index, computed here without vidscout's code; -1 when none is the answer.
+
+    JUNJIE99/MLVU evaluation/multiple_choice_evaluation/choice_bench.py @fd060c1, ``qa_template``
+    (lines 79-90): the index starts at -1 and every candidate equal to the answer overwrites it.
+    """
     same = [i for i, c in enumerate(item["candidates"]) if c == item["answer"]]
     if same:
         return same[-1]  # MLVU's qa_template keeps overwriting the index: the last equal candidate wins
     assert item["video"] in QUIRK_VIDEOS
-    return item["candidates"].index("Catching the drone")
+    return -1
 
 
 def raw_items(folder: Path) -> dict[str, list[dict[str, Any]]]:
@@ -46,19 +51,24 @@ def test_dev_set_loads_all_2175_multiple_choice_questions(shared_benchmarks: Pat
     assert per_task == {"PQA": 539, "NQA": 355, "ER": 352, "AC": 206, "AO": 259, "AR": 200, "TR": 264}
     assert all(len(e.options) == 4 and e.answer is not None for e in task)
     assert len({e.id for e in task}) == 2175
-    mapped = [e for e in task if "answer_mapped_from" in e.extra]
-    assert [(e.video, e.answer_text) for e in mapped] == [
-        ("2_needle/needle_4.mp4", "Catching the drone"),
-        ("2_needle/needle_5.mp4", "Catching the drone"),
+    keyless = [e for e in task if e.answer == NO_OPTION]
+    assert [(e.video, e.answer_text, e.extra["answer_matches_no_option"]) for e in keyless] == [
+        ("2_needle/needle_4.mp4", None, "Catching a flying drone quadcopter"),
+        ("2_needle/needle_5.mp4", None, "Catching a flying drone quadcopter"),
     ]
 
 
-def test_oracle_scores_100(shared_benchmarks: Path) -> None:
-    task = load_task("mlvu", shared_benchmarks / "mlvu")
-    metrics = task.score((e, f"({e.answer}) {e.answer_text}") for e in task)
-    assert metrics.headline == "M-Avg" and metrics.headline_value == 100.0
-    assert all(row.accuracy == 100.0 for row in metrics.rows)
-    assert (metrics.n_scored, metrics.n_unparsed) == (2175, 0)
+def test_oracle_scores_100_except_on_the_two_answers_that_are_no_candidate(shared_benchmarks: Path) -> None:
+    # The official key of needle_4/needle_5 is "(@)" (qa_template leaves index -1): no reply can be right.
+    for extractor in ("official", "lenient"):
+        task = load_task("mlvu", shared_benchmarks / "mlvu", extractor=extractor)
+        metrics = task.score((e, f"({e.answer}) {e.answer_text}") for e in task)
+        assert metrics.headline == "M-Avg"
+        assert all(row.accuracy == 100.0 for row in metrics.rows if row.name not in ("NQA", "M-Avg", "Question mean"))
+        assert (metrics.get("NQA").correct, metrics.get("NQA").total) == (353, 355)
+        assert metrics.headline_value == pytest.approx((600 + 100 * 353 / 355) / 7)  # 99.92
+        assert (metrics.n_scored, metrics.n_unparsed) == (2175, 2)
+        assert any("2 question(s) have an answer that is none of their options" in n for n in metrics.notes)
 
 
 def test_constant_a_scores_the_share_of_a_answers(shared_benchmarks: Path) -> None:
@@ -102,10 +112,13 @@ def test_option_text_replies_parse_unless_the_text_is_ambiguous(shared_benchmark
         x["answer"] == "" or x["candidates"].count(x["answer"]) > 1 for items in raw.values() for x in items
     )
     assert ambiguous == 8  # 5 answers equal two candidates, 3 are empty strings
-    task = load_task("mlvu", shared_benchmarks / "mlvu")
+    task = load_task("mlvu", shared_benchmarks / "mlvu", extractor="lenient")  # parse_choice reads option texts
     metrics = task.score((e, e.answer_text) for e in task)
-    assert metrics.n_unparsed == ambiguous
-    assert metrics.get("Question mean").correct == 2175 - ambiguous
+    assert metrics.n_unparsed == ambiguous + 2  # and the two answers that are no candidate
+    assert metrics.get("Question mean").correct == 2175 - ambiguous - 2
+    # The official check_ans compares a reply without ")" with the letter itself: option texts are all wrong.
+    official = load_task("mlvu", shared_benchmarks / "mlvu").score((e, e.answer_text) for e in task)
+    assert official.get("Question mean").correct == 0
 
 
 # --- the shipped subset -----------------------------------------------------------------------
@@ -122,7 +135,8 @@ def test_subset_maps_answers_like_the_official_template(data_dir: Path) -> None:
     assert by_id["plotQA:4"].answer == "C"  # "Three" is B and C: the last one
     assert by_id["plotQA:5"].answer == "C"  # "Excited" is A and C
     assert by_id["topic_reasoning:1"].answer == "D"  # all four candidates are ""
-    assert by_id["findNeedle:1"].answer == "B" and by_id["findNeedle:2"].answer == "D"
+    # needle_4 / needle_5: the answer text is no candidate; the official key is "(@)", never matched.
+    assert by_id["findNeedle:1"].answer == by_id["findNeedle:2"].answer == NO_OPTION
     assert by_id["plotQA:0"].video == "1_plotQA/movie101_66.mp4"
     assert by_id["plotQA:0"].duration_s == 246.0 and by_id["plotQA:0"].duration_bucket == "medium"
 
@@ -136,7 +150,9 @@ def test_open_items_are_skipped_unless_asked_for_and_never_scored(data_dir: Path
     assert summary.extra["reference_answer"]
     assert both.prompt(summary).startswith("Carefully watch this video")
     metrics = both.score((e, e.answer or "a long summary") for e in both)
-    assert (metrics.n_open, metrics.n_scored, metrics.headline_value) == (1, 12, 100.0)
+    # Right everywhere but on the two needle items whose answer is no candidate: NQA 1/3, PQA and TR 100.
+    assert (metrics.n_open, metrics.n_scored) == (1, 12)
+    assert metrics.headline_value == pytest.approx((100 + 100 / 3 + 100) / 3)
     assert any("M-Avg covers 3 of the 7" in n for n in metrics.notes)
 
 
@@ -208,13 +224,11 @@ def test_test_split_has_six_options_and_nine_tasks(tmp_path: Path) -> None:
 
 
 def test_answer_letter_rules() -> None:
-    assert answer_letter("b", ["a", "b", "b", "c"]) == ("C", False)
-    assert answer_letter("D", ["w", "x", "y", "z"]) == ("D", False)
-    assert answer_letter(
-        "Catching a flying drone quadcopter", ["Swimming", "Launching the drone", "Catching the drone"]
-    ) == (
-        "C",
-        True,
+    assert answer_letter("b", ["a", "b", "b", "c"]) == "C"
+    assert answer_letter("D", ["w", "x", "y", "z"]) == "D"
+    assert (
+        answer_letter("Catching a flying drone quadcopter", ["Swimming", "Launching the drone", "Catching the drone"])
+        == NO_OPTION
     )
 
 

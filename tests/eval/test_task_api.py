@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from vidscout.errors import ConfigError
-from vidscout.eval.scoring import Graded, Metrics, clustered_stderr
+from vidscout.eval.scoring import Graded, Metrics, clustered_stderr, stderr_method
 from vidscout.eval.task import Example, Task, duration_bucket
 from vidscout.eval.tasks import TASKS, LVBenchTask, load_task
 from vidscout.prompts.render import render
@@ -68,11 +68,11 @@ def test_duration_buckets_keep_videomme_classes() -> None:
 
 def test_graded_records_round_trip_and_duplicates_are_refused(data_dir: Path) -> None:
     task = load_task("lvbench", data_dir / "lvbench")
-    graded = [task.grade(e, "Best option: A") for e in task]
+    graded = [task.grade(e, "(A) it is") for e in task]
     assert graded[0].cluster == "00000000.mp4" and graded[0].predicted == "A" and not graded[0].correct
     lines = [g.model_dump_json() for g in graded]  # what a resumable JSONL holds
     again = [Graded.model_validate_json(line) for line in lines]
-    assert task.aggregate(again) == task.score((e, "Best option: A") for e in task)
+    assert task.aggregate(again) == task.score((e, "(A) it is") for e in task)
     with pytest.raises(ConfigError, match="graded more than once"):
         task.aggregate([*again, again[0]])
 
@@ -107,7 +107,14 @@ def test_clustered_stderr_by_hand() -> None:
     # The same answers on four videos: residuals of +-0.5, close to the binomial error.
     apart = [g("v1", True), g("v2", True), g("v3", False), g("v4", False)]
     assert clustered_stderr(apart) == pytest.approx(100 * math.sqrt(4 / 3 * 1 / 16))  # 28.87
-    assert clustered_stderr(apart[:1]) is None
+    assert stderr_method(apart) == "clustered by video (4 videos)"
+    assert clustered_stderr(apart[:1]) is None and stderr_method(apart[:1]) is None
+    # One video: the between-video spread cannot be estimated; each question is its own cluster, which
+    # is the independent-questions s.e. sqrt(p(1-p) / (n-1)): here sqrt(0.25 / 3) = 28.87 again.
+    one_video = [g("v1", True), g("v1", True), g("v1", False), g("v1", False)]
+    assert clustered_stderr(one_video) == pytest.approx(100 * math.sqrt(0.25 / 3))
+    assert stderr_method(one_video) is not None and stderr_method(one_video).startswith("one video")
+    assert clustered_stderr([g("v1", True), g("v1", True)]) == 0.0  # no spread at all
 
 
 def test_render_is_strict() -> None:

@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from vidscout.errors import ConfigError
 from vidscout.eval.tasks import VideoMMESubtitlesTask, VideoMMETask, load_task
-from vidscout.eval.tasks.videomme import parse_srt, subtitles_for_frames, uniform_frame_times
+from vidscout.eval.tasks.videomme import ANSWERED_ONLY, parse_srt, subtitles_for_frames
 
 
 def row(
@@ -129,28 +128,51 @@ def test_rows_load_with_unlettered_options(rows_file: Path) -> None:
     assert [e.id for e in load_task("videomme", as_list)] == [e.id for e in task]
 
 
-def test_scoring_leaves_unanswered_out_of_the_denominator(rows_file: Path) -> None:
+def test_headline_counts_every_question_and_the_official_number_is_beside_it(rows_file: Path) -> None:
+    # Official extractor (MME-Benchmarks/Video-MME evaluation/eval_your_results.py @4e7566d, lines 65-86):
+    # C right; "The answer is B." -> B wrong; the 13-word reply has no A-D -> unanswered; "D. ..." right;
+    # "hmm" -> unanswered; "Based on ..." -> the B of "Based", wrong. 2 right of 6, of 4 answered.
     task = load_task("videomme", rows_file)
+    assert task.extractor == "official"
     metrics = task.score((e, REPLIES[e.id]) for e in task)
     assert metrics.setting == "w/o subs" and metrics.headline == "Overall"
-    assert (metrics.n_examples, metrics.n_scored, metrics.n_unparsed, metrics.n_excluded) == (6, 4, 2, 2)
+    assert (metrics.n_examples, metrics.n_scored, metrics.n_unparsed, metrics.n_errors, metrics.n_excluded) == (
+        6, 6, 2, 0, 0,
+    )  # fmt: skip
     got = {(r.group, r.name): (r.correct, r.total) for r in metrics.rows}
-    assert got[("overall", "Overall")] == (3, 4)
+    assert got[("overall", "Overall")] == (2, 6)  # every question: lmms-eval's denominator
+    assert got[(ANSWERED_ONLY, "Overall (answered only)")] == (2, 4)  # what eval_your_results.py prints (:169-171)
     assert [(r.name, r.correct, r.total) for r in metrics.rows if r.group == "duration"] == [
-        ("short", 1, 2), ("medium", 1, 1), ("long", 1, 1),
+        ("short", 1, 2), ("medium", 1, 2), ("long", 0, 2),
     ]  # fmt: skip
-    assert got[("domain", "Life Record")] == (1, 2) and got[("domain", "Knowledge")] == (2, 2)
-    assert got[("task type", "OCR Problems")] == (0, 1)
-    assert ("task type", "Object Recognition") not in got  # its only question went unanswered
-    assert metrics.headline_value == 75.0
+    assert [(r.name, r.correct, r.total) for r in metrics.rows if r.group == ANSWERED_ONLY] == [
+        ("Overall (answered only)", 2, 4), ("short (answered only)", 1, 2), ("medium (answered only)", 1, 1),
+        ("long (answered only)", 0, 1),
+    ]  # fmt: skip
+    assert got[("domain", "Life Record")] == (1, 2) and got[("domain", "Knowledge")] == (1, 4)
+    assert got[("task type", "Object Recognition")] == (0, 1)  # its only question went unanswered: wrong
+    assert metrics.headline_value == pytest.approx(100 * 2 / 6)
+    assert metrics.extractor is not None and metrics.extractor.startswith("official: Video-MME extract_characters")
+    assert any("2 unanswered question(s)" in n for n in metrics.notes)
 
 
-def test_official_extractor_reproduces_the_official_numbers(rows_file: Path) -> None:
-    task = VideoMMETask.load(rows_file, extractor="official")
+def test_lenient_extractor_on_the_same_replies(rows_file: Path) -> None:
+    # vidscout's parse_choice reads the C of "Based on the video, the answer is C": 3 right of 6, of 4 answered.
+    task = VideoMMETask.load(rows_file, extractor="lenient")
     metrics = task.score((e, REPLIES[e.id]) for e in task)
-    assert metrics.get("Overall").correct == 2 and metrics.get("Overall").total == 4
-    assert metrics.get("long").accuracy == 0.0
-    assert metrics.notes == ["parser: official"]
+    assert metrics.get("Overall").correct == 3 and metrics.get("Overall").total == 6
+    assert metrics.get("Overall (answered only)").accuracy == 75.0
+    assert metrics.get("long").accuracy == 50.0
+    assert metrics.extractor is not None and metrics.extractor.startswith("lenient: vidscout parse_choice")
+
+
+def test_errors_count_wrong_and_are_counted(rows_file: Path) -> None:
+    task = load_task("videomme", rows_file)
+    replies = {**REPLIES, "001-1": None}  # the backend failed on a question it would have got right
+    metrics = task.score((e, replies[e.id]) for e in task)
+    assert (metrics.n_errors, metrics.n_unparsed, metrics.n_scored) == (1, 3, 6)
+    assert metrics.get("Overall").correct == 1 and metrics.get("Overall").total == 6
+    assert metrics.get("Overall (answered only)").total == 3
 
 
 def test_prompt_snapshot_without_subtitles(rows_file: Path) -> None:
@@ -185,7 +207,7 @@ def test_prompt_with_the_subtitles_of_the_sampled_frames(rows_file: Path, tmp_pa
         "This video's subtitles are listed below:\nNo subtitles available\nSelect the best answer"
     )
     metrics = task.score((e, REPLIES[e.id]) for e in task)
-    assert metrics.setting == "w/ subs" and metrics.headline_value == 75.0
+    assert metrics.setting == "w/ subs" and metrics.get("Overall (answered only)").accuracy == 50.0
 
 
 def test_subtitles_for_frames_keeps_the_lines_on_screen_at_the_frames() -> None:
@@ -204,12 +226,6 @@ def test_parse_srt_reads_times_and_strips_markup() -> None:
         (0.0, 2.0, "Hello there."), (2.0, 4.5, "Second line, wrapped."), (10.0, 12.0, "Plain third."),
         (60.25, 61.0, "Late."),
     ]  # fmt: skip
-
-
-def test_uniform_frame_times_match_lmms_eval_sampling() -> None:
-    frames = np.linspace(0, 99, 5, dtype=int).tolist()  # lmms-eval's videomme_w_subtitle
-    assert uniform_frame_times(100, 25.0, 5) == pytest.approx([f / 25.0 for f in frames])
-    assert uniform_frame_times(0, 25.0, 5) == []
 
 
 def test_parquet_rows(tmp_path: Path) -> None:

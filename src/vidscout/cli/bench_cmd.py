@@ -32,7 +32,19 @@ def bench(
     ray: Annotated[bool, typer.Option("--ray", help="Distribute videos over Ray (extra: ray).")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Run folder (default runs/TASK-SPLIT-STRAT).")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Agent tool calls per question.", min=1, max=50)] = None,
-    frames: Annotated[int | None, typer.Option(help="Frames for the direct strategy.", min=1, max=512)] = None,
+    frames: Annotated[
+        int | None, typer.Option(help="Direct strategy frames (default: lmms-eval's for the task).", min=1, max=768)
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option(help="Direct strategy: at most this many frames per second of video.", min=0.001)
+    ] = None,
+    extractor: Annotated[
+        str,
+        typer.Option(
+            help="How replies become letters: 'official' (each benchmark's own answer extraction, so scores compare "
+            "with its leaderboard) or 'lenient' (vidscout's own parse_choice; ours, more forgiving, not comparable)."
+        ),
+    ] = "official",
     retry_errors: Annotated[bool, typer.Option(help="Re-run questions stored with an error.")] = False,
     profile: ProfileOpt = None,
     data_dir: DataDirOpt = None,
@@ -42,10 +54,13 @@ def bench(
     """Run a strategy on a benchmark; rerun the same command to resume an interrupted run."""
     from vidscout.cli import serve_cmd
     from vidscout.eval.runner import run_benchmark
+    from vidscout.eval.task import EXTRACTORS
     from vidscout.eval.tasks import load_task
 
     settings = build_settings(profile, data_dir, base_url=base_url)
-    loaded = load_task(task, annotations, videos_dir=videos, split=split)
+    if extractor not in EXTRACTORS:
+        raise ConfigError(f"Unknown extractor {extractor!r}; available: {', '.join(EXTRACTORS)}")
+    loaded = load_task(task, annotations, videos_dir=videos, split=split, extractor=extractor)
     if loaded.videos_dir is None:
         raise ConfigError(f"{task}: give the videos folder with --videos.")
     run_dir = out_dir or Path("runs") / f"{task}-{loaded.split}-{strategy}"
@@ -54,7 +69,7 @@ def bench(
     with _RunProgress(enabled=not as_json) as progress:
         result = run_benchmark(
             loaded, strategy, out_dir=run_dir, settings=settings, limit=limit, workers=workers, use_ray=ray,
-            strategy_options={"max_steps": max_steps, "frames": frames}, retry_errors=retry_errors,
+            strategy_options={"max_steps": max_steps, "frames": frames, "fps": fps}, retry_errors=retry_errors,
             progress=progress,
         )  # fmt: skip
     if as_json:
@@ -73,8 +88,11 @@ def print_result(console: Console, result: RunResult) -> None:
     for row in m.to_table_rows():
         table.add_row(*row, style="bold" if row[1] == m.headline else None)
     console.print(table)
-    stderr = f" ± {m.stderr:.1f} (clustered s.e.)" if m.stderr is not None else ""
-    console.print(f"{m.headline}: [bold]{m.headline_value:.1f}%[/]{stderr} on {m.n_scored} questions")
+    stderr = f" ± {m.stderr:.1f} (s.e., {m.stderr_method})" if m.stderr is not None else ""
+    wrong = f"{m.n_errors} error(s) and {m.n_unparsed - m.n_errors} unparsed reply(ies), counted wrong"
+    console.print(f"{m.headline}: [bold]{m.headline_value:.1f}%[/]{stderr} on {m.n_scored} questions; {wrong}")
+    if m.extractor:
+        console.print(f"extractor: {m.extractor}")
     med = f"{result.median_answer_s:.2f} s" if result.median_answer_s is not None else "-"
     console.print(f"answered now {result.answered_now}, resumed {result.resumed}, errors {result.errors}, "
                   f"missing {result.missing_questions} (of {result.selected}); median {med} per question")  # fmt: skip
@@ -82,7 +100,7 @@ def print_result(console: Console, result: RunResult) -> None:
         console.print(f"[yellow]missing[/] {miss.video}: {miss.questions} question(s) - {miss.reason}")
     for note in m.notes:
         console.print(f"[dim]note:[/] {note}")
-    console.print(f"files: {result.out_dir}/predictions.jsonl, metrics.json, metrics.png")
+    console.print(f"files: {result.out_dir}/predictions.jsonl, metrics.json, metrics.png, lmms_eval/")
 
 
 class _RunProgress:

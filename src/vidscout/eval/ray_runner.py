@@ -38,7 +38,7 @@ def answer_group(
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     s = Settings(**settings)
     try:
-        preds = answer_video(task, video_path, examples, make_strategy(strategy, **options), settings=s,
+        preds = answer_video(task, video_path, examples, make_strategy(strategy, task=task, **options), settings=s,
                              backends=Backends(s), out_dir=out_dir)  # fmt: skip
         return [p.model_dump(mode="json") for p in preds], None
     except VidScoutError as e:

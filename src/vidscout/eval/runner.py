@@ -8,13 +8,15 @@ print(result.metrics.headline_value)
 
 Files under ``out_dir``:
 
-- ``run.json``: what was run (task, split, strategy, profile, models); a rerun with different
-  settings is refused instead of mixing two runs' predictions.
+- ``run.json``: what was run (task, split, strategy, profile, every model, the answer extractor and
+  the video settings); a rerun with different settings is refused instead of mixing two runs' predictions.
 - ``predictions.jsonl``: one `Prediction` per answered question, appended and flushed as each
   one finishes. A rerun skips the questions already there, so an interrupted run resumes and ends
   with the same score; a torn last line (killed mid-write) is dropped and that question re-run.
 - ``trajectories/<id>.jsonl``: the agent's steps per question.
 - ``metrics.json`` and ``metrics.png``: the scores (`Metrics`), the missing videos, timings.
+- ``lmms_eval/results.json`` and ``lmms_eval/samples_<task>.jsonl``: the same scores in lmms-eval's
+  output layout (`vidscout.eval.lmms_compat`).
 
 Questions whose video is missing (or unreadable) are reported with a count and left out of the
 scores; they run on a later rerun once the video is there. Videos run in parallel with
@@ -60,6 +62,12 @@ class RunSpec(BaseModel, frozen=True):
     llm: str
     video_llm: str
     options: dict[str, Any] = Field(default_factory=dict[str, Any], description="Strategy options (max_steps...).")
+    # Defaults describe folders written before these fields existed (graded with parse_choice).
+    extractor: str = Field(default="lenient", description="How replies became letters: official or lenient.")
+    models: dict[str, str] = Field(default_factory=dict[str, str], description="Every model role's spec.")
+    video: dict[str, Any] = Field(
+        default_factory=dict[str, Any], description="Frames, fps, pixel caps (`strategies.video_settings`)."
+    )
 
     def differences(self, other: RunSpec) -> list[str]:
         """Fields that differ, as ``"name: old -> new"``."""
@@ -146,11 +154,15 @@ class PredictionLog:
 
 def run_spec(task: Task, strategy: str, settings: Settings, options: dict[str, Any]) -> RunSpec:
     """The spec of running ``strategy`` on ``task`` with ``settings``' models."""
+    from vidscout.eval.strategies import video_settings
+
     backends = Backends(settings)
+    options = {k: v for k, v in sorted(options.items()) if v is not None}
     return RunSpec(
         task=task.name, split=task.split, setting=task.setting, strategy=strategy, profile=settings.profile,
-        llm=backends.spec("llm"), video_llm=backends.spec("video_llm"),
-        options={k: v for k, v in sorted(options.items()) if v is not None},
+        llm=backends.spec("llm"), video_llm=backends.spec("video_llm"), options=options,
+        extractor=task.extractor, models=dict(backends.specs),
+        video=video_settings(task, strategy, options, backends.spec("video_llm")),
     )  # fmt: skip
 
 
@@ -226,7 +238,7 @@ def run_benchmark(
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1 (got {workers}).")
     options = dict(strategy_options or {})
-    strat = make_strategy(strategy, **options)
+    strat = make_strategy(strategy, task=task, **options)
     spec = run_spec(task, strategy, settings, options)
     prepare_run(out_dir, spec)
     with _exclusive(out_dir):
@@ -298,7 +310,7 @@ def _run(
         notes.append(f"{n_missing} of {len(selected)} questions not run: {len(missing)} video(s) missing or unusable.")
     errors = sum(p.error is not None for _, p in preds)
     if errors:
-        notes.append(f"{errors} question(s) got no reply (errors; counted as unanswered). Rerun with --retry-errors.")
+        notes.append(f"{errors} question(s) got no reply (errors; counted wrong). Rerun with --retry-errors.")
     metrics = metrics.model_copy(update={"notes": notes})
     times = [p.answer_s for _, p in preds]
     result = RunResult(
@@ -307,7 +319,17 @@ def _run(
         wall_s=round(time.perf_counter() - t_start, 3), out_dir=out_dir,
     )  # fmt: skip
     write_report(result, [p for _, p in preds])
+    write_lmms_eval_files(task, result, preds, limit=limit)
     return result
+
+
+def write_lmms_eval_files(task: Task, result: RunResult, preds: Sequence[tuple[Example, Prediction]], *,
+                          limit: int | None) -> None:  # fmt: skip
+    """The run's scores in lmms-eval's layout too, under ``out_dir/lmms_eval`` (`vidscout.eval.lmms_compat`)."""
+    from vidscout.eval.lmms_compat import write_lmms_eval
+
+    run = {**result.spec.model_dump(), "limit": limit}
+    write_lmms_eval(result.out_dir, task, [(e, p.response, p.error) for e, p in preds], run=run, date=time.time())
 
 
 def _run_local(
@@ -329,7 +351,7 @@ def _run_local(
         path, examples = item
         if not hasattr(local, "backends"):
             local.backends = Backends(settings)
-            local.strategy = strat if workers == 1 else make_strategy(strategy, **options)
+            local.strategy = strat if workers == 1 else make_strategy(strategy, task=task, **options)
         emit(RunEvent(kind="video", video=path.name, total=len(examples)))
         try:
             for p in answer_video(task, path, examples, local.strategy, settings=settings, backends=local.backends,

@@ -21,7 +21,9 @@ class Graded(BaseModel, frozen=True):
     cluster: str = Field(description="Value of the task's cluster_key (the video): its questions correlate.")
     category: list[str] = Field(description="Task types / abilities the question counts in.")
     duration_bucket: str | None = None
-    answer: str | None = Field(description="True letter; None for an open question, which is not scored.")
+    answer: str | None = Field(
+        description='True letter; None for an open question, which is not scored; "@" when no option is true.'
+    )
     response: str | None = Field(description="The model's raw reply; None when it gave none.")
     predicted: str | None = Field(description="Letter parsed from the reply; None when unparsable.")
     tags: dict[str, str] = Field(
@@ -57,13 +59,19 @@ class Metrics(BaseModel, frozen=True):
     rows: list[MetricRow]
     n_examples: int = Field(description="Graded questions given to the scorer.")
     n_scored: int = Field(description="Questions in the overall denominator.")
-    n_unparsed: int = Field(description="Closed questions whose reply named no option.")
-    n_excluded: int = Field(default=0, description="Unparsed questions the benchmark leaves out of denominators.")
+    n_unparsed: int = Field(
+        description="Closed questions whose reply named no option under the extractor (errors included); "
+        "they count as wrong."
+    )
+    n_errors: int = Field(default=0, description="Closed questions with no reply at all (backend error); wrong.")
+    n_excluded: int = Field(default=0, description="Unparsed questions the headline leaves out of its denominator.")
     n_open: int = Field(default=0, description="Open-ended questions, not scored here.")
+    extractor: str | None = Field(default=None, description="How replies became letters (official or lenient).")
     stderr: float | None = Field(
         default=None,
-        description="Standard error of the overall accuracy in percent points, clustered by video.",
+        description="Standard error of the overall accuracy in percent points (see `clustered_stderr`).",
     )
+    stderr_method: str | None = Field(default=None, description="What `stderr` is: clustered by video, or not.")
     notes: list[str] = Field(default_factory=list[str])
 
     def get(self, name: str, group: str | None = None) -> MetricRow:
@@ -145,18 +153,61 @@ def clustered_stderr(graded: Sequence[Graded]) -> float | None:
     ``sqrt(G / (G - 1) * sum_g (sum_{i in g} (x_i - p))^2) / n`` over G clusters (videos): questions
     about one video succeed or fail together, so treating them as independent understates the error.
 
+    With a single cluster (one video, as in a needle run) the spread between videos cannot be
+    estimated, and the formula is 0/0. The same formula with every question as its own cluster is
+    returned instead: ``sqrt(sum_i (x_i - p)^2 / (n - 1) / n)``, the usual standard error of a mean
+    over independent questions. It is a lower bound for a clustered error; `stderr_method` says so.
+
     Returns:
-        None when there are fewer than two clusters.
+        None when there are fewer than two questions (no spread can be estimated at all).
     """
     n = len(graded)
-    residual: dict[str, float] = defaultdict(float)
-    if not n:
+    if n < 2:
         return None
     p = sum(g.correct for g in graded) / n
+    residual: dict[str, float] = defaultdict(float)
     for g in graded:
         residual[g.cluster] += float(g.correct) - p
+    if len(residual) < 2:
+        residual = {str(i): float(g.correct) - p for i, g in enumerate(graded)}
     clusters = len(residual)
-    if clusters < 2:
-        return None
     variance = clusters / (clusters - 1) * sum(r * r for r in residual.values()) / (n * n)
     return 100.0 * math.sqrt(variance)
+
+
+def stderr_method(graded: Sequence[Graded]) -> str | None:
+    """What `clustered_stderr` computed for ``graded``, in words (None when it computed nothing)."""
+    if len(graded) < 2:
+        return None
+    videos = len({g.cluster for g in graded})
+    if videos < 2:
+        return "one video: independent-questions s.e. (a lower bound; clustering needs 2+ videos)"
+    return f"clustered by video ({videos} videos)"
+
+
+def naive_stderr(scores: Sequence[float]) -> float | None:
+    """Standard error of the mean of ``scores`` as if independent: ``std(ddof=1) / sqrt(n)``; None below 2."""
+    n = len(scores)
+    if n < 2:
+        return None
+    mean = sum(scores) / n
+    return math.sqrt(sum((s - mean) ** 2 for s in scores) / (n - 1) / n)
+
+
+def lmms_clustered_stderr(scores: Sequence[float], clusters: Sequence[str]) -> float | None:
+    """The clustered standard error lmms-eval reports as ``<metric>_stderr_clustered``, in ``scores``' units.
+
+    Miller (2024), "Adding Error Bars to Evals", eq. 4: the independent variance plus the products of
+    different questions' residuals within each cluster, ``sqrt(SE^2 + sum_c sum_{i != j} d_i d_j / n^2)``.
+    lmms-eval reports "N/A" with fewer than two clusters; this returns None then.
+    """
+    n = len(scores)
+    naive = naive_stderr(scores)
+    if naive is None or len(set(clusters)) < 2:
+        return None
+    mean = sum(scores) / n
+    by_cluster: dict[str, list[float]] = defaultdict(list)
+    for s, c in zip(scores, clusters, strict=True):
+        by_cluster[c].append(s - mean)
+    cross = sum(sum(d) ** 2 - sum(x * x for x in d) for d in by_cluster.values()) / (n * n)
+    return math.sqrt(max(0.0, naive * naive + cross))

@@ -10,18 +10,39 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Self, cast
+from typing import Any, ClassVar, Literal, Self, cast
 
 from pydantic import BaseModel, Field, model_validator
 
+from vidscout.answering.sampling import FrameSampling
 from vidscout.choices import LETTERS, letters, parse_choice
 from vidscout.errors import ConfigError, MediaError
-from vidscout.eval.scoring import Graded, MetricRow, Metrics, clustered_stderr, counted, micro_row, rows_by
+from vidscout.eval.scoring import (
+    Graded,
+    MetricRow,
+    Metrics,
+    clustered_stderr,
+    counted,
+    micro_row,
+    rows_by,
+    stderr_method,
+)
 from vidscout.prompts.render import render
 from vidscout.types import TimeSpan
 
 Record = dict[str, Any]
 """One annotation item as decoded from JSON."""
+
+Extractor = Literal["official", "lenient"]
+"""How a reply becomes a letter: the benchmark's own code, or vidscout's `parse_choice`."""
+EXTRACTORS: tuple[Extractor, ...] = ("official", "lenient")
+
+NO_OPTION = "@"
+"""Answer key of a closed question whose true answer is none of its options, so that no reply is right.
+
+MLVU's official ``qa_template`` leaves the answer index at -1 when no candidate equals the answer
+text, and ``chr(ord("A") - 1)`` makes the key "(@)" (2 MLVU dev items); "@" mirrors that.
+"""
 
 
 class Example(BaseModel, frozen=True):
@@ -31,7 +52,9 @@ class Example(BaseModel, frozen=True):
     video: str = Field(description="Video file name or key, relative to the task's videos_dir.")
     question: str = Field(description="The question without its options.")
     options: list[str] = Field(default_factory=list[str], description="Option texts without letters, A first.")
-    answer: str | None = Field(description="Letter of the true option; None for an open-ended question.")
+    answer: str | None = Field(
+        description="Letter of the true option; None for an open-ended question; `NO_OPTION` when no option is true."
+    )
     category: list[str] = Field(description="Task types / abilities; a question counts in each one.")
     duration_bucket: str | None = Field(default=None, description='"short", "medium" or "long" where known.')
     duration_s: float | None = Field(default=None, ge=0.0)
@@ -42,14 +65,16 @@ class Example(BaseModel, frozen=True):
     def _answer_is_an_option(self) -> Example:
         if len(self.options) > len(LETTERS):
             raise ValueError(f"{len(self.options)} options; at most {len(LETTERS)} are supported")
+        if self.answer == NO_OPTION and self.options:
+            return self
         if self.answer is not None and self.answer not in letters(len(self.options)):
             raise ValueError(f"answer {self.answer!r} is not one of the {len(self.options)} option letters")
         return self
 
     @property
     def answer_text(self) -> str | None:
-        """Text of the true option, or None for an open question."""
-        return None if self.answer is None else self.options[LETTERS.index(self.answer)]
+        """Text of the true option; None for an open question or when no option is true (`NO_OPTION`)."""
+        return None if self.answer in (None, NO_OPTION) else self.options[LETTERS.index(self.answer)]
 
 
 def duration_bucket(duration_s: float) -> str:
@@ -136,14 +161,34 @@ class Task(ABC):
     """Categories to list first, in this order."""
     setting: str | None = None
     """Variant reported with the metrics ("w/ subs"); None for a benchmark with one setting."""
+    official_extractor: ClassVar[str] = "vidscout parse_choice (the benchmark defines no other)"
+    """What ``--extractor official`` runs for this benchmark, with the file it reproduces."""
+    frame_sampling: ClassVar[FrameSampling] = FrameSampling(
+        source="lmms-eval's video models' default max_num_frames (qwen2_5_vl, qwen3_vl, llava_onevision: 32)"
+    )
+    """The ``direct`` strategy's frames: lmms-eval's sample for this benchmark."""
+    lmms_eval_metric: ClassVar[str] = "acc"
+    """Per-sample metric key of the lmms-eval task (its ``metric_list``)."""
+    lmms_eval_scale: ClassVar[float] = 1.0
+    """Units of the lmms-eval metric: 1.0 for a fraction, 100.0 for percent."""
 
-    def __init__(self, examples: Iterable[Example], *, split: str | None = None, videos_dir: Path | None = None):
+    def __init__(
+        self,
+        examples: Iterable[Example],
+        *,
+        split: str | None = None,
+        videos_dir: Path | None = None,
+        extractor: Extractor = "official",
+    ):
         """Wrap already-normalised examples (loading from files is `load`'s job).
 
         Raises:
-            ConfigError: Unknown split, or two examples share an id.
+            ConfigError: Unknown split or extractor, or two examples share an id.
         """
         self.split = check_split(type(self), split)
+        if extractor not in EXTRACTORS:
+            raise ConfigError(f"Unknown extractor {extractor!r}; available: {', '.join(EXTRACTORS)}")
+        self.extractor: Extractor = extractor
         self.videos_dir = videos_dir
         self._examples = list(examples)
         ids = [e.id for e in self._examples]
@@ -153,13 +198,22 @@ class Task(ABC):
 
     @classmethod
     @abstractmethod
-    def load(cls, annotations: Path, *, split: str | None = None, videos_dir: Path | None = None) -> Self:
+    def load(
+        cls,
+        annotations: Path,
+        *,
+        split: str | None = None,
+        videos_dir: Path | None = None,
+        extractor: Extractor = "official",
+    ) -> Self:
         """Read the benchmark's official annotation file(s).
 
         Args:
             annotations: The annotation file or folder, in the benchmark's published format.
             split: One of `splits`; None for the first.
             videos_dir: Folder the examples' ``video`` names are relative to.
+            extractor: ``"official"`` (the benchmark's own answer extraction, `extract_official`) or
+                ``"lenient"`` (vidscout's `parse_choice`).
 
         Raises:
             ConfigError: The annotations are missing or not in the expected format.
@@ -230,9 +284,22 @@ class Task(ABC):
         """Extra labels stored with each grade for breakdowns (none by default)."""
         return {}
 
-    def parse_answer(self, text: str | None, example: Example) -> str | None:
-        """The option letter a reply chose, or None when it names none (see `parse_choice`)."""
+    @property
+    def extractor_label(self) -> str:
+        """The extractor in words, for metrics and reports."""
+        if self.extractor == "lenient":
+            return "lenient: vidscout parse_choice (ours, more forgiving than the benchmark's own)"
+        return f"official: {self.official_extractor}"
+
+    def extract_official(self, text: str | None, example: Example) -> str | None:
+        """The benchmark's own answer extraction; `parse_choice` for a benchmark without one."""
         return parse_choice(text, example.options)
+
+    def parse_answer(self, text: str | None, example: Example) -> str | None:
+        """The option letter a reply chose under the task's extractor, or None when it names none."""
+        if self.extractor == "lenient":
+            return parse_choice(text, example.options)
+        return self.extract_official(text, example)
 
     def grade(self, example: Example, response: str | None) -> Graded:
         """Grade one reply; the result is what the runner stores and `aggregate` reads."""
@@ -275,6 +342,9 @@ class Task(ABC):
         scored = counted(graded, exclude_unparsed=self.exclude_unparsed)
         if graded and not closed:
             notes = [*notes, "No question has an answer key (no ground truth?); nothing scored."]
+        if keyless := sum(g.answer == NO_OPTION for g in closed):
+            notes = [*notes, f"{keyless} question(s) have an answer that is none of their options; they count "
+                     "as wrong, as in the official scorer."]  # fmt: skip
         return Metrics(
             task=self.name,
             split=self.split,
@@ -284,11 +354,28 @@ class Task(ABC):
             n_examples=len(graded),
             n_scored=len(scored),
             n_unparsed=unparsed,
+            n_errors=sum(g.response is None for g in closed),
             n_excluded=unparsed if self.exclude_unparsed else 0,
             n_open=len(graded) - len(closed),
+            extractor=self.extractor_label,
             stderr=clustered_stderr(scored),
+            stderr_method=stderr_method(scored),
             notes=list(notes),
         )
+
+    # --- lmms-eval's view of a run (`vidscout.eval.lmms_compat` writes it) --------------------------
+
+    def lmms_eval_task(self) -> str:
+        """Name of the matching lmms-eval task (its samples file is ``samples_<name>.jsonl``)."""
+        return self.name
+
+    def lmms_eval_sample(self, example: Example, graded: Graded) -> Any:
+        """The per-sample value lmms-eval's ``process_results`` returns under `lmms_eval_metric`."""
+        return float(graded.correct)
+
+    def lmms_eval_aggregate(self, values: Sequence[Any]) -> float:
+        """lmms-eval's aggregation of the per-sample values (default: the mean, a fraction)."""
+        return sum(float(v) for v in values) / len(values) if values else 0.0
 
 
 def check_split(task: type[Task], split: str | None) -> str:

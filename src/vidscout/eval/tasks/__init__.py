@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vidscout.errors import ConfigError
-from vidscout.eval.task import Task
+from vidscout.eval.task import Extractor, Task
 from vidscout.eval.tasks.lvbench import LVBenchTask
 from vidscout.eval.tasks.mlvu import MLVUTask
 from vidscout.eval.tasks.needle import NeedleTask
@@ -29,7 +29,14 @@ TASKS: dict[str, type[Task]] = {
 """Benchmarks by name; a new benchmark is one module here and one entry in this table."""
 
 
-def load_task(name: str, annotations: Path, *, videos_dir: Path | None = None, split: str | None = None) -> Task:
+def load_task(
+    name: str,
+    annotations: Path,
+    *,
+    videos_dir: Path | None = None,
+    split: str | None = None,
+    extractor: Extractor = "official",
+) -> Task:
     """Load benchmark ``name`` from its official annotation file(s).
 
     Args:
@@ -37,10 +44,12 @@ def load_task(name: str, annotations: Path, *, videos_dir: Path | None = None, s
         annotations: The annotation file or folder, in the benchmark's published format.
         videos_dir: Folder the examples' videos are under (needed only to run, not to score).
         split: One of the task's splits; None for its default.
+        extractor: ``"official"`` (the benchmark's own answer extraction) or ``"lenient"``
+            (vidscout's `parse_choice`).
 
     Raises:
-        ConfigError: Unknown task or split, or annotations missing or not in the expected format.
+        ConfigError: Unknown task, split or extractor, or annotations missing or not in the expected format.
     """
     if name not in TASKS:
         raise ConfigError(f"Unknown task {name!r}; available: {', '.join(sorted(TASKS))}")
-    return TASKS[name].load(annotations, split=split, videos_dir=videos_dir)
+    return TASKS[name].load(annotations, split=split, videos_dir=videos_dir, extractor=extractor)

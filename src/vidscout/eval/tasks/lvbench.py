@@ -15,9 +15,12 @@ from typing import Any, ClassVar, Self, cast
 
 from pydantic import ValidationError
 
+from vidscout.answering.sampling import FrameSampling
 from vidscout.choices import LETTERS
 from vidscout.errors import ConfigError
-from vidscout.eval.task import Example, Record, Task, check_split, field, read_records, str_list
+from vidscout.eval.answers import extract_lvbench_official
+from vidscout.eval.scoring import Graded
+from vidscout.eval.task import Example, Extractor, Record, Task, check_split, field, read_records, str_list
 from vidscout.types import TimeSpan
 
 ABILITIES: dict[str, str] = {
@@ -188,13 +191,27 @@ class LVBenchTask(Task):
     prompt_template: ClassVar[str] = "lvbench_mc"
     category_group: ClassVar[str] = "ability"
     category_order: ClassVar[tuple[str, ...]] = tuple(ABILITIES.values())
+    official_extractor: ClassVar[str] = "LVBench polish_answer (THUDM/LVBench lvbench/utils/answer_util.py @f998d95)"
+    frame_sampling: ClassVar[FrameSampling] = FrameSampling(
+        frames=32,
+        source="lmms-eval lvbench.yaml sets no frame count: the models' default max_num_frames (32)",
+    )
+    lmms_eval_metric: ClassVar[str] = "lvbench_score"
 
     @classmethod
-    def load(cls, annotations: Path, *, split: str | None = None, videos_dir: Path | None = None) -> Self:
+    def load(
+        cls,
+        annotations: Path,
+        *,
+        split: str | None = None,
+        videos_dir: Path | None = None,
+        extractor: Extractor = "official",
+    ) -> Self:
         """Load ``lvbench_clean.json`` or ``video_info.meta.jsonl`` (or a folder holding either).
 
         A ``lvbench_index_to_youtube.json`` next to ``lvbench_clean.json`` adds each video's YouTube
-        key, so videos named ``<youtube_key>.mp4`` (lmms-eval's naming) are found too.
+        key, so videos named ``<youtube_key>.mp4`` (lmms-eval's naming) are found too. ``extractor``:
+        ``"official"`` (`extract_lvbench_official`) or ``"lenient"``.
         """
         split = check_split(cls, split)
         path = annotations
@@ -211,7 +228,15 @@ class LVBenchTask(Task):
             examples = clean_examples(records, youtube=youtube, source=path.name)
         if not examples:
             raise ConfigError(f"{path} holds no questions; expected {_EXPECTED}.")
-        return cls(examples, split=split, videos_dir=videos_dir)
+        return cls(examples, split=split, videos_dir=videos_dir, extractor=extractor)
+
+    def extract_official(self, text: str | None, example: Example) -> str | None:
+        """LVBench's ``polish_answer`` (`extract_lvbench_official`)."""
+        return extract_lvbench_official(text, len(example.options))
+
+    def lmms_eval_sample(self, example: Example, graded: Graded) -> Any:
+        """lmms-eval's ``lvbench_score``: whether the letter is right (a bool, averaged to a fraction)."""
+        return graded.correct
 
     def video_candidates(self, example: Example) -> list[str]:
         """``<index>.mp4`` (video2dataset naming), then ``<youtube_key>.mp4`` when the key is known."""

@@ -26,7 +26,17 @@ from pydantic import BaseModel, Field, ValidationError
 from vidscout.choices import LETTERS
 from vidscout.errors import ConfigError
 from vidscout.eval.scoring import Graded, Metrics, counted, micro_row, rows_by
-from vidscout.eval.task import Example, Record, Task, check_split, duration_bucket, field, read_records, str_list
+from vidscout.eval.task import (
+    Example,
+    Extractor,
+    Record,
+    Task,
+    check_split,
+    duration_bucket,
+    field,
+    read_records,
+    str_list,
+)
 from vidscout.memory.store import write_bytes_atomic
 from vidscout.types import TimeSpan, format_hms
 from vidscout.video import samples
@@ -267,15 +277,26 @@ class NeedleTask(Task):
     category_order: ClassVar[tuple[str, ...]] = ("speech", "text", "image")
 
     @classmethod
-    def load(cls, annotations: Path, *, split: str | None = None, videos_dir: Path | None = None) -> Self:
-        """Load ``needle.json`` (or the folder holding it); videos default to its ``videos`` folder."""
+    def load(
+        cls,
+        annotations: Path,
+        *,
+        split: str | None = None,
+        videos_dir: Path | None = None,
+        extractor: Extractor = "official",
+    ) -> Self:
+        """Load ``needle.json`` (or the folder holding it); videos default to its ``videos`` folder.
+
+        The needle task is vidscout's own, so its official extractor is `parse_choice`: both
+        ``extractor`` values score the same.
+        """
         path = annotations / "needle.json" if annotations.is_dir() else annotations
         split = check_split(cls, split)
         records = read_records(path, expected=_EXPECTED)
         if not records:
             raise ConfigError(f"{path} holds no questions; expected {_EXPECTED}.")
         examples = [needle_example(r, where=f"{path.name} item {i}") for i, r in enumerate(records)]
-        return cls(examples, split=split, videos_dir=videos_dir or path.parent / "videos")
+        return cls(examples, split=split, videos_dir=videos_dir or path.parent / "videos", extractor=extractor)
 
     def tags(self, example: Example) -> dict[str, str]:
         """The question form ("what" / "when") and which third of the video holds the needle."""

@@ -3,7 +3,9 @@
 Reads the published rows (Hugging Face ``videomme/test-*.parquet`` when pyarrow or pandas is
 installed, else JSON / JSON Lines rows with the same columns). Its licence forbids redistributing
 the annotations, so none ship with vidscout. Scores follow ``eval_your_results.py``: micro accuracy
-overall and per duration, and unanswered questions leave the denominator.
+overall and per duration. The headline counts every question (errors and unanswered ones are wrong,
+as lmms-eval does); the official script's own number, which leaves unanswered questions out of the
+denominator, is reported beside it as "answered only".
 """
 
 from __future__ import annotations
@@ -13,19 +15,21 @@ import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self, cast
+from typing import Any, ClassVar, Self, cast
 
 from pydantic import BaseModel, ValidationError
 
+from vidscout.answering.sampling import FrameSampling
 from vidscout.choices import LETTERS
 from vidscout.errors import ConfigError
 from vidscout.eval.answers import extract_videomme_official
 from vidscout.eval.scoring import Graded, Metrics, counted, micro_row, rows_by
-from vidscout.eval.task import Example, Record, Task, check_split, field, read_records, str_list
+from vidscout.eval.task import Example, Extractor, Record, Task, check_split, field, read_records, str_list
 from vidscout.types import TimeSpan
 
 DURATIONS = ("short", "medium", "long")
-Extractor = Literal["robust", "official"]
+ANSWERED_ONLY = "answered only (official script)"
+"""Group of the rows computed as ``eval_your_results.py`` prints them: unanswered questions left out."""
 
 _EXPECTED = (
     "Video-MME rows with columns video_id, duration, domain, sub_category, url, videoID, question_id, "
@@ -94,16 +98,6 @@ def subtitles_for_frames(srt_text: str, frame_times_s: Sequence[float]) -> list[
         if i < len(times) and times[i] < cue.span.end_s:
             kept.append(cue.text)
     return kept
-
-
-def uniform_frame_times(total_frames: int, fps: float, num_frames: int) -> list[float]:
-    """Frame times of lmms-eval's sample: ``linspace(0, total_frames - 1, num_frames)`` as ints, / fps."""
-    if total_frames <= 0 or num_frames <= 0 or fps <= 0:
-        return []
-    if num_frames == 1:
-        return [0.0]
-    step = (total_frames - 1) / (num_frames - 1)
-    return [int(k * step) / fps for k in range(num_frames)]
 
 
 def _read_parquet(path: Path) -> list[Record]:
@@ -177,9 +171,16 @@ class VideoMMETask(Task):
     name: ClassVar[str] = "videomme"
     splits: ClassVar[tuple[str, ...]] = ("test",)
     prompt_template: ClassVar[str] = "videomme_mc"
-    exclude_unparsed: ClassVar[bool] = True
     category_group: ClassVar[str] = "task type"
     with_subtitles: ClassVar[bool] = False
+    official_extractor: ClassVar[str] = (
+        "Video-MME extract_characters_regex (MME-Benchmarks/Video-MME evaluation/eval_your_results.py @4e7566d)"
+    )
+    frame_sampling: ClassVar[FrameSampling] = FrameSampling(
+        frames=32, source="lmms-eval videomme _default_template_yaml / videomme_w_subtitle.yaml frame_num: 32"
+    )
+    lmms_eval_metric: ClassVar[str] = "videomme_perception_score"
+    lmms_eval_scale: ClassVar[float] = 100.0
 
     def __init__(
         self,
@@ -188,12 +189,11 @@ class VideoMMETask(Task):
         split: str | None = None,
         videos_dir: Path | None = None,
         subtitles_dir: Path | None = None,
-        extractor: Extractor = "robust",
+        extractor: Extractor = "official",
     ):
         """See `load`."""
-        super().__init__(examples, split=split, videos_dir=videos_dir)
+        super().__init__(examples, split=split, videos_dir=videos_dir, extractor=extractor)
         self.subtitles_dir = subtitles_dir
-        self.extractor: Extractor = extractor
         self.setting = "w/ subs" if self.with_subtitles else "w/o subs"
 
     @classmethod
@@ -203,8 +203,8 @@ class VideoMMETask(Task):
         *,
         split: str | None = None,
         videos_dir: Path | None = None,
+        extractor: Extractor = "official",
         subtitles_dir: Path | None = None,
-        extractor: Extractor = "robust",
     ) -> Self:
         """Load the published rows.
 
@@ -214,8 +214,8 @@ class VideoMMETask(Task):
             videos_dir: Folder of ``<videoID>.mp4`` files (or its parent, holding ``data/``).
             subtitles_dir: Folder of ``<videoID>.srt`` files; default ``subtitle/`` in or next to
                 ``videos_dir``.
-            extractor: ``"robust"`` (`parse_choice`) or ``"official"`` (Video-MME's own regex, for
-                numbers comparable letter for letter with its leaderboard).
+            extractor: ``"official"`` (Video-MME's own regex, `extract_videomme_official`) or
+                ``"lenient"`` (vidscout's `parse_choice`).
         """
         split = check_split(cls, split)
         rows = read_rows(annotations)
@@ -257,11 +257,9 @@ class VideoMMETask(Task):
         variables["subtitles"] = self.subtitle_lines(example, frame_times_s) if self.with_subtitles else None
         return variables
 
-    def parse_answer(self, text: str | None, example: Example) -> str | None:
-        """The robust parser, or Video-MME's official extractor when chosen at load time."""
-        if self.extractor == "official":
-            return extract_videomme_official(text)
-        return super().parse_answer(text, example)
+    def extract_official(self, text: str | None, example: Example) -> str | None:
+        """Video-MME's ``extract_characters_regex`` (`extract_videomme_official`)."""
+        return extract_videomme_official(text)
 
     def tags(self, example: Example) -> dict[str, str]:
         """The video's domain, for the per-domain breakdown."""
@@ -269,16 +267,48 @@ class VideoMMETask(Task):
         return {"domain": domain} if isinstance(domain, str) else {}
 
     def aggregate(self, graded: Sequence[Graded]) -> Metrics:
-        """Overall, short/medium/long, then per task type and per domain; unanswered left out."""
-        scored = counted(graded, exclude_unparsed=True)
+        """All questions: overall, per duration, per task type and per domain; then answered ones only.
+
+        The answered-only rows (overall and per duration) are what the official script prints.
+        """
+        scored = counted(graded, exclude_unparsed=False)
+        answered = counted(graded, exclude_unparsed=True)
         rows = [
             micro_row("overall", "Overall", scored),
             *rows_by("duration", scored, lambda g: [g.duration_bucket or "unknown"], order=DURATIONS),
             *rows_by(self.category_group, scored, lambda g: g.category),
             *rows_by("domain", scored, lambda g: [g.tags["domain"]] if "domain" in g.tags else []),
+            micro_row(ANSWERED_ONLY, "Overall (answered only)", answered),
+            *[
+                row.model_copy(update={"name": f"{row.name} (answered only)"})
+                for row in rows_by(ANSWERED_ONLY, answered, lambda g: [g.duration_bucket or "unknown"], order=DURATIONS)
+            ],
         ]
-        notes = [f"parser: {self.extractor}"]
+        notes: list[str] = []
+        if left_out := len(scored) - len(answered):
+            notes.append(
+                f"{left_out} unanswered question(s) (no reply, or no letter under the extractor) count as wrong in "
+                f"Overall; the official script leaves them out (its number is 'Overall (answered only)')."
+            )
         return self.metrics(graded, rows, headline="Overall", notes=notes)
+
+    def lmms_eval_task(self) -> str:
+        """``videomme`` or ``videomme_w_subtitle``."""
+        return "videomme_w_subtitle" if self.with_subtitles else "videomme"
+
+    def lmms_eval_sample(self, example: Example, graded: Graded) -> Any:
+        """lmms-eval's ``videomme_perception_score`` dict (with ``score`` and ``videoID`` for its standard errors)."""
+        return {
+            "question_id": example.id, "duration": example.duration_bucket,
+            "category": example.extra.get("domain"), "sub_category": example.extra.get("sub_category"),
+            "task_category": example.category[0] if example.category else None,
+            "pred_answer": graded.predicted or "", "answer": example.answer,
+            "score": float(graded.correct), "videoID": example.video,
+        }  # fmt: skip
+
+    def lmms_eval_aggregate(self, values: Sequence[Any]) -> float:
+        """lmms-eval's ``videomme_aggregate_results``: percent right over every question."""
+        return 100.0 * sum(v["pred_answer"] == v["answer"] for v in values) / len(values) if values else 0.0
 
 
 class VideoMMESubtitlesTask(VideoMMETask):
