@@ -103,6 +103,15 @@ def test_protocol_shapes(embedder: SpeakerEmbedder, espeak: dict[tuple[str, int]
     np.testing.assert_allclose(np.linalg.norm(out[1:], axis=1), 1.0, atol=1e-5)
 
 
+def test_rows_do_not_depend_on_batching(
+    embedder: SpeakerEmbedder, espeak: dict[tuple[str, int], NDArray[np.float32]]
+) -> None:
+    segs = [espeak["en-us", 0], espeak["en-us+f2", 1][:20_000], espeak["en-us+Alicia", 2]]
+    small = voice.ResemblyzerSpeakerEmbedder(batch_size=3)  # partial windows split across batches
+    np.testing.assert_allclose(small.embed(segs), embedder.embed(segs), atol=1e-5)
+    np.testing.assert_allclose(small.embed(segs[::-1])[::-1], embedder.embed(segs), atol=1e-5)
+
+
 def test_same_voice_is_closer_than_other_voices(
     embedder: SpeakerEmbedder, espeak: dict[tuple[str, int], NDArray[np.float32]]
 ) -> None:

@@ -224,17 +224,17 @@ class ResemblyzerSpeakerEmbedder:
         """Embed mono 16 kHz float32 speech segments; shape (n, 256), unit rows (an empty segment: zeros)."""
         out = np.zeros((len(segments), EMBEDDING_DIM), dtype=np.float32)
         owners: list[int] = []
-        partials: list[NDArray[np.float32]] = []
+        batch: list[NDArray[np.float32]] = []
+        # Partials stream through in batches, so an hour of windows never sits in memory as mel frames.
         for i, seg in enumerate(segments):
-            if seg.size:
-                p = utterance_partials(seg, rate_hz=self._rate_hz)
-                partials.extend(p)
-                owners.extend([i] * len(p))
-        if not partials:
-            return out
-        batches = range(0, len(partials), self._batch_size)
-        embeds = np.concatenate([self._forward(partials[s : s + self._batch_size]) for s in batches])
-        np.add.at(out, np.asarray(owners), embeds)
+            for partial in utterance_partials(seg, rate_hz=self._rate_hz) if seg.size else ():
+                batch.append(partial)
+                owners.append(i)
+                if len(batch) == self._batch_size:
+                    np.add.at(out, np.asarray(owners), self._forward(batch))
+                    owners, batch = [], []
+        if batch:
+            np.add.at(out, np.asarray(owners), self._forward(batch))
         return l2_normalise(out)
 
     def _forward(self, partials: Sequence[NDArray[np.float32]]) -> NDArray[np.float32]:
