@@ -205,13 +205,16 @@ def _average_linkage(x: NDArray[np.float64], threshold: float, max_groups: int |
     sim = x @ x.T
     np.fill_diagonal(sim, -np.inf)
     size = np.ones(n)
-    alive = np.ones(n, dtype=bool)
-    group = list(range(n))
+    # Each group's most similar other group. A merged group's similarity to k lies between k's similarities
+    # to its two parts, so only rows whose best partner took part in a merge need a rescan: ~O(n^2) overall.
+    best = sim.argmax(axis=1)
+    best_sim = sim[np.arange(n), best]
+    owner = np.arange(n)  # row -> group id (the surviving row of its group)
     remaining = n
     while remaining > 1:
-        flat = int(np.argmax(sim))
-        a, b = divmod(flat, n)
-        if sim[a, b] < threshold and (max_groups is None or remaining <= max_groups):
+        a = int(np.argmax(best_sim))
+        b = int(best[a])
+        if best_sim[a] < threshold and (max_groups is None or remaining <= max_groups):
             break
         # Lance-Williams update for average linkage: the merged group's mean similarity to every other.
         merged = (size[a] * sim[a] + size[b] * sim[b]) / (size[a] + size[b])
@@ -219,10 +222,14 @@ def _average_linkage(x: NDArray[np.float64], threshold: float, max_groups: int |
         sim[b], sim[:, b] = -np.inf, -np.inf
         sim[a, a] = -np.inf
         size[a] += size[b]
-        alive[b] = False
-        group = [a if g == b else g for g in group]
+        owner[owner == b] = a
+        best_sim[b] = -np.inf
+        stale = np.flatnonzero((best == a) | (best == b))
+        stale = np.union1d(stale[best_sim[stale] > -np.inf], [a])
+        best[stale] = sim[stale].argmax(axis=1)
+        best_sim[stale] = sim[stale, best[stale]]
         remaining -= 1
-    return group
+    return owner.tolist()
 
 
 def _absorb_small(
