@@ -20,11 +20,15 @@ system:  ## Debian packages: ffmpeg (media), espeak-ng (speech), sample media pa
 	  echo "installing:$$missing"; $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	test -d $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0   # the CPU wheel; a newer torch would pull GBs of CUDA wheels
 	$(PY) -m pip install -q -e '.[embedded,dev]'
+	# The speaker encoder's weights ship in resemblyzer's wheel (models/voice.py). Not in the embedded extra:
+	# pip would also pull its declared deps, librosa (numba, llvmlite, scikit-learn) and webrtcvad (no wheel,
+	# needs a C compiler), none of which vidscout uses.
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	touch $@
 
 setup: system $(VENV)/.installed

@@ -28,6 +28,7 @@ class ModelSpecs(BaseModel):
     text: str = ""
     llm: str = ""
     video_llm: str = ""
+    speaker: str = ""
 
 
 class Settings(BaseSettings):

@@ -23,6 +23,7 @@ from vidscout.settings import ModelSpecs, Settings
         (r.make_image_text_embedder, "open_clip:ViT-B-32", "clip, projected-tags"),
         (r.make_llm, "anthropic:claude", "gguf, openai"),
         (r.make_video_llm, "llava", "composite, openai"),
+        (r.make_speaker_embedder, "pyannote", "resemblyzer"),
     ],
 )
 def test_unknown_spec_lists_the_valid_ones(maker: Callable[..., Any], spec: str, choices: str, tmp_path: Path) -> None:

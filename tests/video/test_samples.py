@@ -21,6 +21,7 @@ from vidscout.video.samples import (
     espeak_wav,
     librivox_clips,
     long_video,
+    speaker_mixture,
     speech_video,
     vtest,
 )
@@ -228,3 +229,13 @@ def test_bad_inputs_have_the_described_properties(bad: dict[str, Path]) -> None:
     assert corrupt[:lo] == good_bytes[:lo] and corrupt[hi:] == good_bytes[hi:]
     assert corrupt[lo:hi] != good_bytes[lo:hi]
     assert probe(bad["corrupt"]).n_frames == 60
+
+
+def test_speaker_mixture_turns_are_where_the_clips_are() -> None:
+    a, b = np.ones(16_000, np.float32), np.full(8_000, 0.5, np.float32)
+    audio, turns = speaker_mixture([(a, "A"), (b, "B"), (a, "A")], [0.5, 0.25])
+    assert turns == [(0.0, 1.0, "A"), (1.5, 2.0, "B"), (2.25, 3.25, "A")]
+    assert audio.shape == (52_000,) and audio.dtype == np.float32
+    assert not audio[16_000:24_000].any() and audio[24_000] == 0.5
+    with pytest.raises(ConfigError, match="2 non-negative pauses"):
+        speaker_mixture([(a, "A"), (b, "B"), (a, "A")], [0.5])

@@ -163,6 +163,18 @@ class ImageTextEmbedder(Protocol):
 
 
 @runtime_checkable
+class SpeakerEmbedder(Protocol):
+    """Maps speech segments to voice vectors: same speaker, high cosine. Rows are L2-normalised float32."""
+
+    name: str
+    dim: int
+
+    def embed(self, segments: Sequence[NDArray[np.float32]]) -> NDArray[np.float32]:
+        """Embed mono 16 kHz float32 segments (one speaker each), shape (n, dim); an empty segment gives zeros."""
+        ...
+
+
+@runtime_checkable
 class LLM(Protocol):
     """A chat model (the planner)."""
 

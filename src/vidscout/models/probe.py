@@ -26,6 +26,8 @@ _REQUIRES: dict[str, dict[str, str]] = {
     },
     "clip": {"torch": "torch", "transformers": "transformers"},
     "openai": {"httpx": "httpx"},
+    # --no-deps: resemblyzer's declared deps (librosa, webrtcvad) are not used; models/voice.py replaces them.
+    "resemblyzer": {"torch": "torch", "resemblyzer": "--no-deps resemblyzer==0.1.4"},
 }
 _REQUIRES["projected-tags"] = {**_REQUIRES["efficientnet-lite0"], **_REQUIRES["minilm"]}
 _REQUIRES["composite"] = {**_REQUIRES["efficientnet-lite0"], **_REQUIRES["rapidocr"]}

@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 from vidscout.errors import ConfigError
 from vidscout.models import weights as w
-from vidscout.models.base import ASR, LLM, OCR, ImageTextEmbedder, Tagger, TextEmbedder, VideoLLM
+from vidscout.models.base import ASR, LLM, OCR, ImageTextEmbedder, SpeakerEmbedder, Tagger, TextEmbedder, VideoLLM
 from vidscout.models.probe import Options, availability, parse_spec, weights_for
 from vidscout.settings import Settings
 
@@ -24,7 +24,7 @@ __all__ = [
 T = TypeVar("T")
 Factory = Callable[[str, Options, Settings, "Backends"], T]
 
-ROLES = ("asr", "ocr", "tagger", "image_text", "text", "llm", "video_llm")
+ROLES = ("asr", "ocr", "tagger", "image_text", "text", "llm", "video_llm", "speaker")
 """Model roles, named as the fields of `vidscout.settings.ModelSpecs`."""
 _ALIASES = {"text_embedder": "text"}
 
@@ -39,6 +39,7 @@ PROFILES: dict[str, dict[str, str]] = {
         # holds a full 8-step run.
         "llm": "gguf:qwen2.5-coder-1.5b?n_ctx=8192",
         "video_llm": "composite",
+        "speaker": "resemblyzer",
     },
     "vllm": {
         "asr": "faster-whisper:base",
@@ -48,6 +49,7 @@ PROFILES: dict[str, dict[str, str]] = {
         "text": "minilm",
         "llm": "openai:Qwen/Qwen2.5-VL-7B-Instruct@{base_url}",
         "video_llm": "openai:Qwen/Qwen2.5-VL-7B-Instruct@{base_url}",
+        "speaker": "resemblyzer",
     },
 }
 """Default spec per role; ``{base_url}`` is filled from `Settings.base_url`."""
@@ -198,6 +200,16 @@ def _composite(model: str, opts: Options, settings: Settings, shared: Backends) 
     return CompositeVideoLLM(shared.tagger, shared.ocr, llm, name=f"composite{':' + model if model else ''}")
 
 
+def _resemblyzer(model: str, opts: Options, settings: Settings, _: Backends) -> SpeakerEmbedder:
+    try:
+        from vidscout.models.voice import ResemblyzerSpeakerEmbedder
+    except ImportError as e:  # torch: the voice module imports it at the top
+        from vidscout.models._env import missing_package
+
+        raise missing_package("torch (for the resemblyzer voice encoder)", "torch") from e
+    return ResemblyzerSpeakerEmbedder(threads=settings.threads, batch_size=_int(opts, "batch_size", 32))
+
+
 ASRS: dict[str, Factory[ASR]] = {"faster-whisper": _faster_whisper}
 OCRS: dict[str, Factory[OCR]] = {"rapidocr": _rapidocr}
 TAGGERS: dict[str, Factory[Tagger]] = {"efficientnet-lite0": _efficientnet}
@@ -205,10 +217,11 @@ TEXT_EMBEDDERS: dict[str, Factory[TextEmbedder]] = {"minilm": _minilm}
 IMAGE_TEXT_EMBEDDERS: dict[str, Factory[ImageTextEmbedder]] = {"projected-tags": _projected, "clip": _clip}
 LLMS: dict[str, Factory[LLM]] = {"gguf": _gguf, "openai": _openai}
 VIDEO_LLMS: dict[str, Factory[VideoLLM]] = {"composite": _composite, "openai": _openai_video}
+SPEAKER_EMBEDDERS: dict[str, Factory[SpeakerEmbedder]] = {"resemblyzer": _resemblyzer}
 
 TABLES: dict[str, Mapping[str, Factory[Any]]] = {
     "asr": ASRS, "ocr": OCRS, "tagger": TAGGERS, "image_text": IMAGE_TEXT_EMBEDDERS,
-    "text": TEXT_EMBEDDERS, "llm": LLMS, "video_llm": VIDEO_LLMS,
+    "text": TEXT_EMBEDDERS, "llm": LLMS, "video_llm": VIDEO_LLMS, "speaker": SPEAKER_EMBEDDERS,
 }  # fmt: skip
 
 
@@ -269,6 +282,11 @@ def make_video_llm(spec: str, settings: Settings, *, shared: Backends | None = N
     return cast(VideoLLM, _make("video_llm", spec, settings, shared))
 
 
+def make_speaker_embedder(spec: str, settings: Settings, *, shared: Backends | None = None) -> SpeakerEmbedder:
+    """Build the speaker embedder for ``spec`` (``resemblyzer``)."""
+    return cast(SpeakerEmbedder, _make("speaker", spec, settings, shared))
+
+
 class Backends:
     """Lazily built backends for one `Settings`, each loaded once per (role, spec) in this process."""
 
@@ -324,6 +342,11 @@ class Backends:
     def video_llm(self) -> VideoLLM:
         """Answers questions about frames."""
         return cast(VideoLLM, self.get("video_llm"))
+
+    @property
+    def speaker(self) -> SpeakerEmbedder:
+        """Voice embeddings of speech segments (who is speaking)."""
+        return cast(SpeakerEmbedder, self.get("speaker"))
 
 
 def fetch_embedded(settings: Settings, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Path]:

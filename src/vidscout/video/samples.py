@@ -25,6 +25,9 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
+from numpy.typing import NDArray
+
 from vidscout.errors import BackendError, ConfigError, MediaError
 from vidscout.video.decode import SAMPLE_RATE, VideoInfo, load_audio, probe
 
@@ -40,6 +43,7 @@ __all__ = [
     "espeak_wav",
     "librivox_clips",
     "long_video",
+    "speaker_mixture",
     "speech_video",
     "vtest",
 ]
@@ -364,6 +368,37 @@ def speech_video(
     _build(out, [*inputs, "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]", *encode])
     _store(out, key, segments=[{"start_s": s, "end_s": e, "text": text} for s, e, text in segments])
     return out, segments
+
+
+def speaker_mixture(
+    clips: Sequence[tuple[NDArray[np.float32], str]], pauses_s: Sequence[float]
+) -> tuple[NDArray[np.float32], list[tuple[float, float, str]]]:
+    """Join speech clips with silent pauses into one recording whose speaker turns are known.
+
+    Args:
+        clips: ``(audio, speaker)`` pairs, mono float32 at 16 kHz, in speaking order.
+        pauses_s: Silence before each clip after the first (seconds), ``len(clips) - 1`` values.
+
+    Returns:
+        The audio and its ``(start_s, end_s, speaker)`` turns, one per clip.
+
+    Raises:
+        ConfigError: ``pauses_s`` has the wrong length or a negative pause.
+    """
+    if len(pauses_s) != max(0, len(clips) - 1) or any(p < 0 for p in pauses_s):
+        raise ConfigError(f"speaker_mixture needs {max(0, len(clips) - 1)} non-negative pauses, got {list(pauses_s)}")
+    parts: list[NDArray[np.float32]] = []
+    turns: list[tuple[float, float, str]] = []
+    n = 0
+    for k, (audio, speaker) in enumerate(clips):
+        if k:
+            gap = np.zeros(round(pauses_s[k - 1] * SAMPLE_RATE), dtype=np.float32)
+            parts.append(gap)
+            n += gap.size
+        parts.append(np.asarray(audio, dtype=np.float32))
+        turns.append((n / SAMPLE_RATE, (n + audio.size) / SAMPLE_RATE, speaker))
+        n += audio.size
+    return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), turns
 
 
 def espeak_wav(text: str, out: Path, *, voice: str = "en-us", speed_wpm: int = 140) -> Path:
