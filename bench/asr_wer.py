@@ -25,7 +25,7 @@ from vidscout.memory.store import VideoStore
 from vidscout.models.probe import availability
 from vidscout.models.registry import Backends
 from vidscout.settings import ModelSpecs, Settings
-from vidscout.video import samples
+from vidscout.media import samples
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from typing import Any
 import av
 
 from vidscout.video.decode import ScanOptions, VideoInfo, frames_at, keyframe_times, probe, scan
-from vidscout.video.samples import big_buck_bunny
+from vidscout.media.samples import big_buck_bunny
 
 SAMPLE_EVERY_S = 1.0
 SAMPLE_WIDTH = 640

@@ -29,7 +29,7 @@ import numpy as np
 from vidscout.memory.build import ingest
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
-from vidscout.video import samples
+from vidscout.media import samples
 
 SENTENCES = [
     "Welcome back to the workshop. Today we build a bird house from pine boards.",

@@ -30,8 +30,8 @@ from typing import Any
 from vidscout.api import Video
 from vidscout.settings import Settings
 from vidscout.types import parse_time
-from vidscout.video import samples
-from vidscout.video.needles import Needle, plant_needles
+from vidscout.media import samples
+from vidscout.media.needles import Needle, plant_needles
 
 HERE = Path(__file__).resolve().parent
 PHOTOS = ["butterfly.jpg", "baboon.jpg", "orange.jpg", "messi5.jpg"]

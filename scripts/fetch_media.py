@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vidscout.errors import VidScoutError
-from vidscout.video.samples import big_buck_bunny, vtest
+from vidscout.media.samples import big_buck_bunny, vtest
 
 FETCHERS: dict[str, Callable[[Path], Path]] = {"bbb": big_buck_bunny, "vtest": vtest}
 

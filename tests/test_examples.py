@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vidscout.video import samples
+from vidscout.media import samples
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

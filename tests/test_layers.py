@@ -23,7 +23,8 @@ LAYERS: list[set[str]] = [
     {"kv"},
     {"answering"},
     {"api"},
-    {"eval", "media", "library"},
+    {"media"},
+    {"eval", "library"},
     {"integrations", "serve", "mcp", "ui"},
     {"cli"},
 ]
@@ -65,7 +66,7 @@ def _imports(path: Path) -> Iterator[tuple[int, str]]:
             if not base.startswith("vidscout"):
                 continue
             for alias in node.names:
-                # "from vidscout.video import samples" imports the module vidscout.video.samples.
+                # "from vidscout.media import samples" imports the module vidscout.media.samples.
                 candidate = f"{base}.{alias.name}"
                 sub = SRC.parent / Path(*candidate.split("."))
                 yield node.lineno, candidate if (sub.with_suffix(".py").exists() or sub.is_dir()) else base

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vidscout.video import samples
+from vidscout.media import samples
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from vidscout.api import Video
 from vidscout.settings import Settings
-from vidscout.video import samples
+from vidscout.media import samples
 
 langchain_core = pytest.importorskip("langchain_core")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vidscout.video import samples
+from vidscout.media import samples
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 REPO = Path(__file__).resolve().parents[2]

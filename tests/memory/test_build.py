@@ -20,7 +20,7 @@ from vidscout.memory.store import VideoStore
 from vidscout.memory.summary import describe_store
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
-from vidscout.video import samples
+from vidscout.media import samples
 
 
 @pytest.fixture(scope="module")

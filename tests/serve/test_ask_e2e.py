@@ -18,7 +18,7 @@ from tests.serve.conftest import REPO, serving
 from vidscout.models.registry import Backends
 from vidscout.serve import ChatServer, ChatService, ServeOptions
 from vidscout.settings import Settings
-from vidscout.video import samples
+from vidscout.media import samples
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from vidscout.tools.registry import ToolContext, ToolRegistry, VideoDeps
 from vidscout.tools.search import SearchResult
 from vidscout.tools.zoom import ZoomResult
 from vidscout.types import Evidence, TimeSpan
-from vidscout.video import samples
+from vidscout.media import samples
 from vidscout.video.segment import SegmentOptions
 
 Truth = list[tuple[float, float, str]]

@@ -39,9 +39,9 @@ from vidscout.eval.task import (
 )
 from vidscout.memory.store import write_bytes_atomic
 from vidscout.types import TimeSpan, format_hms
-from vidscout.video import samples
+from vidscout.media import samples
 from vidscout.video.decode import probe
-from vidscout.video.needles import Needle, NeedleKind, plant_needles
+from vidscout.media.needles import Needle, NeedleKind, plant_needles
 
 PHOTO_DIR = Path("/usr/share/doc/opencv-doc/examples/data")
 """Photos of Debian's ``opencv-doc`` (a set-up dependency), shown by image needles."""

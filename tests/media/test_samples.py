@@ -11,7 +11,7 @@ import pytest
 from tests.assetgen import read_index
 from vidscout.errors import ConfigError, MediaError
 from vidscout.video.decode import SAMPLE_RATE, frames_at, keyframe_times, load_audio, probe, scan
-from vidscout.video.samples import (
+from vidscout.media.samples import (
     BBB_SHA256,
     BBB_SIZE_BYTES,
     VTEST_AVI,

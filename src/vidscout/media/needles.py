@@ -3,7 +3,7 @@
 Speech needles are espeak-ng utterances mixed into the soundtrack at their start time; text
 needles are captions drawn with OpenCV (white on a dark box) overlaid for their span; image needles
 are a photo shown full frame (letterboxed) for their span, i.e. a shot of their own. The result
-is cached by its parameters, like the other builders in `vidscout.video.samples`.
+is cached by its parameters, like the other builders in `vidscout.media.samples`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
 from vidscout.errors import ConfigError
-from vidscout.video import samples
+from vidscout.media import samples
 from vidscout.video.decode import probe
 
 NeedleKind = Literal["speech", "text", "image"]

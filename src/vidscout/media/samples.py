@@ -703,7 +703,7 @@ def _store(out: Path, key: str, **result: Any) -> None:
     _write_atomic(side, json.dumps(meta, indent=2, ensure_ascii=False).encode("utf-8"))
 
 
-# Public names for sibling builders (e.g. `vidscout.video.needles`) that share the cache scheme.
+# Public names for sibling builders (e.g. `vidscout.media.needles`) that share the cache scheme.
 cache_key = _cache_key
 file_id = _file_id
 load_cached = _load_cached
