@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -56,6 +57,10 @@ def serve(
         Path | None, typer.Option(help="Allow file:// media under this directory.")
     ] = None,
     max_model_len: Annotated[int | None, typer.Option(help="Context tokens; default: the planner's.")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="Require `Authorization: Bearer KEY` on /v1 routes; default: $VIDSCOUT_SERVE_API_KEY."),
+    ] = None,
     max_request_pixels: Annotated[
         int | None,
         typer.Option(
@@ -98,19 +103,20 @@ def serve(
         options = ServeOptions(
             served_model_names=tuple(names), limit_mm_per_prompt=limits, video_num_frames=num_frames,
             allowed_local_media_path=str(allowed_local_media_path) if allowed_local_media_path else None,
-            max_model_len=max_model_len,
+            max_model_len=max_model_len, api_key=SecretStr(api_key) if api_key else base.serve_api_key,
             **{k: v for k, v in pixels.items() if v is not None},
         )  # fmt: skip
     except ValueError as e:
         raise ConfigError(f"Bad serve option: {e}") from e
     service = ChatService(Backends(settings), options)
-    # Bound before the models load: a taken port fails at once.
+    # Bound before the models load: a taken port fails at once; the host warning (no key) shows first.
     server = ChatServer(host, port, service)
     try:
         if preload:
             console.print(f"loading {service.roots['llm']} and {service.roots['video_llm']} …")
             service.warm()
-        console.print(f"serving {', '.join(names)} at [bold]{server.url}[/] (Ctrl-C stops)")
+        key = " (API key required)" if options.api_key is not None else ""
+        console.print(f"serving {', '.join(names)} at [bold]{server.url}[/]{key} (Ctrl-C stops)")
         server.serve_forever()
     finally:
         server.server_close()

@@ -6,13 +6,16 @@ Connections are asyncio tasks, not threads, and every stage has a deadline: a re
 (``header_timeout_s``), its body (``body_timeout_s``, else 408), an idle keep-alive connection (``keep_alive_s``).
 Bodies are bounded one by one (``max_body_bytes``; ``max_text_body_bytes`` without media) and together
 (``max_body_bytes_in_flight``, counted from the first byte to the answer's last; over it: 429). Model calls run
-in worker threads, one at a time, ``max_waiting`` more may queue (`ChatService`).
+in worker threads, one at a time, ``max_waiting`` more may queue (`ChatService`). With ``api_key`` set, the /v1
+routes need ``Authorization: Bearer <key>``, as with ``vllm serve --api-key``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import secrets
 import socket
 import threading
 from collections.abc import AsyncIterator, Generator
@@ -20,7 +23,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -59,6 +62,9 @@ class ChatServer:
         )  # fmt: skip
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        warning = exposure_warning(host, opts)
+        if warning:
+            logger.warning("%s", warning)
 
     @property
     def url(self) -> str:
@@ -90,12 +96,42 @@ class ChatServer:
         self.socket.close()
 
 
+def exposure_warning(host: str, options: ServeOptions) -> str | None:
+    """A warning when ``host`` is reachable from other machines and no API key is set; else None."""
+    if options.api_key is not None or is_loopback(host):
+        return None
+    files = " and read media under --allowed-local-media-path" if options.allowed_local_media_path else ""
+    return (
+        f"Listening on {host} without an API key: anyone who can reach this port can run the models{files}. "
+        "Set --api-key (or VIDSCOUT_SERVE_API_KEY), or listen on 127.0.0.1."
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
 def create_app(service: ChatService) -> FastAPI:
     """The FastAPI app of `ChatServer` (usable with any ASGI server)."""
     opts = service.options
     app = FastAPI(title="vidscout serve", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
                   redirect_slashes=False)  # fmt: skip
     app.add_middleware(_TrailingSlash)
+    key = opts.api_key.get_secret_value().encode() if opts.api_key is not None else None
+
+    async def authorize(request: Request) -> None:
+        if key is None:
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), key):
+            raise HTTPError(401, "Invalid or missing API key: send the header `Authorization: Bearer <key>` with "
+                                 "the key the server was started with (--api-key).")  # fmt: skip
 
     @app.exception_handler(HTTPError)
     async def _http_error(request: Request, e: HTTPError) -> Response:  # pyright: ignore[reportUnusedFunction]
@@ -116,13 +152,13 @@ def create_app(service: ChatService) -> FastAPI:
     async def _version() -> Response:  # pyright: ignore[reportUnusedFunction]
         return JSONResponse({"version": __version__, "server": "vidscout"})
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", dependencies=[Depends(authorize)])
     async def _models() -> Response:  # pyright: ignore[reportUnusedFunction]
         return JSONResponse(service.models())
 
     bodies = _BodyBudget(opts.max_body_bytes_in_flight)
 
-    @app.post("/v1/chat/completions")
+    @app.post("/v1/chat/completions", dependencies=[Depends(authorize)])
     async def _chat(request: Request) -> Response:  # pyright: ignore[reportUnusedFunction]
         return await _chat_completion(service, bodies, request)
 
@@ -216,6 +252,8 @@ def _error(e: HTTPError) -> JSONResponse:
     headers: dict[str, str] = {}
     if e.retry_after_s is not None:
         headers["Retry-After"] = str(e.retry_after_s)
+    if e.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if e.status == 408:
         headers["Connection"] = "close"  # the rest of a stalled body is not worth waiting for
     return JSONResponse(error_body(e.status, e.message, param=e.param), status_code=e.status, headers=headers)

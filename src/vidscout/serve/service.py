@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 from vidscout.errors import BackendError, ConfigError, MediaError
 from vidscout.models.base import LLM, ChatMessage, Completion, GenerationOptions, ToolCall, VideoLLM
@@ -65,6 +65,7 @@ class ServeOptions(BaseModel, frozen=True):
     max_pixels_in_flight: int = Field(default=64 * FULL_HD, ge=1)  # all requests being decoded or answered
     max_decode_pixels: int = Field(default=30 * 60 * 30 * FULL_HD, ge=1)  # a video's length: 30 min of 1080p30
     # HTTP (`ChatServer`):
+    api_key: SecretStr | None = None  # /v1 routes need `Authorization: Bearer <key>` (vLLM's --api-key)
     max_body_bytes: int = Field(default=256 << 20, ge=1024)  # a request with media: a 2-minute clip fits
     max_text_body_bytes: int = Field(default=2 << 20, ge=1024)  # text only: tokenising costs ~1.1 s per MB
     max_body_bytes_in_flight: int = Field(default=512 << 20, ge=1024)  # all bodies received and not yet answered
