@@ -20,12 +20,12 @@ import tempfile
 from pathlib import Path
 
 from vidscout.eval.metrics import word_error_rate
+from vidscout.media import samples
 from vidscout.memory.build import ingest, store_dir
 from vidscout.memory.store import VideoStore
 from vidscout.models.probe import availability
 from vidscout.models.registry import Backends
 from vidscout.settings import ModelSpecs, Settings
-from vidscout.media import samples
 
 
 def main() -> None:

@@ -32,8 +32,8 @@ from typing import Any
 
 import av
 
-from vidscout.video.decode import ScanOptions, VideoInfo, frames_at, keyframe_times, probe, scan
 from vidscout.media.samples import big_buck_bunny
+from vidscout.video.decode import ScanOptions, VideoInfo, frames_at, keyframe_times, probe, scan
 
 SAMPLE_EVERY_S = 1.0
 SAMPLE_WIDTH = 640

@@ -29,9 +29,9 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from vidscout.media import samples
 from vidscout.memory.diarize import DiarizeOptions, diarize, score_diarization, speaker_turns, split_regions
 from vidscout.models.voice import ResemblyzerSpeakerEmbedder
-from vidscout.media import samples
 from vidscout.video.decode import SAMPLE_RATE, load_audio
 
 # espeak-ng voices whose clips measured at most 0.71 cosine apart (same voice, other text: ~0.92).

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from vidscout.media import samples
 from vidscout.memory.build import ingest
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
-from vidscout.media import samples
 
 SENTENCES = [
     "Welcome back to the workshop. Today we build a bird house from pine boards.",

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from vidscout.api import Video
-from vidscout.settings import Settings
-from vidscout.types import parse_time
 from vidscout.media import samples
 from vidscout.media.needles import Needle, plant_needles
+from vidscout.settings import Settings
+from vidscout.types import parse_time
 
 HERE = Path(__file__).resolve().parent
 PHOTOS = ["butterfly.jpg", "baboon.jpg", "orange.jpg", "messi5.jpg"]

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from vidscout.video.decode import ScanOptions, probe, scan
 from vidscout.media.samples import big_buck_bunny, concat_with_known_cuts, vtest
+from vidscout.video.decode import ScanOptions, probe, scan
 from vidscout.video.segment import ShotDetector
 
 TOLERANCE_S = 0.5

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_cache_dir
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ProfileName = Literal["embedded", "vllm"]
@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     threads: int = Field(default=2, ge=1, le=256, description="CPU threads each model backend may use.")
     base_url: str = Field(default="http://127.0.0.1:8000/v1", description="OpenAI-compatible server (vllm profile).")
     api_key: str = Field(default="EMPTY", description="API key for the OpenAI-compatible server.")
+    serve_api_key: SecretStr | None = Field(
+        default=None, description="Key `vidscout serve` requires of its clients (VIDSCOUT_SERVE_API_KEY)."
+    )
 
     @property
     def videos_dir(self) -> Path:

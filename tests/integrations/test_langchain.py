@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from vidscout.api import Video
-from vidscout.settings import Settings
 from vidscout.media import samples
+from vidscout.settings import Settings
 
 langchain_core = pytest.importorskip("langchain_core")
 

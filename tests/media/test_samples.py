@@ -10,7 +10,6 @@ import pytest
 
 from tests.assetgen import read_index
 from vidscout.errors import ConfigError, MediaError
-from vidscout.video.decode import SAMPLE_RATE, frames_at, keyframe_times, load_audio, probe, scan
 from vidscout.media.samples import (
     BBB_SHA256,
     BBB_SIZE_BYTES,
@@ -25,6 +24,7 @@ from vidscout.media.samples import (
     speech_video,
     vtest,
 )
+from vidscout.video.decode import SAMPLE_RATE, frames_at, keyframe_times, load_audio, probe, scan
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from vidscout.api import Video
+from vidscout.media import samples
 from vidscout.memory.build import IngestOptions, ingest, store_dir
 from vidscout.memory.store import VideoStore
 from vidscout.memory.summary import describe_store
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
-from vidscout.media import samples
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ import pytest
 from numpy.typing import NDArray
 
 from vidscout.errors import ModelUnavailableError
+from vidscout.media import samples
 from vidscout.memory.diarize import diarization_error_rate, diarize, speaker_turns, split_regions
 from vidscout.models.base import SpeakerEmbedder
 from vidscout.models.registry import Backends
-from vidscout.media import samples
 from vidscout.video.decode import SAMPLE_RATE, load_audio
 
 voice = pytest.importorskip("vidscout.models.voice", reason="needs torch")

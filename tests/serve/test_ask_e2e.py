@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.serve.conftest import REPO, serving
+from vidscout.media import samples
 from vidscout.models.registry import Backends
 from vidscout.serve import ChatServer, ChatService, ServeOptions
 from vidscout.settings import Settings
-from vidscout.media import samples
 
 
 @pytest.fixture(scope="module")

@@ -79,6 +79,45 @@ def test_media_urls_that_are_refused(tmp_path: Path) -> None:
         load_video("data:video/mp4;base64,AAAA", {"num_frames": 0}, MediaLimits())
 
 
+def test_file_urls_never_echo_a_server_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, secret = tmp_path / "media", tmp_path / "private"
+    root.mkdir()
+    secret.mkdir()
+    (secret / "keys.mp4").write_bytes(b"\0")
+    (root / "link.mp4").symlink_to(secret / "keys.mp4")  # a symlink out of the allowed directory
+    (root / "sub").mkdir()
+    monkeypatch.chdir(secret)
+    limits = MediaLimits(allowed_local_media_path=root)
+    urls = [
+        (root / "link.mp4").as_uri(),
+        "file://localhost/etc/passwd",
+        (root / "sub" / ".." / ".." / "private" / "keys.mp4").as_uri(),
+        "file://localhost/keys.mp4",
+        (root / "missing.mp4").as_uri(),
+        (root / "sub").as_uri(),
+    ]
+    messages = []
+    for url in urls:
+        with pytest.raises(MediaError) as e:
+            load_video(url, {}, limits)
+        messages.append(str(e.value))
+    assert (
+        messages[:4]
+        == [
+            "The file is outside the allowed directory: a file:// path must be a subpath of "
+            "`--allowed-local-media-path` (after following symlinks)."
+        ]
+        * 4
+    )
+    assert messages[4:] == [
+        "Cannot read the file under `--allowed-local-media-path`: no such file or directory.",
+        "Cannot read the file under `--allowed-local-media-path`: is a directory.",
+    ]
+    assert not any(str(tmp_path) in m or "/etc" in m for m in messages)
+    with pytest.raises(MediaError, match="must name a path on the server itself"):
+        load_image("file://otherhost/share/a.jpg", limits)
+
+
 def test_clip_round_trip_samples_like_vllm() -> None:
     frames = [np.full((64, 96, 3), 20 * i, np.uint8) for i in range(8)]
     data = encode_clip(frames, 4.0)

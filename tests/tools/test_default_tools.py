@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from vidscout.media import samples
 from vidscout.memory.build import IngestOptions, ingest, store_dir
 from vidscout.memory.store import VideoStore
 from vidscout.models.gguf_runtime import json_schema_grammar
@@ -24,7 +25,6 @@ from vidscout.tools.registry import ToolContext, ToolRegistry, VideoDeps
 from vidscout.tools.search import SearchResult
 from vidscout.tools.zoom import ZoomResult
 from vidscout.types import Evidence, TimeSpan
-from vidscout.media import samples
 from vidscout.video.segment import SegmentOptions
 
 Truth = list[tuple[float, float, str]]

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
 from tests.assetgen import read_index
 from vidscout.errors import MediaError
+from vidscout.video.clip import decode_clip
 from vidscout.video.decode import ScanOptions, frames_at, keyframe_times, load_audio, probe, scan
 
 
@@ -92,3 +96,62 @@ def test_frames_at_with_a_single_keyframe_and_far_apart_requests(assets_dir: Pat
     assert keyframe_times(sparse) == [0.0]
     times = [1.0, 14.5, 19.0]
     assert [read_index(f) for f in frames_at(sparse, times)] == [24, 348, 456]
+
+
+def _phone_video(path: Path, rotation: int) -> Path:
+    """A phone-style clip: upright 180x320 portrait content (a white bar across the top) stored sideways as
+    320x180, with a display matrix that turns it back by ``rotation`` degrees counter-clockwise."""
+    if path.exists():
+        return path
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is needed to write a display matrix")
+    ff = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
+    turn = {90: "transpose=clock", 270: "transpose=cclock"}[rotation]  # the inverse of the display rotation
+    sideways = path.with_suffix(".sideways.mp4")
+    scene = f"color=black:s=180x320:r=10:d=2,drawbox=x=0:y=0:w=180:h=60:color=white:t=fill,{turn}"
+    subprocess.run([*ff, "-f", "lavfi", "-i", scene, "-c:v", "libx264", "-pix_fmt", "yuv420p", str(sideways)],
+                   check=True)  # fmt: skip
+    # ffmpeg < 6 writes the matrix from the stream's rotate tag; later versions take -display_rotation on input.
+    tmp = path.with_suffix(".tmp.mp4")
+    subprocess.run([*ff, "-i", str(sideways), "-c", "copy", "-metadata:s:v", f"rotate={rotation}", str(tmp)],
+                   check=True)  # fmt: skip
+    if probe(tmp).rotation != rotation:
+        subprocess.run([*ff, "-display_rotation", str(rotation), "-i", str(sideways), "-c", "copy", str(tmp)],
+                       check=True)  # fmt: skip
+    sideways.unlink()
+    tmp.rename(path)
+    return path
+
+
+def _bar_on_top(image: np.ndarray) -> bool:
+    h, w = image.shape[:2]
+    rows = image.mean(axis=(1, 2))
+    cols = image.mean(axis=(0, 2))
+    top, rest = rows[: h // 8].mean(), rows[h // 4 :].mean()
+    return h > w and top > 200 and rest < 40 and abs(cols[: w // 8].mean() - cols[-w // 8 :].mean()) < 10
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_phone_videos_come_out_upright(assets_dir: Path, rotation: int) -> None:
+    video = _phone_video(assets_dir / f"phone_rot{rotation}.mp4", rotation)
+    info = probe(video)
+    assert (info.width, info.height, info.rotation) == (180, 320, rotation)
+    stored = av.open(str(video))
+    first = next(stored.decode(video=0))
+    assert (first.width, first.height) == (320, 180)  # the file really holds sideways frames
+    stored.close()
+    frames = list(scan(video, ScanOptions(sample_every_s=1.0, sample_width=90)))
+    sampled = [f.image for f in frames if f.image is not None]
+    assert len(sampled) == 2 and all(img.shape == (160, 90, 3) and _bar_on_top(img) for img in sampled)
+    assert all(f.thumb.shape == (36, 64, 3) for f in frames)  # thumbs keep their shape (squeezed, upright)
+    assert all(f.thumb[:4].mean() > 200 and f.thumb[-8:].mean() < 40 for f in frames)
+    (full,) = frames_at(video, [1.0])
+    assert full.shape == (320, 180, 3) and _bar_on_top(full)
+    (small,) = frames_at(video, [1.5], width=90)
+    assert small.shape == (160, 90, 3) and _bar_on_top(small)
+    clip, _ = decode_clip(video.read_bytes(), num_frames=3)
+    assert len(clip) == 3 and all(f.shape == (320, 180, 3) and _bar_on_top(f) for f in clip)
+
+
+def test_unrotated_videos_report_rotation_zero(indexed_video: Path) -> None:
+    assert probe(indexed_video).rotation == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -56,6 +57,29 @@ def serve(
         Path | None, typer.Option(help="Allow file:// media under this directory.")
     ] = None,
     max_model_len: Annotated[int | None, typer.Option(help="Context tokens; default: the planner's.")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="Require `Authorization: Bearer KEY` on /v1 routes; default: $VIDSCOUT_SERVE_API_KEY."),
+    ] = None,
+    max_request_pixels: Annotated[
+        int | None,
+        typer.Option(
+            help="Decoded media per request, in pixels (frames x width x height); default 32 1080p frames.", min=1
+        ),
+    ] = None,
+    max_pixels_in_flight: Annotated[
+        int | None,
+        typer.Option(
+            help="Decoded media of all requests at once, in pixels (over it: 429); default 64 1080p frames.", min=1
+        ),
+    ] = None,
+    max_decode_pixels: Annotated[
+        int | None,
+        typer.Option(
+            help="A video's length, in pixels to decode (all frames x width x height); default 30 min of 1080p30.",
+            min=1,
+        ),
+    ] = None,
     preload: Annotated[bool, typer.Option(help="Load the models before listening.")] = True,
     data_dir: Annotated[Path | None, typer.Option(help="Weights cache.", envvar="VIDSCOUT_DATA_DIR")] = None,
 ) -> None:
@@ -73,21 +97,26 @@ def serve(
         "vidscout-embedded",
     ]
     limits = _json_option(limit_mm_per_prompt, "--limit-mm-per-prompt")
+    pixels = {"max_request_pixels": max_request_pixels, "max_pixels_in_flight": max_pixels_in_flight,
+              "max_decode_pixels": max_decode_pixels}  # fmt: skip
     try:
         options = ServeOptions(
             served_model_names=tuple(names), limit_mm_per_prompt=limits, video_num_frames=num_frames,
             allowed_local_media_path=str(allowed_local_media_path) if allowed_local_media_path else None,
-            max_model_len=max_model_len,
+            max_model_len=max_model_len, api_key=SecretStr(api_key) if api_key else base.serve_api_key,
+            **{k: v for k, v in pixels.items() if v is not None},
         )  # fmt: skip
     except ValueError as e:
         raise ConfigError(f"Bad serve option: {e}") from e
     service = ChatService(Backends(settings), options)
-    if preload:
-        console.print(f"loading {service.roots['llm']} and {service.roots['video_llm']} …")
-        service.warm()
+    # Bound before the models load: a taken port fails at once; the host warning (no key) shows first.
     server = ChatServer(host, port, service)
-    console.print(f"serving {', '.join(names)} at [bold]{server.url}[/] (Ctrl-C stops)")
     try:
+        if preload:
+            console.print(f"loading {service.roots['llm']} and {service.roots['video_llm']} …")
+            service.warm()
+        key = " (API key required)" if options.api_key is not None else ""
+        console.print(f"serving {', '.join(names)} at [bold]{server.url}[/]{key} (Ctrl-C stops)")
         server.serve_forever()
     finally:
         server.server_close()

@@ -253,7 +253,9 @@ def ingest(
 
 def _scan_layer(ctx: _Ctx) -> None:
     o = ctx.opts
-    params = {"every": o.sample_every_s, "width": o.sample_width, "shots": o.shots.model_dump()}
+    params: dict[str, Any] = {"every": o.sample_every_s, "width": o.sample_width, "shots": o.shots.model_dump()}
+    if ctx.info.rotation:  # frames are stored upright since decoding applies it: rebuild sideways stores
+        params["upright"] = ctx.info.rotation
     status = ctx.begin("scan", "pyav", params, [])
     if status is None:
         return

@@ -116,6 +116,12 @@ class ChatRequest(BaseModel):
 
 def error_body(status: int, message: str, *, param: str | None = None) -> dict[str, Any]:
     """VLLM's error body: ``{"error": {"message", "type", "param", "code"}}``."""
-    kinds = {400: "BadRequestError", 404: "NotFoundError", 413: "BadRequestError", 429: "RateLimitError"}
+    kinds = {
+        400: "BadRequestError",
+        401: "AuthenticationError",
+        404: "NotFoundError",
+        413: "BadRequestError",
+        429: "RateLimitError",
+    }
     kind = kinds.get(status, "InternalServerError" if status >= 500 else "BadRequestError")
     return {"error": {"message": message, "type": kind, "param": param, "code": status}}

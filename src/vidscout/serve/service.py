@@ -3,6 +3,8 @@
 Text-only requests go to the planner `LLM` (tools, ``tool_choice``, ``response_format`` JSON schemas);
 requests with image or video parts go to the `VideoLLM` with the frames' times. One model call runs at a
 time (llama.cpp contexts are not thread-safe); more than ``max_waiting`` queued requests get HTTP 429.
+Media are decoded before a request takes its turn at the model, within pixel caps per request and for all
+requests together (over the shared one: 429, retry later).
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 from vidscout.errors import BackendError, ConfigError, MediaError
 from vidscout.models.base import LLM, ChatMessage, Completion, GenerationOptions, ToolCall, VideoLLM
-from vidscout.serve.media import MediaLimits, collect_frames
+from vidscout.serve.media import FULL_HD, Frames, MediaLimits, PixelTally, collect_frames
 from vidscout.serve.protocol import ChatRequest, Message, NamedToolChoice, error_body
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,26 @@ class ServeOptions(BaseModel, frozen=True):
     max_model_len: int | None = Field(default=None, ge=16)  # prompt + reply tokens; default: the planner's
     default_max_tokens: int = Field(default=512, ge=1)  # reply budget when a request names none
     max_waiting: int = Field(default=8, ge=0)  # requests queued behind the running one before 429
+    # Decoded media, in RGB pixels (frames x width x height; 3 bytes each): 32 full-HD frames are 199 MB.
+    max_request_pixels: int = Field(default=32 * FULL_HD, ge=1)  # per request, all its images and videos
+    max_pixels_in_flight: int = Field(default=64 * FULL_HD, ge=1)  # all requests being decoded or answered
+    max_decode_pixels: int = Field(default=30 * 60 * 30 * FULL_HD, ge=1)  # a video's length: 30 min of 1080p30
+    # HTTP (`ChatServer`):
+    api_key: SecretStr | None = None  # /v1 routes need `Authorization: Bearer <key>` (vLLM's --api-key)
+    max_body_bytes: int = Field(default=256 << 20, ge=1024)  # a request with media: a 2-minute clip fits
+    max_text_body_bytes: int = Field(default=2 << 20, ge=1024)  # text only: tokenising costs ~1.1 s per MB
+    max_body_bytes_in_flight: int = Field(default=512 << 20, ge=1024)  # all bodies received and not yet answered
+    body_timeout_s: float = Field(default=60.0, gt=0)  # a body must arrive this soon after its headers (else 408)
+    header_timeout_s: float = Field(default=10.0, gt=0)  # a connection must send its request headers this soon
+    keep_alive_s: int = Field(default=5, ge=1)  # an idle keep-alive connection closes after this (uvicorn's)
+
+    @model_validator(mode="after")
+    def _one_request_fits(self) -> ServeOptions:
+        if self.max_pixels_in_flight < self.max_request_pixels:
+            raise ValueError("max_pixels_in_flight must be at least max_request_pixels (one request must fit)")
+        if self.max_body_bytes_in_flight < self.max_body_bytes:
+            raise ValueError("max_body_bytes_in_flight must be at least max_body_bytes (one request must fit)")
+        return self
 
 
 class Models(Protocol):
@@ -97,11 +119,14 @@ class ChatService:
             per_prompt=options.limit_mm_per_prompt,
             num_frames=options.video_num_frames,
             allowed_local_media_path=_path(options.allowed_local_media_path),
+            max_pixels=options.max_request_pixels,
+            max_decode_pixels=options.max_decode_pixels,
         )
         self.created = int(time.time())
         self._model_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._active = 0
+        self._pixels_held = 0  # decoded media pixels all requests hold now
 
     @property
     def llm(self) -> LLM:
@@ -137,26 +162,58 @@ class ChatService:
         return {"object": "list", "data": data}
 
     @contextmanager
-    def _slot(self) -> Generator[None, None, None]:
+    def admit(self) -> Generator[None, None, None]:
+        """Hold a place among the requests being served (decoded, queued or answered) while inside.
+
+        Raises:
+            HTTPError: 429 when ``max_waiting`` requests wait behind the running one already.
+        """
         with self._count_lock:
             if self._active > self.options.max_waiting:
                 raise HTTPError(429, f"{self._active} requests are already running or waiting; retry later.",
                                 retry_after_s=1)  # fmt: skip
             self._active += 1
         try:
-            with self._model_lock:
-                yield
+            yield
         finally:
             with self._count_lock:
                 self._active -= 1
 
+    def _reserve_pixels(self, pixels: int) -> None:
+        with self._count_lock:
+            held, limit = self._pixels_held, self.options.max_pixels_in_flight
+            if held + pixels > limit:
+                raise HTTPError(
+                    429,
+                    f"The server holds {held / 1e6:.1f}M pixels of decoded media for other requests and this one "
+                    f"needs {pixels / 1e6:.1f}M more, over its {limit / 1e6:.1f}M; retry later (or set "
+                    "`--max-pixels-in-flight` to increase this limit).",
+                    retry_after_s=1,
+                )
+            self._pixels_held += pixels
+
+    @contextmanager
+    def _frames(self, req: ChatRequest) -> Generator[Frames, None, None]:
+        """The request's decoded media, their pixels reserved from the shared budget until the block ends."""
+        tally = PixelTally(self.limits.max_pixels, self._reserve_pixels)
+        try:
+            yield collect_frames(req.messages, req.media_io_kwargs, self.limits, tally=tally)
+        finally:
+            with self._count_lock:
+                self._pixels_held -= tally.used
+
     def parse(self, body: bytes) -> ChatRequest:
-        """Validate a request body; raise `HTTPError` 400/404 with a readable message."""
+        """Validate a request body; raise `HTTPError` 400/404 (413: a long text-only body) with a clear message."""
         try:
             req = ChatRequest.model_validate_json(body)
         except ValidationError as e:
             problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'body'}: {err['msg']}" for err in e.errors())
             raise HTTPError(400, f"Invalid request: {problems}") from e
+        limit = self.options.max_text_body_bytes
+        if len(body) > limit and not req.has_media():
+            # Refused before tokenising: that alone costs about a second per MB, and the prompt could not fit.
+            raise HTTPError(413, f"The request body is {len(body)} bytes; a request without images or videos may "
+                                 f"be at most {limit} bytes.")  # fmt: skip
         names = self.options.served_model_names
         if req.model is not None and req.model not in names:
             raise HTTPError(404, f"The model `{req.model}` does not exist. Served: {', '.join(names)}.", param="model")
@@ -164,8 +221,7 @@ class ChatService:
 
     def complete(self, req: ChatRequest) -> dict[str, Any]:
         """A ``chat.completion`` body for a non-streamed request."""
-        with self._slot():
-            done = self._run(req)
+        done = self._run(req)
         return _completion_body(req, done, self.options.served_model_names[0])
 
     def stream(self, req: ChatRequest) -> Generator[bytes, None, None]:
@@ -182,18 +238,18 @@ class ChatService:
                     "choices": [choice]}  # fmt: skip
             return f"data: {json.dumps(body)}\n\n".encode()
 
-        with self._slot():
-            # Everything that can fail with a status code runs before the first event, so the handler can
-            # still send that status (it pulls the first event before writing headers).
-            if req.has_media() or req.tools or req.response_format is not None:
-                done = self._run(req)
-                yield event({"role": "assistant", "content": ""})
-                if done.tool_calls:
-                    yield event({"tool_calls": [dict(_call_json(c), index=i) for i, c in enumerate(done.tool_calls)]})
-                elif done.text:
-                    yield event({"content": done.text})
-                yield event({}, done.finish_reason)
-            else:
+        # Everything that can fail with a status code runs before the first event, so the handler can
+        # still send that status (it pulls the first event before writing headers).
+        if req.has_media() or req.tools or req.response_format is not None:
+            done = self._run(req)
+            yield event({"role": "assistant", "content": ""})
+            if done.tool_calls:
+                yield event({"tool_calls": [dict(_call_json(c), index=i) for i, c in enumerate(done.tool_calls)]})
+            elif done.text:
+                yield event({"content": done.text})
+            yield event({}, done.finish_reason)
+        else:
+            with self._model_lock:  # held across the yields: closing the generator releases it
                 messages, options = self._planner_request(req)
                 yield event({"role": "assistant", "content": ""})
                 try:
@@ -209,11 +265,14 @@ class ChatService:
     def _run(self, req: ChatRequest) -> Completion:
         try:
             if req.has_media():
-                frames = collect_frames(req.messages, req.media_io_kwargs, self.limits)
-                text = self.video_llm.describe(frames.images, frames.times_s, frames.text or "Describe the video.")
+                # Decoding happens before the request's turn at the model, so it overlaps another request's call.
+                with self._frames(req) as frames, self._model_lock:
+                    prompt = frames.text or "Describe the video."
+                    text = self.video_llm.describe(frames.images, frames.times_s, prompt)
                 return Completion(text=text, finish_reason="stop")
-            messages, options = self._planner_request(req)
-            return self._planner_call(req, messages, options)
+            with self._model_lock:
+                messages, options = self._planner_request(req)
+                return self._planner_call(req, messages, options)
         except (MediaError, ConfigError) as e:
             raise HTTPError(400, str(e)) from e
         except BackendError as e:

@@ -3,6 +3,7 @@
 PyAV decodes at the ffmpeg CLI's CPU cost (0.97x on Big Buck Bunny); seeking to every 1 fps sample
 separately cost 2.5x a sequential pass, so `scan` decodes in order and converts only what it keeps,
 and `frames_at` serves nearby requests from one forward decode (bench/decode_throughput.py).
+Frames come out upright: a display-matrix rotation (phone videos) is applied, as players do.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ SAMPLE_RATE = 16_000
 """Audio sample rate (Hz) of `load_audio`: what every ASR backend receives."""
 
 _AV_ERRORS = (FFmpegError, ValueError, IndexError)  # InvalidDataError is an FFmpegError
+_PROBE_PACKETS = 64  # packets `probe` feeds the decoder looking for a first frame (B-frame and thread delay)
 
 
 class VideoInfo(BaseModel, frozen=True):
@@ -35,12 +37,35 @@ class VideoInfo(BaseModel, frozen=True):
     size_bytes: int
     duration_s: float
     fps: float
-    width: int
+    width: int  # as displayed: after `rotation` (a portrait phone video is narrower than tall)
     height: int
     n_frames: int
     video_codec: str
     has_audio: bool
     audio_codec: str | None = None
+    rotation: int = 0  # degrees counter-clockwise that turn stored frames upright (0, 90, 180 or 270)
+
+
+def upright(frame: Any, width: int, height: int, rotation: int) -> NDArray[np.uint8]:
+    """An RGB array of a decoded PyAV frame as displayed: (height, width, 3) after turning it by ``rotation``.
+
+    Scaling happens before the turn, on the stored orientation, so a quarter turn swaps the sizes asked of it.
+    """
+    turns = rotation // 90 % 4
+    if turns % 2:
+        image = frame.to_ndarray(format="rgb24", width=height, height=width)
+    else:
+        image = frame.to_ndarray(format="rgb24", width=width, height=height)
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+
+def frame_rotation(frame: Any) -> int:
+    """The display-matrix rotation of a decoded frame, rounded to a quarter turn (degrees counter-clockwise).
+
+    Phone videos store frames sideways with a display matrix; the decoder attaches it to every frame.
+    """
+    degrees = getattr(frame, "rotation", 0) or 0  # VideoFrame.rotation: PyAV 14+
+    return round(float(degrees) / 90) * 90 % 360
 
 
 def _open(path: Path) -> Any:
@@ -74,20 +99,39 @@ def probe(path: Path) -> VideoInfo:
             raise MediaError(f"{path} has no usable frame rate ({fps}); re-mux it with ffmpeg.")
         n_frames = int(vs.frames) if vs.frames else round(duration_s * fps)
         audio = container.streams.audio[0] if container.streams.audio else None
+        width, height = int(vs.codec_context.width), int(vs.codec_context.height)
+        rotation = _first_frame_rotation(container, vs)
+        if rotation in (90, 270):
+            width, height = height, width
         return VideoInfo(
             path=str(path),
             size_bytes=path.stat().st_size,
             duration_s=duration_s,
             fps=fps,
-            width=int(vs.codec_context.width),
-            height=int(vs.codec_context.height),
+            width=width,
+            height=height,
             n_frames=n_frames,
             video_codec=str(vs.codec_context.name),
             has_audio=audio is not None,
             audio_codec=str(audio.codec_context.name) if audio is not None else None,
+            rotation=rotation,
         )
     finally:
         container.close()
+
+
+def _first_frame_rotation(container: Any, vs: Any) -> int:
+    # PyAV exposes the display matrix on frames only, so decode the first one (a few ms). A file whose first
+    # packets do not decode is reported unrotated here and fails, or stops early, in `scan`.
+    try:
+        for i, packet in enumerate(container.demux(vs)):
+            for frame in packet.decode():
+                return frame_rotation(frame)
+            if i >= _PROBE_PACKETS:
+                break
+    except _AV_ERRORS:
+        pass
+    return 0
 
 
 def _duration_s(container: Any, vs: Any) -> float:
@@ -114,8 +158,8 @@ class ScannedFrame:
     """One decoded frame: a tiny thumbnail always, the analysis image on sample frames."""
 
     t_s: float
-    thumb: NDArray[np.uint8]  # (h, w, 3) RGB, ScanOptions.thumb_size
-    image: NDArray[np.uint8] | None  # (H, W, 3) RGB at sample_width, or None
+    thumb: NDArray[np.uint8]  # (h, w, 3) RGB, ScanOptions.thumb_size, upright
+    image: NDArray[np.uint8] | None  # (H, W, 3) RGB at sample_width, upright, or None
 
 
 def _frame_time_s(frame: Any, time_base: Fraction) -> float | None:
@@ -155,10 +199,10 @@ def scan(path: Path, options: ScanOptions | None = None) -> Iterator[ScannedFram
                     continue
                 if t >= opts.end_s:
                     break
-                thumb = frame.to_ndarray(format="rgb24", width=opts.thumb_size[0], height=opts.thumb_size[1])
+                thumb = upright(frame, opts.thumb_size[0], opts.thumb_size[1], info.rotation)
                 image = None
                 if t + 1e-6 >= next_k * opts.sample_every_s:
-                    image = frame.to_ndarray(format="rgb24", width=out_w, height=out_h)
+                    image = upright(frame, out_w, out_h, info.rotation)
                     next_k = math.floor((t + 1e-6) / opts.sample_every_s) + 1
                 yielded += 1
                 yield ScannedFrame(t_s=t, thumb=thumb, image=image)
@@ -188,7 +232,7 @@ def keyframe_times(path: Path) -> list[float]:
 
 
 def frames_at(path: Path, times_s: Sequence[float], *, width: int | None = None) -> list[NDArray[np.uint8]]:
-    """Return the frame displayed at each time (frame-accurate), as RGB arrays, in input order.
+    """Return the frame displayed at each time (frame-accurate), as upright RGB arrays, in input order.
 
     The frame shown at ``t`` is the last frame whose presentation time is <= t. Seeks go to the
     keyframe before each request; requests close together share one forward decode.
@@ -216,12 +260,12 @@ def frames_at(path: Path, times_s: Sequence[float], *, width: int | None = None)
                     continue
                 # Serve every pending request whose time is before this frame: the previous frame.
                 while pending and prev is not None and times_s[pending[0]] < t - 1e-6:
-                    results[pending.pop(0)] = prev.to_ndarray(format="rgb24", width=w, height=h)
+                    results[pending.pop(0)] = upright(prev, w, h, info.rotation)
                 if not pending:
                     break
                 if prev is None and times_s[pending[0]] < t - 1e-6:
                     # The seek landed past the target (start of stream): the first frame is shown.
-                    results[pending.pop(0)] = frame.to_ndarray(format="rgb24", width=w, height=h)
+                    results[pending.pop(0)] = upright(frame, w, h, info.rotation)
                     if not pending:
                         break
                 prev = frame
@@ -231,7 +275,7 @@ def frames_at(path: Path, times_s: Sequence[float], *, width: int | None = None)
                     break
             else:
                 while pending and prev is not None:
-                    results[pending.pop(0)] = prev.to_ndarray(format="rgb24", width=w, height=h)
+                    results[pending.pop(0)] = upright(prev, w, h, info.rotation)
                 if pending:
                     raise MediaError(f"{path}: could not decode a frame at {times_s[pending[0]]:.3f}s.")
     except _AV_ERRORS as e:

@@ -37,11 +37,11 @@ from vidscout.eval.task import (
     read_records,
     str_list,
 )
+from vidscout.media import samples
+from vidscout.media.needles import Needle, NeedleKind, plant_needles
 from vidscout.memory.store import write_bytes_atomic
 from vidscout.types import TimeSpan, format_hms
-from vidscout.media import samples
 from vidscout.video.decode import probe
-from vidscout.media.needles import Needle, NeedleKind, plant_needles
 
 PHOTO_DIR = Path("/usr/share/doc/opencv-doc/examples/data")
 """Photos of Debian's ``opencv-doc`` (a set-up dependency), shown by image needles."""
