@@ -16,20 +16,81 @@ STOPWORDS = frozenset(
 )  # fmt: skip
 """Function words dropped by `tokenize`: frequent in questions ("where do they ..."), never evidence."""
 
-# Numbers with separators ("10:30", "3.5", "1,000") stay one token; other runs of letters/digits split.
-_TOKEN = re.compile(r"\d+(?:[.,:]\d+)+|[^\W_]+", re.UNICODE)
+_UNITS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split()
+)}  # fmt: skip
+_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i >= 2}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+_WORD = re.compile(r"[^\W_]+|[^\w\s]+|\s+", re.UNICODE)
+
+
+def _spell_numbers(words: list[str]) -> list[str]:
+    """Number words as digits: "twenty five" -> "25", "seven thirty" -> "7 30", "two hundred" -> "200".
+
+    A number continues while the words can extend it (a ten after a unit cannot: "seven thirty" is two).
+    """
+    out: list[str] = []
+    total, current, active, last = 0, 0, False, ""
+
+    def flush() -> None:
+        nonlocal total, current, active, last
+        if active:
+            out.append(str(total + current))
+        total, current, active, last = 0, 0, False, ""
+
+    for w in words:
+        extends = (
+            (w in _UNITS and not (active and last in ("unit", "teen")) and not (last == "ten" and _UNITS[w] >= 10))
+            or (w in _TENS and not (active and last in ("unit", "teen", "ten")))
+            or (w in _SCALES and active)
+            or (w == "and" and active and last == "scale")
+        )
+        if not extends:
+            flush()
+            if w not in _UNITS and w not in _TENS:
+                out.append(w)
+                continue
+        if w in _UNITS:
+            current += _UNITS[w]
+            active, last = True, "teen" if _UNITS[w] >= 10 else "unit"
+        elif w in _TENS:
+            current += _TENS[w]
+            active, last = True, "ten"
+        elif w in _SCALES:
+            if _SCALES[w] == 100:
+                current = max(current, 1) * 100
+            else:
+                total, current = total + max(current, 1) * _SCALES[w], 0
+            last = "scale"
+    flush()
+    return out
+
+
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased word and number tokens of ``text`` without punctuation and `STOPWORDS`.
 
-    Apostrophes are removed before splitting, so "don't" is "dont" and "chef's" is "chefs".
+    Apostrophes are removed before splitting, so "don't" is "dont" and "chef's" is "chefs". Numbers meet
+    however they are written: number words become digits and separators split, so "ten thirty", "10:30"
+    and "10.30" all give ``["10", "30"]``; thousands separators join ("1,000" is "1000").
 
     >>> tokenize("Where's the 3.5 kg bag? Don't ask!")
-    ['wheres', '3.5', 'kg', 'bag', 'dont', 'ask']
+    ['wheres', '3', '5', 'kg', 'bag', 'dont', 'ask']
+    >>> tokenize("The bakery opens at seven thirty")
+    ['bakery', 'opens', '7', '30']
     """
-    text = text.casefold().replace("'", "").replace("\u2019", "")
-    return [t for t in _TOKEN.findall(text) if t not in STOPWORDS]
+    text = _THOUSANDS.sub("", text.casefold().replace("'", "").replace("\u2019", ""))
+    return [t for t in _spell_numbers(_TOKEN.findall(text)) if t not in STOPWORDS]
+
+
+def normalise_words(text: str) -> list[str]:
+    """Every word of ``text`` (stopwords kept), lower-cased, numbers as digits: the form WER is scored in."""
+    text = _THOUSANDS.sub("", text.casefold().replace("'", "").replace("\u2019", ""))
+    return _spell_numbers(_TOKEN.findall(text))
 
 
 def overlap(option: str, evidence: str) -> float:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-_WORD = re.compile(r"[a-z0-9']+")
-
-
-def normalise_words(text: str) -> list[str]:
-    """Lower-case words without punctuation: the usual normalisation before WER."""
-    return [w.strip("'") for w in _WORD.findall(text.lower()) if w.strip("'")]
+from vidscout.text import normalise_words
 
 
 class WER(BaseModel, frozen=True):
@@ -26,7 +20,11 @@ class WER(BaseModel, frozen=True):
 
 
 def word_error_rate(reference: str, hypothesis: str) -> WER:
-    """Levenshtein alignment over normalised words (substitution, deletion, insertion cost 1)."""
+    """Levenshtein alignment over normalised words (substitution, deletion, insertion cost 1).
+
+    Words are lower-cased without punctuation and numbers as digits (`vidscout.text.normalise_words`), so
+    "seven thirty" and "7:30" are the same two words.
+    """
     ref, hyp = normalise_words(reference), normalise_words(hypothesis)
     # dp[j] = (cost, sub, del, ins) aligning ref[:i] with hyp[:j], one row at a time.
     prev = [(j, 0, 0, j) for j in range(len(hyp) + 1)]

@@ -40,6 +40,9 @@ MEGAMIND = PHOTO_DIR / "Megamind.avi"
 ESPEAK_VOICES = ("en-us", "en-us+f3", "en-gb-x-rp+m3", "en-us+f5", "en-029", "en-gb-scotland+f2")
 """espeak-ng voices that sound clearly different from each other (variants +fN are female, +mN male)."""
 
+RENDERER_VERSION = 2
+"""Bumped whenever `build_planted` draws the same spec differently (part of the cache key)."""
+
 Bed = Literal["silence", "soundtrack"]
 Position = Literal["top", "middle", "bottom"]
 
@@ -214,7 +217,7 @@ def draw_perception_spec(
 ) -> PlantedSpec:
     """A planted video for measuring perception recall, drawn from ``seed``.
 
-    Text lines get sizes from 16 to 64 px (scaled with the frame height over 360), boxed or bare, light or
+    Text lines get sizes from 16 to 64 px (in output pixels, whatever the frame size), boxed or bare, light or
     dark, outlined or not, at the top, middle or bottom, static or crawling, 2-8 s on screen, never two at
     once. Speech lines are espeak-ng sentences in `ESPEAK_VOICES` plus ``librivox`` LibriVox recordings,
     separated by 1.5-8 s of pause, never overlapping each other.
@@ -222,7 +225,6 @@ def draw_perception_spec(
     rng = random.Random(seed)
     pieces = draw_pieces(rng, duration_s)
     total = sum(p.duration_s for p in pieces)
-    scale = size[1] / 360
     plants: list[TextPlant] = []
     slots = np.linspace(2.0, total - 10.0, texts + 1)
     for i in range(texts):
@@ -233,7 +235,7 @@ def draw_perception_spec(
         plants.append(
             TextPlant(
                 text=draw_text_line(rng), start_s=round(start, 2), duration_s=round(dur, 2),
-                size_px=round(rng.choice((16, 20, 24, 32, 40, 48, 64)) * scale), boxed=boxed, light=light,
+                size_px=rng.choice((16, 20, 24, 32, 40, 48, 64)), boxed=boxed, light=light,
                 outline=not boxed and rng.random() < 0.5, position=rng.choice(("top", "middle", "bottom")),
                 crawl=rng.random() < 0.2, font=rng.choice(FONTS),
             )
@@ -300,7 +302,7 @@ def _drawtext(plant: TextPlant, i: int, work: Path) -> str:
     a, b = plant.start_s, plant.start_s + plant.duration_s
     # A crawl enters from the right and leaves on the left, its middle third fully in view.
     x = f"w-(t-{a:.3f})*(w+text_w)/{plant.duration_s:.3f}" if plant.crawl else "(w-text_w)/2"
-    parts = [f"fontfile={FONT_DIR / plant.font}", f"textfile={textfile}", f"fontsize={plant.size_px}",
+    parts = [f"fontfile={FONT_DIR / plant.font}", f"textfile={textfile}", "expansion=none", f"fontsize={plant.size_px}",
              f"fontcolor={colour}", f"x={x}", f"y={y}", f"enable='between(t,{a:.3f},{b:.3f})'"]  # fmt: skip
     if plant.boxed:
         parts += ["box=1", f"boxcolor={other}@0.6", f"boxborderw={max(4, plant.size_px // 4)}"]
@@ -355,7 +357,7 @@ def build_planted(spec: PlantedSpec, out: Path, *, cache: Path) -> PlantedVideo:
                                      offset_s=round(line.start_s + off, 3)))  # fmt: skip
             if line.start_s + off > total:
                 raise ConfigError(f"speech {line.text!r} ends after the video ({total:.1f} s).")
-        key = samples.cache_key("planted", spec=spec.model_dump(mode="json"))
+        key = samples.cache_key("planted", spec=spec.model_dump(mode="json"), renderer=RENDERER_VERSION)
         cached = samples.load_cached(out, key)
         if cached is not None:
             return PlantedVideo(path=out, spec=spec, cut_times=[float(c) for c in cached["cut_times"]], spoken=spoken)
