@@ -1,10 +1,15 @@
-"""Transcript word error rate of `vidscout ingest` on real speech over real footage.
+"""Word error rate and cost of the ASR backends on planted speech drawn from fresh seeds, side by side.
 
-The video lays every LibriVox clip of Debian's pocketsphinx-testdata (with its reference
-transcript) at known times over OpenCV's vtest.avi; each ASR backend ingests it into a fresh
-database, and the words whose timestamps fall in each clip's window are scored against it.
+Three conditions, each a planted video per seed (`vidscout.media.planted`): espeak-ng sentences in six
+voices over silence; the same kind of sentences over the footage's own soundtrack (Big Buck Bunny's music
+and effects, at half volume); the LibriVox recordings of Debian's pocketsphinx-testdata over footage with
+its soundtrack. Every backend transcribes the same audio the way ingest does (Whisper with its VAD, then
+utterances cut at pauses), and each planted line is scored against the words whose midpoints fall on it.
+Numbers are normalised ("seven thirty" = "7:30"). Cost is seconds of transcription per hour of audio,
+measured in this process (models already loaded).
 
-Run: python bench/asr_wer.py [--models faster-whisper:tiny.en,faster-whisper:base]
+Run: python bench/asr_wer.py [--seeds 1,2 | --fresh 2] [--models faster-whisper:tiny.en,faster-whisper:base]
+     [--json bench/results/asr_wer.json]
 """
 
 from __future__ import annotations
@@ -16,59 +21,83 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
 import json
+import random
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 from vidscout.eval.metrics import word_error_rate
-from vidscout.media import samples
-from vidscout.memory.build import ingest, store_dir
-from vidscout.memory.store import VideoStore
-from vidscout.models.probe import availability
+from vidscout.media.planted import PlantedSpec, build_planted, draw_perception_spec
+from vidscout.memory.speech import split_at_pauses
 from vidscout.models.registry import Backends
 from vidscout.settings import ModelSpecs, Settings
+from vidscout.video.decode import SAMPLE_RATE, load_audio
+
+CONDITIONS = {
+    "espeak, silence": {"bed": "silence", "speech": 10, "librivox": 0},
+    "espeak, soundtrack": {"bed": "soundtrack", "speech": 10, "librivox": 0},
+    "LibriVox, soundtrack": {"bed": "soundtrack", "speech": 0, "librivox": 5},
+}
 
 
 def main() -> None:
-    """Ingest the speech video once per ASR backend and print WER per clip and overall."""
-    ap = argparse.ArgumentParser(description=__doc__)
+    """Transcribe every condition's audio with every model; print WER and seconds per hour."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="faster-whisper:tiny.en,faster-whisper:base")
+    ap.add_argument("--seeds", default="")
+    ap.add_argument("--fresh", type=int, default=2)
+    ap.add_argument("--max-pause", type=float, default=1.0, help="Utterances are cut at longer pauses (s).")
     ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
-    clips = samples.librivox_clips()
-    video, truth = samples.speech_video(samples.vtest(args.cache), clips, args.cache / "speech_vtest_all.mp4")
-    results: list[dict[str, object]] = []
-    print(f"{video.name}: {len(truth)} LibriVox clips, {sum(e - s for s, e, _ in truth):.1f} s of speech")
-    print(f"{'model':<26}{'clip':>5}{'WER':>8}{'sub':>5}{'del':>5}{'ins':>5}{'words':>7}  hypothesis")
-    for spec in args.models.split(","):
-        ok, why = availability(spec)
-        if not ok:
-            print(f"{spec:<26} skipped: {why}")
-            continue
-        with tempfile.TemporaryDirectory() as data:
-            settings = Settings(data_dir=Path(data), models=ModelSpecs(asr=spec))
-            report = ingest(video, settings.videos_dir, Backends(settings))
-            with VideoStore.open(store_dir(settings.videos_dir, video)) as store:
-                rows = store.query("SELECT words FROM speech ORDER BY start_s")
-        words = [w for r in rows for w in json.loads(r[0])]
-        asr_s = next(layer.seconds for layer in report.layers if layer.name == "speech")
-        all_ref, all_hyp = [], []
-        for i, (start, end, ref) in enumerate(truth):
-            hyp = " ".join(w[0] for w in words if start - 0.3 <= (w[1] + w[2]) / 2 <= end + 0.3)
-            r = word_error_rate(ref, hyp)
-            all_ref.append(ref)
-            all_hyp.append(hyp)
-            print(f"{spec:<26}{i:>5}{r.wer:>8.3f}{r.substitutions:>5}{r.deletions:>5}{r.insertions:>5}"
-                  f"{r.ref_words:>7}  {hyp[:60]}")  # fmt: skip
-        total = word_error_rate(" ".join(all_ref), " ".join(all_hyp))
-        stray = sum(1 for w in words if not any(s - 0.3 <= (w[1] + w[2]) / 2 <= e + 0.3 for s, e, _ in truth))
-        head = f"{spec:<26}{'all':>5}{total.wer:>8.3f}{total.substitutions:>5}{total.deletions:>5}"
-        tail = f"speech layer {asr_s:.1f} s; words outside clips: {stray}"
-        print(f"{head}{total.insertions:>5}{total.ref_words:>7}  {tail}")
-        results.append({"model": spec, "wer": total.wer, "speech_layer_s": asr_s, "stray_words": stray})
+    fresh = [random.SystemRandom().randrange(10**6) for _ in range(args.fresh)]
+    seeds = [int(s) for s in args.seeds.split(",") if s] or fresh
+    print(f"seeds {','.join(map(str, seeds))}")
+    videos: list[tuple[str, int, Any]] = []
+    for seed in seeds:
+        for name, kw in CONDITIONS.items():
+            spec: PlantedSpec = draw_perception_spec(seed, texts=0, duration_s=150.0, **kw)
+            tag = name.split(",")[0].lower() + "_" + kw["bed"]
+            video = build_planted(spec, args.cache / f"asr_{seed}_{tag}.mp4", cache=args.cache)
+            videos.append((name, seed, video))
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as data:
+        for model in args.models.split(","):
+            asr = Backends(Settings(data_dir=Path(data), models=ModelSpecs(asr=model))).asr
+            per: dict[str, list[tuple[str, str]]] = {}
+            seconds, audio_s = 0.0, 0.0
+            for name, _, video in videos:
+                audio = load_audio(video.path)
+                t0 = time.perf_counter()
+                utterances = split_at_pauses(asr.transcribe(audio), max_pause_s=args.max_pause)
+                seconds += time.perf_counter() - t0
+                audio_s += len(audio) / SAMPLE_RATE
+                words = [w for u in utterances for w in u.words]
+                for line in video.spoken:
+                    said = [
+                        w.text for w in words if line.onset_s - 0.5 <= (w.start_s + w.end_s) / 2 <= line.offset_s + 0.5
+                    ]
+                    per.setdefault(name, []).append((line.text, " ".join(said)))
+            scores = {name: word_error_rate(" ".join(r for r, _ in pairs), " ".join(h for _, h in pairs))
+                      for name, pairs in per.items()}  # fmt: skip
+            results[model] = {
+                "wer": {name: round(s.wer, 4) for name, s in scores.items()},
+                "ref_words": {name: s.ref_words for name, s in scores.items()},
+                "seconds_per_audio_hour": round(3600 * seconds / audio_s, 1),
+                "examples": {name: pairs[:3] for name, pairs in per.items()},
+            }
+    names = list(CONDITIONS)
+    print(f"{'model':<24}" + "".join(f"{n:>22}" for n in names) + f"{'s / audio hour':>16}")
+    for model, r in results.items():
+        print(
+            f"{model:<24}"
+            + "".join(f"{100 * r['wer'][n]:>21.1f}%" for n in names)
+            + f"{r['seconds_per_audio_hour']:>16.0f}"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=1))
+        args.json.write_text(json.dumps({"seeds": seeds, "results": results}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

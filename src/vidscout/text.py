@@ -16,11 +16,14 @@ STOPWORDS = frozenset(
 )  # fmt: skip
 """Function words dropped by `tokenize`: frequent in questions ("where do they ..."), never evidence."""
 
-_UNITS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen".split()
-)}  # fmt: skip
-_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i >= 2}
+_UNIT_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+)  # fmt: skip
+_UNITS = {w: i for i, w in enumerate(_UNIT_WORDS)}
+_TENS = {w: 10 * i for i, w in enumerate(
+    ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+) if w}  # fmt: skip
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _WORD = re.compile(r"[^\W_]+|[^\w\s]+|\s+", re.UNICODE)
 
@@ -69,6 +72,27 @@ def _spell_numbers(words: list[str]) -> list[str]:
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_CURRENCY = {"$": "dollars", "£": "pounds", "€": "euros"}
+_MONEY = re.compile(r"([$£€])\s?(\d[\d,]*(?:\.\d+)?)")
+_PERCENT = re.compile(r"(\d)\s?%")
+_CLITIC = re.compile(r"\s+'(?=[a-z])")  # Whisper's word list writes "o'clock" as "o" + "'clock"
+SPELLING = {
+    "favourite": "favorite", "colour": "color", "colours": "colors", "harbour": "harbor", "centre": "center",
+    "theatre": "theater", "metre": "meter", "metres": "meters", "litre": "liter", "grey": "gray",
+    "neighbour": "neighbor", "honour": "honor", "labour": "labor", "flavour": "flavor", "behaviour": "behavior",
+    "humour": "humor", "rumour": "rumor", "armour": "armor", "organise": "organize", "realise": "realize",
+    "travelled": "traveled", "cancelled": "canceled", "jewellery": "jewelry", "aeroplane": "airplane",
+    "programme": "program", "defence": "defense", "licence": "license", "catalogue": "catalog",
+    "cheque": "check", "tyre": "tire", "kerb": "curb", "mum": "mom", "practise": "practice",
+}  # fmt: skip
+"""British spellings and their US forms, so a transcript and a question written either way meet."""
+
+
+def _words(text: str) -> list[str]:
+    text = text.casefold().replace("\u2019", "'")
+    text = _MONEY.sub(lambda m: f"{m.group(2)} {_CURRENCY[m.group(1)]}", _CLITIC.sub("'", text))
+    text = _THOUSANDS.sub("", _PERCENT.sub(r"\1 percent", text)).replace("'", "")
+    return _spell_numbers([SPELLING.get(w, w) for w in _TOKEN.findall(text)])
 
 
 def tokenize(text: str) -> list[str]:
@@ -76,21 +100,20 @@ def tokenize(text: str) -> list[str]:
 
     Apostrophes are removed before splitting, so "don't" is "dont" and "chef's" is "chefs". Numbers meet
     however they are written: number words become digits and separators split, so "ten thirty", "10:30"
-    and "10.30" all give ``["10", "30"]``; thousands separators join ("1,000" is "1000").
+    and "10.30" all give ``["10", "30"]``; thousands separators join ("1,000" is "1000"), "$3" is "3 dollars"
+    and "40%" is "40 percent". British spellings become US ones (`SPELLING`).
 
     >>> tokenize("Where's the 3.5 kg bag? Don't ask!")
     ['wheres', '3', '5', 'kg', 'bag', 'dont', 'ask']
     >>> tokenize("The bakery opens at seven thirty")
     ['bakery', 'opens', '7', '30']
     """
-    text = _THOUSANDS.sub("", text.casefold().replace("'", "").replace("\u2019", ""))
-    return [t for t in _spell_numbers(_TOKEN.findall(text)) if t not in STOPWORDS]
+    return [t for t in _words(text) if t not in STOPWORDS]
 
 
 def normalise_words(text: str) -> list[str]:
-    """Every word of ``text`` (stopwords kept), lower-cased, numbers as digits: the form WER is scored in."""
-    text = _THOUSANDS.sub("", text.casefold().replace("'", "").replace("\u2019", ""))
-    return _spell_numbers(_TOKEN.findall(text))
+    """Every word of ``text`` (stopwords kept), normalised as `tokenize` does: the form WER is scored in."""
+    return _words(text)
 
 
 def overlap(option: str, evidence: str) -> float:

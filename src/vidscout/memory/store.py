@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS docs (
   id INTEGER PRIMARY KEY, segment_id INTEGER NOT NULL, kind TEXT NOT NULL, start_s REAL NOT NULL,
   end_s REAL NOT NULL, text TEXT NOT NULL, vec BLOB);
 CREATE INDEX IF NOT EXISTS docs_segment ON docs(segment_id);
+CREATE TABLE IF NOT EXISTS speaker_windows (
+  idx INTEGER PRIMARY KEY, speech_id INTEGER NOT NULL, start_s REAL NOT NULL, end_s REAL NOT NULL,
+  vec BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS speakers (speech_id INTEGER PRIMARY KEY, speaker TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS captions (
   segment_id INTEGER PRIMARY KEY, start_s REAL NOT NULL, end_s REAL NOT NULL, text TEXT NOT NULL);
 """
@@ -69,6 +73,7 @@ LAYER_TABLES: dict[str, tuple[str, ...]] = {
     "frame_vectors": ("frame_vectors",),
     "text_index": ("docs",),
     "captions": ("captions",),
+    "speakers": ("speaker_windows", "speakers"),
 }
 
 
@@ -276,6 +281,15 @@ class VideoStore:
         if row is None:
             raise KeyError(f"no {level} {index}")
         return int(row[0])
+
+    def speakers(self) -> dict[int, str]:
+        """Speaker label (``S1``, ``S2``, ...) per speech row id.
+
+        Empty when fewer than two voices were found, so single-speaker videos are not cluttered with labels.
+        """
+        rows = self._conn.execute("SELECT speech_id, speaker FROM speakers").fetchall()
+        labels = {int(r[0]): str(r[1]) for r in rows}
+        return labels if len(set(labels.values())) >= 2 else {}
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Read-only SQL for layers and tools that need their own views of the records."""

@@ -33,6 +33,9 @@ class FasterWhisperASR:
         beam_size: int = 5,
         language: str | None = None,
         vad_filter: bool = True,
+        vad_min_silence_ms: int = 2000,
+        vad_pad_ms: int = 400,
+        condition_on_previous_text: bool = False,
         offline: bool = True,
     ) -> None:
         """Load the model.
@@ -44,6 +47,10 @@ class FasterWhisperASR:
             beam_size: Beam width; 5 fixes mishearings that greedy decoding makes on tiny.en.
             language: ISO code, or None to detect (English-only models ignore it).
             vad_filter: Skip non-speech with Silero VAD; timestamps still refer to the input audio.
+            vad_min_silence_ms: Pauses shorter than this stay inside one speech chunk (milliseconds).
+            vad_pad_ms: Audio kept on each side of a speech chunk (milliseconds).
+            condition_on_previous_text: Feed the previous window's text as the prompt of the next. Off by default:
+                with it, Whisper skipped a sentence that repeated an earlier one (bench/asr_wer.py).
             offline: Forbid hub downloads (True for packaged weights).
         """
         t0 = time.perf_counter()
@@ -56,6 +63,8 @@ class FasterWhisperASR:
         self._beam_size = beam_size
         self._language = language
         self._vad_filter = vad_filter
+        self._vad = {"min_silence_duration_ms": vad_min_silence_ms, "speech_pad_ms": vad_pad_ms}
+        self._condition = condition_on_previous_text
         try:
             self._model = WhisperModel(
                 str(model), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=offline
@@ -80,6 +89,8 @@ class FasterWhisperASR:
             beam_size=self._beam_size,
             word_timestamps=True,
             vad_filter=self._vad_filter,
+            vad_parameters=self._vad if self._vad_filter else None,
+            condition_on_previous_text=self._condition,
         )
         out: list[SpeechSegment] = []
         for seg in segments:  # a lazy generator: decoding happens here

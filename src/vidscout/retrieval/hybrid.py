@@ -342,9 +342,14 @@ class SegmentSearcher:
             "SELECT id, start_s, end_s, text, words FROM speech WHERE end_s >= ? AND start_s <= ? ORDER BY start_s, id",
             (window.start_s, window.end_s),
         )
-        return [u for u in map(_utterance, rows) if in_window(u.span, window)]
+        labels = self._speakers
+        return [_utterance(r, labels) for r in rows if in_window(_span(r[1], r[2]), window)]
 
     # --- helpers -------------------------------------------------------------------------------
+
+    @cached_property
+    def _speakers(self) -> dict[int, str]:
+        return self.store.speakers()
 
     @cached_property
     def _doc_bm25(self) -> BM25Index:
@@ -353,7 +358,7 @@ class SegmentSearcher:
     @cached_property
     def _speech(self) -> tuple[list[Utterance], BM25Index]:
         rows = self.store.query("SELECT id, start_s, end_s, text, words FROM speech ORDER BY start_s, id")
-        utterances = [_utterance(r) for r in rows]
+        utterances = [_utterance(r, self._speakers) for r in rows]
         return utterances, BM25Index.from_texts([u.text for u in utterances], options=self.options.bm25)
 
     def _doc_hit(self, doc: _Doc, source: Literal["text", "bm25"], score: float, terms: list[str],
@@ -378,5 +383,8 @@ def _wants(kinds: Collection[HitKind] | None, offered: Sequence[HitKind]) -> boo
     return kinds is None or any(k in kinds for k in offered)
 
 
-def _utterance(row: tuple[Any, ...]) -> Utterance:
-    return Utterance(id=int(row[0]), span=_span(row[1], row[2]), text=str(row[3]), words=_words(row[4]))
+def _utterance(row: tuple[Any, ...], speakers: dict[int, str]) -> Utterance:
+    return Utterance(
+        id=int(row[0]), span=_span(row[1], row[2]), text=str(row[3]), words=_words(row[4]),
+        speaker=speakers.get(int(row[0])),
+    )  # fmt: skip

@@ -223,6 +223,7 @@ class Utterance(BaseModel, frozen=True):
     span: TimeSpan
     text: str
     words: tuple[Word, ...] = ()
+    speaker: str | None = Field(default=None, description="Speaker label (S1, S2...) when the video has several.")
     score: float = Field(default=0.0, description="BM25 score for the query (0 when not searched).")
     match: TimeSpan | None = Field(
         default=None, description="Where the query's words are said, from word times (None: unknown)."

@@ -51,7 +51,7 @@ class TranscriptResult(BaseModel):
             empty = f"No speech between {format_hms(self.window.start_s)} and {format_hms(self.window.end_s)}."
             return f"{empty}\n{cont}" if cont else empty
         lines = [f"Speech in {format_span(self.window)}:"]
-        lines += [f"[{format_hms(u.span.start_s)}] {u.text}" for u in self.utterances]
+        lines += [f"[{format_hms(u.span.start_s)}] {_who(u)}{u.text}" for u in self.utterances]
         if cont:
             lines.append(cont)
         return "\n".join(lines)
@@ -63,8 +63,13 @@ class TranscriptResult(BaseModel):
         for i, u in enumerate(self.utterances, start=1):
             said = f" (words said at {_moment(u.match)})" if u.match else ""
             text = snippet(u.text, terms, width=self.snippet_chars)
-            lines.append(f'{i}. [{format_hms(u.span.start_s)}]{said} "{text}"')
+            lines.append(f'{i}. [{format_hms(u.span.start_s)}]{said} {_who(u)}"{text}"')
         return "\n".join(lines)
+
+
+def _who(u: Utterance) -> str:
+    """``"S2: "`` when the video has several speakers, else nothing."""
+    return f"{u.speaker}: " if u.speaker else ""
 
 
 def _moment(span: TimeSpan) -> str:
