@@ -76,7 +76,7 @@ _CURRENCY = {"$": "dollars", "£": "pounds", "€": "euros"}
 _MONEY = re.compile(r"([$£€])\s?(\d[\d,]*(?:\.\d+)?)")
 _PERCENT = re.compile(r"(\d)\s?%")
 _CLITIC = re.compile(r"\s+'(?=[a-z])")  # Whisper's word list writes "o'clock" as "o" + "'clock"
-SPELLING = {
+SPELLING: dict[str, str] = {
     "favourite": "favorite", "colour": "color", "colours": "colors", "harbour": "harbor", "centre": "center",
     "theatre": "theater", "metre": "meter", "metres": "meters", "litre": "liter", "grey": "gray",
     "neighbour": "neighbor", "honour": "honor", "labour": "labor", "flavour": "flavor", "behaviour": "behavior",
@@ -92,7 +92,8 @@ def _words(text: str) -> list[str]:
     text = text.casefold().replace("\u2019", "'")
     text = _MONEY.sub(lambda m: f"{m.group(2)} {_CURRENCY[m.group(1)]}", _CLITIC.sub("'", text))
     text = _THOUSANDS.sub("", _PERCENT.sub(r"\1 percent", text)).replace("'", "")
-    return _spell_numbers([SPELLING.get(w, w) for w in _TOKEN.findall(text)])
+    words: list[str] = _TOKEN.findall(text)
+    return _spell_numbers([SPELLING.get(w, w) for w in words])
 
 
 def tokenize(text: str) -> list[str]:
