@@ -92,3 +92,14 @@ def test_frames_at_with_a_single_keyframe_and_far_apart_requests(assets_dir: Pat
     assert keyframe_times(sparse) == [0.0]
     times = [1.0, 14.5, 19.0]
     assert [read_index(f) for f in frames_at(sparse, times)] == [24, 348, 456]
+
+
+def test_an_mp4_cut_before_its_moov_atom_says_why_it_cannot_be_partly_ingested(
+    indexed_video: Path, tmp_path: Path
+) -> None:
+    data = indexed_video.read_bytes()
+    assert data.find(b"moov") > len(data) // 2, "the muxer writes the index at the end (no +faststart)"
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(MediaError, match=r"moov atom .*truncated\? Only files written with `-movflags \+faststart`"):
+        probe(cut)
