@@ -397,9 +397,9 @@ def _signature(root: Path) -> tuple[int, ...]:
 def _current(job: _Job, lock: StoreLock, *, keep_open: bool) -> _Found | None:
     """Under the shared lock: what ingest would report when it has nothing to write, else None.
 
-    Runs every layer in check-only mode on a read-only connection; a layer that would compute, metadata
-    that would change, an older schema or damaged files all mean there is something to write. With
-    ``keep_open`` the store is returned open, owning ``lock``.
+    Runs every layer in check-only mode on a read-only connection; a layer that would compute, an older
+    schema or damaged files all mean there is something to write. With ``keep_open`` the store is
+    returned open, owning ``lock``.
     """
     if not (job.root / "db.sqlite").exists():
         return None
@@ -421,12 +421,9 @@ def _current(job: _Job, lock: StoreLock, *, keep_open: bool) -> _Found | None:
 
 
 def _check(job: _Job, store: VideoStore) -> IngestReport | None:
-    if (
-        store.schema_version != SCHEMA_VERSION
-        or not store.get_meta("ingest_complete")
-        or any(store.get_meta(k) != v for k, v in job.meta.items())
-        or store.damaged_layers()
-    ):
+    # The metadata (file path, package versions) is refreshed by the next ingest that writes; a different
+    # path to the same content (a copy, a symlink) alone must not make readers of the store wait.
+    if store.schema_version != SCHEMA_VERSION or not store.get_meta("ingest_complete") or store.damaged_layers():
         return None
     ctx = _Ctx(job.video, job.info, store, job.backends, job.opts, job.progress, check_only=True)
     try:

@@ -18,10 +18,11 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -152,20 +153,14 @@ class StoreLock:
     processes do, and the kernel drops a killed process's lock (``kill -9`` leaves no stale lock).
     """
 
-    # Shared locks held by this process, per store: waiting for the exclusive lock while one of them is
-    # open would wait forever, so that is refused instead (see `refuse_if_read_here`).
-    _shared_here: dict[Path, int] = {}  # noqa: RUF012 (process-wide on purpose)
-    _guard = threading.Lock()
+    # The shared locks this process holds (weakly: a lock dropped unclosed is released with its file). Waiting
+    # for the exclusive lock while one of them is held would wait forever; `refuse_if_read_here` says so.
+    _readers: ClassVar[weakref.WeakSet[StoreLock]] = weakref.WeakSet()
+    _guard: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._file: IO[bytes] | None = None
-        self._mode: str | None = None  # "shared" / "exclusive" while held
-
-    @property
-    def held(self) -> str | None:
-        """``"shared"``, ``"exclusive"`` or None."""
-        return self._mode
 
     def try_acquire(self, *, exclusive: bool) -> bool:
         """Take (or convert to) the lock without waiting; True when it is held."""
@@ -177,44 +172,44 @@ class StoreLock:
 
     def release(self) -> None:
         """Drop the lock (idempotent)."""
-        if self._file is None:
-            return
-        self._count(-1 if self._mode == "shared" else 0)
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-        self._file.close()
-        self._file, self._mode = None, None
+        self._reading(False)
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
 
     def refuse_if_read_here(self) -> None:
         """Raise `StoreError` when this process holds the store open for reading (so an exclusive wait never ends)."""
+        root = self.root.resolve()
         with StoreLock._guard:
-            readers = StoreLock._shared_here.get(self.root.resolve(), 0)
-        if readers:
+            reading = any(lock.root.resolve() == root for lock in StoreLock._readers if lock is not self)
+        if reading:
             raise StoreError(
-                f"{self.root} is open for reading in this process (an open vidscout.Video or VideoStore) and "
-                "must be rebuilt for this ingest; close it first."
+                f"{self.root} is open for reading in this process (an open vidscout.Video) and must be rebuilt "
+                "for this ingest; close it first."
             )
 
     def _lock(self, *, exclusive: bool, wait: bool) -> bool:
         if self._file is None:
             self.root.mkdir(parents=True, exist_ok=True)
             self._file = open(self.root / LOCK_FILE, "a+b")  # noqa: SIM115 (held until release)
-        flags = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-        # A conversion drops the old lock first (flock(2)); account for it as dropped until the new one is held.
-        self._count(-1 if self._mode == "shared" else 0)
-        self._mode = None
+        # flock(2) converts a held lock by dropping it first, so count it as dropped until the new one is held.
+        self._reading(False)
         try:
-            fcntl.flock(self._file.fileno(), flags | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(
+                self._file.fileno(), (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if wait else fcntl.LOCK_NB)
+            )
         except BlockingIOError:
             return False
-        self._mode = "exclusive" if exclusive else "shared"
-        self._count(0 if exclusive else 1)
+        self._reading(not exclusive)
         return True
 
-    def _count(self, delta: int) -> None:
-        if delta:
-            key = self.root.resolve()
-            with StoreLock._guard:
-                StoreLock._shared_here[key] = StoreLock._shared_here.get(key, 0) + delta
+    def _reading(self, shared: bool) -> None:
+        with StoreLock._guard:
+            if shared:
+                StoreLock._readers.add(self)
+            else:
+                StoreLock._readers.discard(self)
 
 
 def damaged_store_error(root: Path, reason: str, *, video: Path | None = None) -> StoreError:
