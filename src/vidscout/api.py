@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from vidscout.agent.loop import AgentOptions
 from vidscout.agent.trace import Step, final_answer, write_trajectory
 from vidscout.answering import Question, make_strategy
-from vidscout.memory.build import IngestOptions, ProgressFn, ingest
+from vidscout.memory.build import IngestOptions, ProgressFn, open_store
 from vidscout.memory.store import VideoStore
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
@@ -77,14 +77,20 @@ class Video:
         """Open the database of ``path``, ingesting (or finishing or updating the ingest) first when needed.
 
         Ingest runs every time: on a complete, current database every layer is cached (about 0.1 s), and
-        a layer built by other backends or an older recipe (its fingerprint differs) is rebuilt, so
-        answers never come from a stale index.
+        a layer built by other backends or an older recipe (its fingerprint differs), or whose files are
+        missing or damaged, is rebuilt, so answers never come from a stale index. While another process
+        ingests the video this waits for it. The open `Video` holds the store's shared lock until closed,
+        so no ingest changes the database under it (one that must, waits).
         """
         video = Path(path)
         settings = settings or Settings()
         backends = backends or Backends(settings)
-        report = ingest(video, settings.videos_dir, backends, options=ingest_options, progress=progress)
-        return cls(video, settings, backends, VideoStore.open(Path(report.store)), report.video)
+        report, store = open_store(video, settings.videos_dir, backends, options=ingest_options, progress=progress)
+        try:
+            return cls(video, settings, backends, store, report.video)
+        except BaseException:
+            store.close()
+            raise
 
     def close(self) -> None:
         """Close the database."""

@@ -18,6 +18,10 @@ class MediaError(ConfigError):
     """The input file is missing, unreadable, or not a video we can ingest."""
 
 
+class StoreError(ConfigError):
+    """A video's database is damaged, locked against this use, or from another vidscout; the message says the fix."""
+
+
 class BackendError(VidScoutError):
     """An external model, API or binary failed (raised ``from`` the original error)."""
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from vidscout.errors import ConfigError
+from vidscout.errors import ConfigError, StoreError
+from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import VideoStore
 from vidscout.models.testing import HashEmbedder
 from vidscout.retrieval.hybrid import SearchOptions, SegmentSearcher
@@ -121,13 +123,24 @@ def test_diversity_spreads_neighbouring_results(tmp_path: Path) -> None:
         assert sorted(h.span.start_s for h in every) == [0, 2, 4, 6, 8, 60]
 
 
-def test_missing_indexes_fall_back_to_bm25(store: VideoStore) -> None:
-    (store.root / "text.faiss").unlink()
+def test_missing_or_stale_indexes_are_errors_and_no_embedders_fall_back_to_bm25(store: VideoStore) -> None:
+    # A store whose FAISS file is gone would silently lose a ranker: say so, and what rebuilds it.
+    frames = (store.root / "frames.faiss").read_bytes()
     (store.root / "frames.faiss").unlink()
-    s = SegmentSearcher.open(store, text_embedder=EMB, image_text_embedder=EMB)
-    hits = s.search("three eggs")
+    with pytest.raises(StoreError, match=r"frames\.faiss is missing .*vidscout ingest"):
+        SegmentSearcher.open(store, text_embedder=EMB, image_text_embedder=EMB)
+    (store.root / "frames.faiss").write_bytes(frames[: len(frames) // 2])
+    with pytest.raises(StoreError, match=r"Cannot read FAISS index .*frames\.faiss"):
+        SegmentSearcher.open(store, text_embedder=EMB, image_text_embedder=EMB)
+    (store.root / "frames.faiss").write_bytes(frames)
+    text = VectorIndex.load(store.root / "text.faiss")
+    VectorIndex.build(np.zeros((1, text.dim), np.float32), np.array([1])).save(store.root / "text.faiss")
+    with pytest.raises(StoreError, match=r"text\.faiss holds 1 vectors but docs has 7 rows"):
+        SegmentSearcher.open(store, text_embedder=EMB)
+    (store.root / "text.faiss").unlink()
+    hits = SegmentSearcher.open(store).search("three eggs")  # no embedders at all: BM25 alone
     assert hits[0].clip == 4 and hits[0].sources == ("bm25",)
-    assert SegmentSearcher.open(store).search("train")[0].clip == 5  # no embedders at all
+    assert SegmentSearcher.open(store).search("train")[0].clip == 5
 
 
 def test_wrong_embedder_and_empty_query_are_config_errors(store: VideoStore, searcher: SegmentSearcher) -> None:

@@ -155,3 +155,14 @@ def test_phone_videos_come_out_upright(assets_dir: Path, rotation: int) -> None:
 
 def test_unrotated_videos_report_rotation_zero(indexed_video: Path) -> None:
     assert probe(indexed_video).rotation == 0
+
+
+def test_an_mp4_cut_before_its_moov_atom_says_why_it_cannot_be_partly_ingested(
+    indexed_video: Path, tmp_path: Path
+) -> None:
+    data = indexed_video.read_bytes()
+    assert data.find(b"moov") > len(data) // 2, "the muxer writes the index at the end (no +faststart)"
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(MediaError, match=r"moov atom .*truncated\? Only files written with `-movflags \+faststart`"):
+        probe(cut)

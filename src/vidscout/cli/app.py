@@ -74,6 +74,10 @@ def ingest(
     ] = "auto",
     as_json: JsonOpt = False,
     kv: Annotated[bool, typer.Option("--kv", help="Also precompute the clips' KV caches (ask --strategy kv).")] = False,
+    rebuild: Annotated[
+        bool,
+        typer.Option("--rebuild", help="Move the database aside (to <dir>.damaged-<time>) and build it again."),
+    ] = False,
 ) -> None:
     """Index a video: shots, clips, chapters, speech, on-screen text, tags and embeddings."""
     from vidscout.cli.progress import StageProgress
@@ -83,19 +87,14 @@ def ingest(
 
     settings = build_settings(profile, data_dir)
     backends = Backends(settings)
+    options = _ingest_options(sample_every, captions)
     with StageProgress(console, enabled=not as_json) as progress:
-        report = ingest(
-            video,
-            settings.videos_dir,
-            backends,
-            options=_ingest_options(sample_every, captions),
-            progress=progress,
-        )
+        report = ingest(video, settings.videos_dir, backends, options=options, progress=progress, rebuild=rebuild)
         if kv:
             from vidscout.api import Video
             from vidscout.kv import precompute_kv
 
-            with Video.open(video, settings=settings, backends=backends) as handle:
+            with Video.open(video, settings=settings, backends=backends, ingest_options=options) as handle:
                 precompute_kv(handle, progress=lambda done, total: progress("kv caches", done, total))
     if as_json:
         out.print_json(report.model_dump_json())
@@ -109,18 +108,24 @@ def info(
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
     rows: Annotated[int, typer.Option(help="Rows per table in the human view.", min=1)] = 40,
+    check: Annotated[
+        bool, typer.Option("--check", help="Also read every page of the database (SQLite quick_check).")
+    ] = False,
 ) -> None:
-    """Show what the database of a video holds."""
+    """Show what the database of a video holds (and whether any of its files are damaged)."""
     from vidscout.cli.render import store_info
     from vidscout.memory.build import store_dir
-    from vidscout.memory.store import VideoStore
+    from vidscout.memory.store import VideoStore, damaged_store_error
     from vidscout.memory.summary import describe_store
     from vidscout.video.decode import probe
 
     settings = build_settings(None, data_dir)
     probe(video)
-    with VideoStore.open(store_dir(settings.videos_dir, video)) as store:
-        described = describe_store(store)
+    root = store_dir(settings.videos_dir, video)
+    with VideoStore.open(root, video=video) as store:
+        if check and (problems := store.quick_check()):
+            raise damaged_store_error(root, f"quick_check: {problems[0]}", video=video)
+        described = describe_store(store, video=video)
     if as_json:
         out.print_json(json.dumps(described))
     else:

@@ -33,6 +33,10 @@ def ingest_summary(console: Console, report: IngestReport) -> None:
             f"[yellow]warning:[/] only {report.covered_s:.1f}s of {report.video.duration_s:.1f}s could be "
             "decoded; the database covers the decodable part."
         )
+    for name, why in report.repaired.items():
+        console.print(f"[yellow]repaired:[/] {name} ({why})")
+    if report.moved_aside:
+        console.print(f"the previous database was moved to {report.moved_aside}")
 
 
 def store_info(console: Console, info: dict[str, Any], *, max_rows: int = 40) -> None:
@@ -44,6 +48,8 @@ def store_info(console: Console, info: dict[str, Any], *, max_rows: int = 40) ->
         f" @ {v.get('fps', 0):.2f} fps  audio: {v.get('audio_codec') or 'none'}"
     )
     console.print(f"store {info['store']}  complete: {info['complete']}  indexes: {info['indexes']}")
+    for name, why in info.get("damaged", {}).items():
+        console.print(f"[yellow]damaged:[/] {name}: {why}; `vidscout ingest` rebuilds it")
     layers = Table(title="Layers", title_justify="left")
     for col in ("layer", "backend", "done", "seconds", "stats"):
         layers.add_column(col)

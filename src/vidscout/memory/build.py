@@ -19,9 +19,11 @@ import importlib.metadata
 import itertools
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -30,16 +32,22 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
-from vidscout.errors import BackendError, ModelUnavailableError, VidScoutError
+from vidscout.errors import BackendError, ConfigError, StoreError, VidScoutError
 from vidscout.memory.diarize import DiarizeOptions, diarize, split_regions
 from vidscout.memory.documents import clip_documents
 from vidscout.memory.index import VectorIndex
 from vidscout.memory.speech import split_at_pauses
 from vidscout.memory.store import (
+    LOCK_FILE,
+    SCHEMA_VERSION,
+    StoreLock,
     VideoStore,
     blob_to_vec,
     content_key,
+    damaged_store_error,
     fingerprint,
+    is_corruption,
+    move_aside,
     vec_to_blob,
     write_bytes_atomic,
 )
@@ -55,6 +63,7 @@ from vidscout.models.base import (
     TextEmbedder,
     VideoLLM,
 )
+from vidscout.models.probe import availability
 from vidscout.video.decode import SAMPLE_RATE, ScanOptions, VideoInfo, frames_at, load_audio, probe, scan
 from vidscout.video.segment import (
     SegmentOptions,
@@ -167,6 +176,8 @@ class IngestReport(BaseModel):
     layers: list[LayerReport]
     wall_s: float
     covered_s: float
+    repaired: dict[str, str] = {}  # layers whose files were missing or damaged, rebuilt in this run: why
+    moved_aside: str | None = None  # where ``rebuild`` moved the previous store
 
 
 _VERSIONED = (
@@ -202,11 +213,18 @@ class _Ctx:
     progress: ProgressFn
     reports: list[LayerReport] = field(default_factory=list[LayerReport])
     fps_of: dict[str, str] = field(default_factory=dict[str, str])
+    check_only: bool = False  # only confirm every layer is current (read-only store); `_NeedsWrite` if not
 
     def begin(self, name: str, spec: str, params: dict[str, Any], deps: Sequence[str]) -> str | None:
         """Start or resume a layer; returns its status, or None when it is already complete."""
         fp = fingerprint(spec, params, [self.fps_of[d] for d in deps])
         self.fps_of[name] = fp
+        if self.check_only:
+            state = self.store.layer(name)
+            if state is None or state.fingerprint != fp or not state.done:
+                raise _NeedsWrite(name)
+            self.reports.append(LayerReport(name=name, status="cached", seconds=state.seconds, stats=state.stats))
+            return None
         fresh = self.store.begin_layer(name, fp, spec, params)
         state = self.store.layer(name)
         if state is not None and state.done and not fresh:
@@ -221,6 +239,10 @@ class _Ctx:
         self.reports.append(LayerReport(name=name, status=status, seconds=state.seconds if state else dt, stats=stats))
 
 
+class _NeedsWrite(Exception):
+    """A read-only check found a layer (or the metadata) that ingest must write."""
+
+
 def ingest(
     video: Path,
     videos_dir: Path,
@@ -228,37 +250,236 @@ def ingest(
     *,
     options: IngestOptions | None = None,
     progress: ProgressFn | None = None,
+    rebuild: bool = False,
 ) -> IngestReport:
-    """Build (or complete, or update) the database of one video and return what was done.
+    """Build (or complete, or update, or repair) the database of one video and return what was done.
 
-    Raises `MediaError` before creating anything when the file is not an ingestible video.
+    One ingest writes a store at a time (`StoreLock`): a second one waits, logging that it does, and
+    then finds the layers done. Layers whose files are missing or disagree with their rows (a deleted
+    or truncated FAISS file, missing keyframes) are rebuilt.
+
+    Args:
+        video: The video file.
+        videos_dir: Where the per-video stores live.
+        backends: The models of each layer.
+        options: Algorithm knobs.
+        progress: Called as (layer, done, total) while layers run.
+        rebuild: Move the existing store aside (``<store>.damaged-<time>``) and build it from scratch.
+
+    Raises:
+        MediaError: The file is not an ingestible video (before anything is created).
+        StoreError: The database is damaged (the message says to use ``rebuild``), or this process holds it
+            open for reading while it must be rebuilt.
     """
-    opts = options or IngestOptions()
-    t_start = time.perf_counter()
+    report, _ = _ingest(video, videos_dir, backends, options=options, progress=progress, rebuild=rebuild)
+    return report
+
+
+def open_store(
+    video: Path,
+    videos_dir: Path,
+    backends: BackendSet,
+    *,
+    options: IngestOptions | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[IngestReport, VideoStore]:
+    """`ingest` (nothing to do on a current store), then the store open for reading under its shared lock.
+
+    While the returned store is open no ingest can change it; close it to let one that must, proceed.
+    A current store is checked under the shared lock alone, so readers of one video never wait for
+    each other.
+    """
+    report, store = _ingest(video, videos_dir, backends, options=options, progress=progress, keep_open=True)
+    if store is None:  # unreachable: keep_open returns a store
+        raise RuntimeError("open_store: no store")
+    return report, store
+
+
+@dataclass
+class _Job:
+    video: Path
+    info: VideoInfo
+    root: Path
+    backends: BackendSet
+    opts: IngestOptions
+    progress: ProgressFn
+    t_start: float
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        """The metadata ingest records about the file and the code that read it."""
+        return {
+            "video": self.info.model_dump(),
+            "source_path": str(self.video.resolve()),
+            "versions": package_versions(),
+        }
+
+    def report(self, store: VideoStore, ctx: _Ctx, **extra: Any) -> IngestReport:
+        covered = float(store.get_meta("covered_s") or self.info.duration_s)
+        return IngestReport(video=self.info, store=str(self.root), layers=ctx.reports,
+                            wall_s=time.perf_counter() - self.t_start, covered_s=covered, **extra)  # fmt: skip
+
+
+_POLL_S = (0.05, 1.0)  # waiting for the exclusive lock: first and longest pause between tries (seconds)
+
+_Found = tuple[IngestReport, VideoStore | None]
+
+
+def _ingest(
+    video: Path,
+    videos_dir: Path,
+    backends: BackendSet,
+    *,
+    options: IngestOptions | None,
+    progress: ProgressFn | None,
+    rebuild: bool = False,
+    keep_open: bool = False,
+) -> _Found:
+    """Check the store under the shared lock; build it under the exclusive one only when that finds work.
+
+    With ``keep_open`` the store comes back open for reading and owns the (shared) lock.
+    """
     info = probe(video)  # validates before any directory is made
-    root = store_dir(videos_dir, video)
-    with VideoStore.open(root, create=True) as store:
-        store.set_meta("video", info.model_dump())
-        store.set_meta("source_path", str(video.resolve()))
-        store.set_meta("versions", package_versions())
-        ctx = _Ctx(video, info, store, backends, opts, progress or (lambda *_: None))
-        _scan_layer(ctx)
-        _segments_layer(ctx)
-        _visual_layers(ctx)
-        _ocr_layer(ctx)
-        _speech_layer(ctx)
-        speakers = _speakers_layer(ctx)
-        captions = _captions_layer(ctx)
-        _text_index_layer(ctx, captions=captions, speakers=speakers)
-        covered = float(store.get_meta("covered_s") or info.duration_s)
+    job = _Job(video, info, store_dir(videos_dir, video), backends, options or IngestOptions(),
+               progress or (lambda *_: None), time.perf_counter())  # fmt: skip
+    lock = StoreLock(job.root)
+    found: _Found | None = None
+    try:
+        if not rebuild:
+            if not lock.try_acquire(exclusive=False):
+                log.warning("Another process is ingesting %s into %s; waiting for it to finish.", video, job.root)
+                lock.acquire(exclusive=False)
+            found = _current(job, lock, keep_open=keep_open)
+            if found is None:
+                lock.release()
+        if found is None:
+            found = _wait_exclusive(job, lock, rebuild=rebuild, keep_open=keep_open)
+        if found is None:
+            report = _build(job, rebuild=rebuild)
+            kept = None
+            if keep_open:
+                lock.acquire(exclusive=False)  # downgrade; a writer that slips in finishes first
+                kept = VideoStore.open(job.root, lock=lock, video=video)
+            found = (report, kept)
+        return found
+    except sqlite3.DatabaseError as e:
+        if is_corruption(e):
+            raise damaged_store_error(job.root, str(e), video=video) from e
+        raise
+    finally:
+        if found is None or found[1] is None:
+            lock.release()
+
+
+def _wait_exclusive(job: _Job, lock: StoreLock, *, rebuild: bool, keep_open: bool) -> _Found | None:
+    """Take the exclusive lock (None), or return what `_current` finds once another writer made the store current.
+
+    Polls rather than blocks: the writer this one waits for may go on reading the store it finished (an
+    open `Video`), and a blocked request would wait for that reader to close.
+    """
+    pause, seen, logged = _POLL_S[0], None, False
+    while not lock.try_acquire(exclusive=True):
+        if not logged:
+            log.warning("%s is being ingested or read by another process (%s); waiting to update it.",
+                        job.video, job.root)  # fmt: skip
+            logged = True
+        changed = _signature(job.root)
+        if not rebuild and changed != seen and lock.try_acquire(exclusive=False):
+            seen = changed
+            if (found := _current(job, lock, keep_open=keep_open)) is not None:
+                return found
+            lock.release()
+        lock.refuse_if_read_here()
+        time.sleep(pause)
+        pause = min(pause * 2, _POLL_S[1])
+    return None
+
+
+def _signature(root: Path) -> tuple[int, ...]:
+    """Changes whenever a writer commits: the size and mtime of the database and its write-ahead log."""
+    sig: list[int] = []
+    for name in ("db.sqlite", "db.sqlite-wal"):
+        try:
+            st = (root / name).stat()
+            sig += [st.st_size, st.st_mtime_ns]
+        except FileNotFoundError:
+            sig += [-1, -1]
+    return tuple(sig)
+
+
+def _current(job: _Job, lock: StoreLock, *, keep_open: bool) -> _Found | None:
+    """Under the shared lock: what ingest would report when it has nothing to write, else None.
+
+    Runs every layer in check-only mode on a read-only connection; a layer that would compute, an older
+    schema or damaged files all mean there is something to write. With ``keep_open`` the store is
+    returned open, owning ``lock``.
+    """
+    if not (job.root / "db.sqlite").exists():
+        return None
+    try:
+        store = VideoStore.open(job.root, lock=lock if keep_open else None, video=job.video)
+    except StoreError:
+        raise
+    except ConfigError:  # an empty database file (no tables yet): the writer makes them
+        return None
+    try:
+        report = _check(job, store)
+    except BaseException:
+        store.close()
+        raise
+    if report is None or not keep_open:
+        store.close()
+        return None if report is None else (report, None)
+    return report, store
+
+
+def _check(job: _Job, store: VideoStore) -> IngestReport | None:
+    # The metadata (file path, package versions) is refreshed by the next ingest that writes; a different
+    # path to the same content (a copy, a symlink) alone must not make readers of the store wait.
+    if store.schema_version != SCHEMA_VERSION or not store.get_meta("ingest_complete") or store.damaged_layers():
+        return None
+    ctx = _Ctx(job.video, job.info, store, job.backends, job.opts, job.progress, check_only=True)
+    try:
+        _run_layers(ctx)
+    except _NeedsWrite:
+        return None
+    except sqlite3.OperationalError as e:
+        # A layer wrote outside `begin` (captions turned off drop their layer): that needs a writer.
+        if getattr(e, "sqlite_errorcode", None) != sqlite3.SQLITE_READONLY:
+            raise
+        return None
+    return job.report(store, ctx)
+
+
+def _build(job: _Job, *, rebuild: bool) -> IngestReport:
+    """Under the exclusive lock: repair, complete or update every layer."""
+    moved = None
+    if rebuild and any(p.name != LOCK_FILE for p in job.root.iterdir()):
+        moved = move_aside(job.root)
+        log.warning("Moved the previous store of %s to %s; building it again.", job.video, moved)
+    with VideoStore.open(job.root, create=True, video=job.video) as store:
+        repaired = store.damaged_layers()
+        for name, why in repaired.items():
+            log.warning("%s: %s; rebuilding the %s layer.", job.root, why, name)
+            store.reopen_layer(name, from_start=name == "scan")
+        for key, value in job.meta.items():
+            store.set_meta(key, value)
+        ctx = _Ctx(job.video, job.info, store, job.backends, job.opts, job.progress)
+        _run_layers(ctx)
         store.set_meta("ingest_complete", True)
-        return IngestReport(
-            video=info,
-            store=str(root),
-            layers=ctx.reports,
-            wall_s=time.perf_counter() - t_start,
-            covered_s=covered,
-        )
+        return job.report(store, ctx, repaired=repaired, moved_aside=str(moved) if moved else None)
+
+
+def _run_layers(ctx: _Ctx) -> None:
+    """Every layer in dependency order (each skips itself when current)."""
+    _scan_layer(ctx)
+    _segments_layer(ctx)
+    _visual_layers(ctx)
+    _ocr_layer(ctx)
+    _speech_layer(ctx)
+    speakers = _speakers_layer(ctx)
+    captions = _captions_layer(ctx)
+    _text_index_layer(ctx, captions=captions, speakers=speakers)
 
 
 # --- scan -------------------------------------------------------------------------------------
@@ -415,16 +636,22 @@ def _visual_layers(ctx: _Ctx) -> None:
                 ctx.store.update_layer(c, name, progress=done[name] / max(total, 1))
         for name in rows:
             ctx.progress(name, done[name], total)
+    if "frame_vectors" in status:  # before the layer is marked done: a kill in between must not leave no index
+        _save_index(ctx.store, "SELECT frame_id, vec FROM frame_vectors ORDER BY frame_id", "frames.faiss")
     dt = time.perf_counter() - t0
     for name, st in status.items():
         # Wall time is shared; split it evenly so the per-layer numbers add up to the run.
         ctx.finish(name, st, time.perf_counter() - dt / len(status), {"frames": total})
-    if "frame_vectors" in status:
-        vec_rows = ctx.store.query("SELECT frame_id, vec FROM frame_vectors ORDER BY frame_id")
-        if vec_rows:
-            vecs_all = np.stack([blob_to_vec(r[1]) for r in vec_rows])
-            ids = np.array([r[0] for r in vec_rows], dtype=np.int64)
-            VectorIndex.build(vecs_all, ids).save(ctx.store.root / "frames.faiss")
+
+
+def _save_index(store: VideoStore, rows_sql: str, file: str) -> None:
+    """Write the FAISS file of (id, vector blob) rows; with no rows, remove a stale one."""
+    rows = store.query(rows_sql)
+    if not rows:
+        (store.root / file).unlink(missing_ok=True)
+        return
+    vecs = np.stack([blob_to_vec(r[1]) for r in rows])
+    VectorIndex.build(vecs, np.array([r[0] for r in rows], dtype=np.int64)).save(store.root / file)
 
 
 def _ocr_layer(ctx: _Ctx) -> None:
@@ -586,18 +813,20 @@ def _speakers_layer(ctx: _Ctx) -> bool:
         ctx.reports.append(LayerReport(name="speakers", status="skipped", stats={"reason": "no audio stream"}))
         return False
     spec = ctx.backends.spec("speaker")
+    usable, why = availability(spec)
+    if not usable:
+        # Speaker labels are an extra: without the encoder's weights the rest of the database is still built.
+        if ctx.store.layer("speakers") is not None:
+            if ctx.check_only:
+                raise _NeedsWrite("speakers")
+            ctx.store.drop_layer("speakers")
+        ctx.reports.append(LayerReport(name="speakers", status="skipped", stats={"reason": why}))
+        return False
     params = {"window_s": o.speaker_window_s, "diarize": DiarizeOptions().model_dump()}
     status = ctx.begin("speakers", spec, params, ["speech"])
     if status is None:
         return True
-    try:
-        embedder = ctx.backends.speaker
-    except ModelUnavailableError as e:
-        ctx.store.drop_layer("speakers")
-        ctx.fps_of.pop("speakers", None)
-        log.warning("speaker labels skipped: %s", e)
-        ctx.reports.append(LayerReport(name="speakers", status="skipped", stats={"reason": str(e).split(";")[0]}))
-        return False
+    embedder = ctx.backends.speaker
     t0 = time.perf_counter()
     store = ctx.store
     utterances = store.query("SELECT id, start_s, end_s FROM speech ORDER BY start_s, id")
@@ -659,6 +888,8 @@ def _captions_layer(ctx: _Ctx) -> bool:
     spec = ctx.backends.spec("video_llm")
     if not captions_enabled(o, spec):
         if ctx.store.layer("captions") is not None:
+            if ctx.check_only:
+                raise _NeedsWrite("captions")
             ctx.store.drop_layer("captions")
         return False
     params = {"frames": o.caption_frames, "width": o.caption_width, "prompt": CAPTION_PROMPT}
@@ -714,8 +945,5 @@ def _text_index_layer(ctx: _Ctx, *, captions: bool = False, speakers: bool = Fal
             "INSERT INTO docs (segment_id, kind, start_s, end_s, text, vec) VALUES (?, ?, ?, ?, ?, ?)",
             [(*d, vec_to_blob(v)) for d, v in zip(docs, vecs, strict=True)],
         )
-    rows = store.query("SELECT id, vec FROM docs ORDER BY id")
-    if rows:
-        index = VectorIndex.build(np.stack([blob_to_vec(r[1]) for r in rows]), np.array([r[0] for r in rows]))
-        index.save(store.root / "text.faiss")
+    _save_index(store, "SELECT id, vec FROM docs ORDER BY id", "text.faiss")
     ctx.finish("text_index", status, t0, {"documents": len(docs)})

@@ -12,7 +12,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from vidscout.errors import BackendError
+from vidscout.errors import StoreError
 
 HNSW_MIN_ROWS = 50_000  # below this, exact inner-product search is fast enough (and exact)
 
@@ -40,11 +40,16 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path) -> VectorIndex:
-        """Read an index written by `save`."""
+        """Read an index written by `save`.
+
+        Raises:
+            StoreError: The file is damaged (the next ``vidscout ingest`` of the video rebuilds it).
+        """
         try:
             return cls(faiss.read_index(str(path)))
         except RuntimeError as e:
-            raise BackendError(f"Cannot read FAISS index {path} ({e}); re-run `vidscout ingest`.") from e
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise StoreError(f"Cannot read FAISS index {path} ({reason}); `vidscout ingest VIDEO` rebuilds it.") from e
 
     def save(self, path: Path) -> None:
         """Write atomically: a reader sees the old file or the new one, never a partial one."""

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 
+from vidscout.errors import StoreError
 from vidscout.memory.index import VectorIndex
-from vidscout.memory.store import VideoStore
+from vidscout.memory.store import VideoStore, damaged_store_error, is_corruption
 
 
-def describe_store(store: VideoStore) -> dict[str, Any]:
-    """Video facts, layer manifest, segments, speech, OCR text and index sizes, all plain data."""
+def describe_store(store: VideoStore, *, video: Path | None = None) -> dict[str, Any]:
+    """Video facts, layer manifest, segments, speech, OCR text and index sizes, all plain data.
+
+    ``damaged`` maps finished layers whose files are missing or out of step with their rows to what is
+    wrong (the next ingest rebuilds them); such a store is not ``complete``.
+
+    Raises:
+        StoreError: The database is damaged (the message names ``video`` and the fix).
+    """
+    try:
+        return _describe(store)
+    except sqlite3.DatabaseError as e:
+        if is_corruption(e):
+            raise damaged_store_error(store.root, str(e), video=video) from e
+        raise
+
+
+def _describe(store: VideoStore) -> dict[str, Any]:
     video = store.get_meta("video") or {}
     duration = float(video.get("duration_s") or 0.0)
     speech = store.query("SELECT start_s, end_s, text, words FROM speech ORDER BY start_s")
@@ -22,15 +41,20 @@ def describe_store(store: VideoStore) -> dict[str, Any]:
     for name in ("frames", "text"):
         path = store.root / f"{name}.faiss"
         if path.exists():
-            indexes[name] = VectorIndex.load(path).size
+            try:
+                indexes[name] = VectorIndex.load(path).size
+            except StoreError:
+                indexes[name] = -1  # unreadable; `damaged` says which layer it belongs to
     layers = store.layers()
+    damaged = store.damaged_layers()
     return {
         "store": str(store.root),
         "video": video,
         "source_path": store.get_meta("source_path"),
         "versions": store.get_meta("versions") or {},
         "covered_s": store.get_meta("covered_s"),
-        "complete": bool(store.get_meta("ingest_complete")) and all(layer.done for layer in layers),
+        "complete": bool(store.get_meta("ingest_complete")) and all(layer.done for layer in layers) and not damaged,
+        "damaged": damaged,
         "layers": [layer.model_dump() for layer in layers],
         "shots": [_span(s) for s in store.segments("shot")],
         "clips": [_span(s) for s in store.segments("clip")],

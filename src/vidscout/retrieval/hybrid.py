@@ -10,15 +10,14 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from vidscout.errors import ConfigError
+from vidscout.errors import ConfigError, StoreError
 from vidscout.memory.index import VectorIndex
-from vidscout.memory.store import VideoStore
+from vidscout.memory.store import LAYER_INDEXES, VideoStore
 from vidscout.models.base import ImageTextEmbedder, TextEmbedder, Word
 from vidscout.retrieval.bm25 import BM25Index, BM25Options
 from vidscout.retrieval.search import (
@@ -80,11 +79,27 @@ def _words(blob: str) -> tuple[Word, ...]:
     return tuple(Word(text=str(r[0]), start_s=float(r[1]), end_s=float(r[2]), prob=float(r[3])) for r in rows)
 
 
-def _load_index(path: Path, embedder: TextEmbedder | ImageTextEmbedder | None) -> VectorIndex | None:
-    """The FAISS file at ``path`` if it exists and an embedder can query it."""
-    if embedder is None or not path.exists():
+def _load_index(store: VideoStore, layer: str, embedder: TextEmbedder | ImageTextEmbedder | None) -> VectorIndex | None:
+    """The FAISS file of ``layer`` when an embedder can query it; None when there is no embedder or nothing indexed.
+
+    Raises:
+        StoreError: The file is missing or unreadable, or holds another number of vectors than its table
+            has rows (``vidscout ingest`` rebuilds it): searching without it would silently lose a ranker.
+    """
+    file, table = LAYER_INDEXES[layer]
+    path = store.root / file
+    if embedder is None:
         return None
+    rows = store.count(table)
+    if not path.exists():
+        if rows == 0:
+            return None
+        raise StoreError(f"{path} is missing ({table} has {rows} rows); `vidscout ingest VIDEO` rebuilds it.")
     index = VectorIndex.load(path)
+    if index.size != rows:
+        raise StoreError(
+            f"{path} holds {index.size} vectors but {table} has {rows} rows; `vidscout ingest VIDEO` rebuilds it."
+        )
     if index.size and index.dim != embedder.dim:
         raise ConfigError(
             f"{path.name} holds {index.dim}-d vectors but the {embedder.name!r} embedder makes "
@@ -157,7 +172,7 @@ class SegmentSearcher:
 
         Raises:
             ConfigError: An index's dimension does not match its embedder's.
-            BackendError: A FAISS file is unreadable.
+            StoreError: A FAISS file is missing, unreadable or out of step with its rows.
         """
         clips = store.segments("clip")
         clip_of_row = {int(r[0]): int(r[1]) for r in store.query("SELECT id, idx FROM segments WHERE level='clip'")}
@@ -180,8 +195,8 @@ class SegmentSearcher:
             clip_spans=[c.span for c in clips],
             frame_times=frame_times,
             sample_period_s=_sample_period(store, list(frame_times.values())),
-            text_index=_load_index(store.root / "text.faiss", text_embedder),
-            frame_index=_load_index(store.root / "frames.faiss", image_text_embedder),
+            text_index=_load_index(store, "text_index", text_embedder),
+            frame_index=_load_index(store, "frame_vectors", image_text_embedder),
             text_embedder=text_embedder,
             image_text_embedder=image_text_embedder,
             options=options or SearchOptions(),

@@ -79,7 +79,34 @@ def _open(path: Path) -> Any:
     try:
         return av.open(str(path), metadata_errors="ignore")
     except _AV_ERRORS as e:
+        if _mp4_without_moov(path):
+            raise MediaError(
+                f"{path} is an MP4 without its moov atom (the index ffmpeg writes at the end): truncated? Only files "
+                "written with `-movflags +faststart` (moov first) can be partly ingested; re-copy the whole file."
+            ) from e
         raise MediaError(f"{path} is not a readable media file ({e}). Is it a video?") from e
+
+
+def _mp4_without_moov(path: Path) -> bool:
+    """Whether ``path`` starts like an MP4/MOV (an ``ftyp`` box) but has no top-level ``moov`` box."""
+    size = path.stat().st_size
+    pos, first = 0, True
+    with open(path, "rb") as f:
+        while pos + 8 <= size:
+            f.seek(pos)
+            head = f.read(16)
+            box_size, kind = int.from_bytes(head[:4], "big"), head[4:8]
+            if first and kind != b"ftyp":
+                return False
+            if kind == b"moov":
+                return False
+            first = False
+            if box_size == 1 and len(head) == 16:  # a 64-bit size follows the type
+                box_size = int.from_bytes(head[8:16], "big")
+            if box_size < 8:  # 0 = "to the end of the file"; less than 8 is malformed
+                break
+            pos += box_size
+    return not first
 
 
 def probe(path: Path) -> VideoInfo:
