@@ -18,6 +18,10 @@ class MediaError(ConfigError):
     """The input file is missing, unreadable, or not a video we can ingest."""
 
 
+class AccessError(ConfigError):
+    """A path outside the directories a server was started with; its message never shows where it leads."""
+
+
 class BackendError(VidScoutError):
     """An external model, API or binary failed (raised ``from`` the original error)."""
 
