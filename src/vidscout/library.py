@@ -202,6 +202,15 @@ class VideoLibrary:
             self._open[path] = (stamp, handle)
             return handle
 
+    def opened(self, video: str | Path) -> Video | None:
+        """The open `Video` of ``video`` if it was opened before (never ingests).
+
+        Raises:
+            AccessError: ``video`` is not under the allowed directories.
+        """
+        cached = self._open.get(self.resolve(video))
+        return cached[1] if cached is not None else None
+
     @contextmanager
     def using(self, video: str | Path, *, progress: ProgressFn | None = None) -> Generator[Video]:
         """Open ``video`` and hold the models' lock while the caller uses it."""
