@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 import typing
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 pytest.importorskip("mcp")
 
 from vidscout.answering import STRATEGY_NAMES
+from vidscout.cli.app import app
 from vidscout.mcp.server import AskArgs, answer_text, ingest_progress
 from vidscout.types import Answer, Evidence, TimeSpan
 
@@ -40,3 +45,13 @@ def test_answer_text_carries_evidence_and_provenance() -> None:
 def test_ask_offers_every_strategy() -> None:
     choices = typing.get_args(AskArgs.model_fields["strategy"].annotation)
     assert set(choices) == set(STRATEGY_NAMES)
+
+
+def test_readme_client_config_launches_the_mcp_command() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    configs = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, flags=re.S) if "mcpServers" in b]
+    assert configs, "the README shows an mcpServers config"
+    server = configs[0]["mcpServers"]["vidscout"]
+    assert server["command"] == "vidscout" and server["args"][:2] == ["mcp", "--allow"]
+    shown = CliRunner().invoke(app, [*server["args"], "--help"])
+    assert shown.exit_code == 0 and "--allow" in shown.output and "--http" in shown.output
