@@ -121,6 +121,10 @@ def test_streamable_http_resources_and_retrieval_answer(http_server: str, allowe
                 assert answered.structured_content and answered.structured_content["strategy"] == "retrieval"
                 assert "Evidence:" in _text(answered)
 
+                looked = await _call(client, "zoom_in", {"video": "speech.mp4", "start": "00:00:00", "end": "00:00:06",
+                                                          "question": "What is seen?"})  # fmt: skip
+                assert not looked.is_error and "zoom_in 00:00:00-00:00:06" in _text(looked), _text(looked)
+
                 listing = await client.read_resource("vidscout://videos")
                 videos = json.loads(listing.contents[0].text)["videos"]
                 (entry,) = [v for v in videos if v["name"] == "speech.mp4"]

@@ -380,13 +380,14 @@ def ingest_progress(report: Callable[[float, str], None]) -> ProgressFn:
     gets a message like ``"speech 40%"``.
     """
     fractions: dict[str, float] = {}
-    last = [-1.0]
+    last = -1.0
 
     def progress(layer: str, done: float, total: float) -> None:
+        nonlocal last
         fractions[layer] = max(fractions.get(layer, 0.0), min(1.0, done / total) if total > 0 else 1.0)
         value = round(sum(fractions.values()), 4)
-        if value > last[0]:
-            last[0] = value
+        if value > last:
+            last = value
             report(value, f"{layer} {fractions[layer]:.0%}")
 
     return progress
