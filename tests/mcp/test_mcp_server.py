@@ -19,7 +19,7 @@ mcp = pytest.importorskip("mcp")
 from mcp import Client, StdioServerParameters  # noqa: E402
 from mcp_types import CallToolResult, ImageContent, TextContent  # noqa: E402
 
-from tests.mcp.conftest import server_env  # noqa: E402
+from tests.servers import server_env, vidscout_command  # noqa: E402
 
 TOOLS = {"ingest", "chapters", "browse", "search", "transcript", "zoom_in", "ask"}
 
@@ -39,11 +39,8 @@ async def _call(
 
 
 def test_stdio_lists_tools_ingests_with_progress_and_answers(allowed_dir: Path, data_dir: Path) -> None:
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "vidscout.cli.app", "mcp", "--allow", str(allowed_dir), "--data-dir", str(data_dir)],
-        env=server_env(),
-    )
+    command, *args = vidscout_command("mcp", "--allow", str(allowed_dir), "--data-dir", str(data_dir))
+    params = StdioServerParameters(command=command, args=args, env=server_env())
 
     async def main() -> None:
         with anyio.fail_after(240):

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.mcp.conftest import free_port, server_env, wait_for_port
+from tests.servers import free_port, serving
 from vidscout.video import samples
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -42,19 +40,8 @@ def app_url(media_cache: Path, tmp_path: Path) -> Iterator[str]:
     videos.mkdir()
     shutil.copy(clip, videos / "talk.mp4")
     port = free_port()
-    cmd = [sys.executable, "-m", "vidscout.cli.app", "ui", "--allow", str(videos), "--data-dir", str(tmp_path / "data"),
-           "--port", str(port)]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=server_env(), stdout=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc, timeout_s=60)
+    with serving(["ui", "--allow", str(videos), "--data-dir", str(tmp_path / "data"), "--port", str(port)], port):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture
