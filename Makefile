@@ -9,11 +9,11 @@ export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export VIDSCOUT_DATA_DIR ?= $(CURDIR)/.cache/vidscout
-APT_PACKAGES := ffmpeg espeak-ng opencv-doc pocketsphinx-testdata
+APT_PACKAGES := ffmpeg espeak-ng opencv-doc pocketsphinx-testdata chromium chromium-driver
 
 .PHONY: system setup demo test lint typecheck pytest clean
 
-system:  ## Debian packages: ffmpeg (media), espeak-ng (speech), sample media packages
+system:  ## Debian packages: ffmpeg (media), espeak-ng (speech), sample media, chromium (the web app's browser test)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \

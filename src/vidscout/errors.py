@@ -22,6 +22,10 @@ class StoreError(ConfigError):
     """A video's database is damaged, locked against this use, or from another vidscout; the message says the fix."""
 
 
+class AccessError(ConfigError):
+    """A path outside the directories a server was started with; its message never shows where it leads."""
+
+
 class BackendError(VidScoutError):
     """An external model, API or binary failed (raised ``from`` the original error)."""
 

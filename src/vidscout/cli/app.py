@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from vidscout.cli import bench_cmd, direct_cmd, serve_cmd
+from vidscout.cli import bench_cmd, direct_cmd, mcp_cmd, serve_cmd, ui_cmd
 from vidscout.cli.options import BaseUrlOpt, DataDirOpt, JsonOpt, ProfileOpt, build_settings
 from vidscout.errors import VidScoutError
 from vidscout.settings import Settings
@@ -242,6 +242,8 @@ app.command()(serve_cmd.vllm)
 app.command()(bench_cmd.bench)
 app.command("make-needle")(bench_cmd.make_needle)
 app.command()(direct_cmd.direct)
+app.command()(mcp_cmd.mcp)
+app.command()(ui_cmd.ui)
 
 
 def main() -> None:

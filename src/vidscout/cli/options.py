@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from vidscout.settings import Settings
+
+if TYPE_CHECKING:
+    from vidscout.library import VideoLibrary
 
 ProfileOpt = Annotated[
     str | None,
@@ -18,10 +21,21 @@ DataDirOpt = Annotated[
     typer.Option("--data-dir", help="Where databases and weights live."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+AllowOpt = Annotated[
+    list[Path],
+    typer.Option("--allow", help="A directory whose videos may be read (repeat for more); nothing else is served."),
+]
 BaseUrlOpt = Annotated[
     str | None,
     typer.Option("--base-url", help="OpenAI-compatible server (vllm profile)."),
 ]
+
+
+def build_library(allow: list[Path], settings: Settings) -> VideoLibrary:
+    """The videos a server may serve: those under ``--allow`` directories (see `vidscout.library`)."""
+    from vidscout.library import VideoLibrary
+
+    return VideoLibrary(allow, settings)
 
 
 def build_settings(profile: str | None, data_dir: Path | None, *, base_url: str | None = None) -> Settings:

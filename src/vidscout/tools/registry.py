@@ -293,20 +293,18 @@ class ToolRegistry:
         try:
             args = tool.args_model.model_validate(parsed)
         except ValidationError as e:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'args'}: {err['msg']}" for err in e.errors()
-            )
-            return ToolOutcome(
-                name=name,
-                arguments=parsed,
-                ok=False,
-                observation=f"Error: invalid arguments for {name}: {problems}. Fix them and call again.",
-            )
+            return ToolOutcome(name=name, arguments=parsed, ok=False, observation=invalid_arguments(name, e))
         try:
             result = tool.fn(ctx, args)
         except ToolRetry as e:
             return ToolOutcome(name=name, arguments=parsed, ok=False, observation=f"Error: {e}")
         return ToolOutcome(name=name, arguments=parsed, ok=True, observation=result.to_observation(), result=result)
+
+
+def invalid_arguments(name: str, error: ValidationError) -> str:
+    """The fix-it text for arguments of tool ``name`` that failed validation: each field and what is wrong."""
+    problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'args'}: {err['msg']}" for err in error.errors())
+    return f"Error: invalid arguments for {name}: {problems}. Fix them and call again."
 
 
 def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
