@@ -96,20 +96,35 @@ def _words(text: str) -> list[str]:
     return _spell_numbers([SPELLING.get(w, w) for w in words])
 
 
+def stem(word: str) -> str:
+    """A light English stem for matching: plurals and possessives folded.
+
+    "passwords" -> "password", "cities" -> "city", "boxes" -> "box"; words under 4 letters, numbers and
+    "-ss"/"-us"/"-is" endings are kept.
+    """
+    if len(word) < 4 or not word.isalpha() or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses", "zes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased word and number tokens of ``text`` without punctuation and `STOPWORDS`.
 
     Apostrophes are removed before splitting, so "don't" is "dont" and "chef's" is "chefs". Numbers meet
     however they are written: number words become digits and separators split, so "ten thirty", "10:30"
     and "10.30" all give ``["10", "30"]``; thousands separators join ("1,000" is "1000"), "$3" is "3 dollars"
-    and "40%" is "40 percent". British spellings become US ones (`SPELLING`).
+    and "40%" is "40 percent". British spellings become US ones (`SPELLING`), plurals singular (`stem`).
 
     >>> tokenize("Where's the 3.5 kg bag? Don't ask!")
-    ['wheres', '3', '5', 'kg', 'bag', 'dont', 'ask']
+    ['where', '3', '5', 'kg', 'bag', 'dont', 'ask']
     >>> tokenize("The bakery opens at seven thirty")
-    ['bakery', 'opens', '7', '30']
+    ['bakery', 'open', '7', '30']
     """
-    return [t for t in _words(text) if t not in STOPWORDS]
+    return [stem(t) for t in _words(text) if t not in STOPWORDS]
 
 
 def normalise_words(text: str) -> list[str]:

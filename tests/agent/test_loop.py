@@ -145,7 +145,8 @@ def test_unknown_tool_and_bad_arguments_become_fix_it_observations(ctx: ToolCont
             Completion(text=SUPPORTED),
         ]
     )
-    steps = list(iter_steps("q", ctx, llm, _tools(), options=AgentOptions(max_steps=8)))
+    # No look succeeds, so "red" is never seen: grounding would (rightly) refuse it; this test is about fix-its.
+    steps = list(iter_steps("q", ctx, llm, _tools(), options=AgentOptions(max_steps=8, grounding=False)))
     fixes = [s.text for s in steps if isinstance(s, ObservationStep)]
     assert "no tool 'teleport'. Call one of: look, finish" in fixes[0]
     assert "outside the video (00:00:00 to 00:10:00)" in fixes[1]
@@ -168,14 +169,50 @@ def test_last_step_offers_only_finish_and_the_budget_is_respected(ctx: ToolConte
 
 
 def test_self_check_rejection_costs_a_step_and_the_run_goes_on(ctx: ToolContext) -> None:
-    finish = _json_call("finish", {"answer": "blue", "evidence": [{"start_s": 0, "end_s": 5}]})
-    fixed = _json_call("finish", {"answer": "red", "evidence": [{"start_s": 60, "end_s": 90}]})
-    llm = ScriptedLLM([finish, REFUTED, fixed], name="gguf:test")
-    steps = list(iter_steps("q", ctx, llm, _tools(), options=AgentOptions(max_steps=4)))
+    look = _json_call("look", {"start": "00:01:00", "end": "00:01:30"})
+    finish = _json_call("finish", {"answer": "The door is red", "evidence": [{"start_s": 0, "end_s": 5}]})
+    fixed = _json_call("finish", {"answer": "The door is red", "evidence": [{"start_s": 60, "end_s": 90}]})
+    llm = ScriptedLLM([look, finish, REFUTED, fixed, SUPPORTED], name="gguf:test")
+    steps = list(iter_steps("q", ctx, llm, _tools(), options=AgentOptions(max_steps=5)))
     checks = [s for s in steps if isinstance(s, ObservationStep) and s.name == "self_check"]
     assert len(checks) == 1 and "does not clearly support" in checks[0].text
     answer = final_answer("q", steps)
-    assert answer.answer == "red" and answer.verified is None  # checked once only
+    # Every finish is checked: the second one was, and passed.
+    assert (answer.answer, answer.verified, answer.forced) == ("The door is red", True, False)
+    assert answer.evidence[0].span == TimeSpan(start_s=60, end_s=90)
+
+
+def test_an_answer_refuted_twice_is_replaced_by_the_best_candidate_and_says_so(ctx: ToolContext) -> None:
+    look = _json_call("look", {"start": "00:01:00", "end": "00:01:30"})
+    finish = _json_call("finish", {"answer": "The door is red", "evidence": [{"start_s": 60, "end_s": 90}]})
+    llm = ScriptedLLM([look, finish, REFUTED, finish, REFUTED], name="gguf:test")
+    answer = run("What colour is the door?", ctx, llm, _tools(), options=AgentOptions(max_steps=6))
+    assert answer.forced and answer.verified is None  # the fallback itself was not checked
+    assert 'The planner\'s answer "The door is red" did not hold up' in answer.check_reason
+    assert "nothing about a door" in answer.check_reason
+    # The empty test store has no search hit to fall back to: it says there is no supported answer.
+    assert answer.answer.startswith("No answer")
+
+
+def test_names_no_tool_returned_are_sent_back_then_replaced(ctx: ToolContext) -> None:
+    look = _json_call("look", {"start": "00:01:00", "end": "00:01:30"})
+    made_up = _json_call("finish", {"answer": "Daniel M. Lara painted it", "evidence": [{"start_s": 60, "end_s": 90}]})
+    llm = ScriptedLLM([look, made_up, made_up], name="gguf:test")
+    steps = list(iter_steps("Who painted the door?", ctx, llm, _tools(), options=AgentOptions(max_steps=5)))
+    notes = [s.text for s in steps if isinstance(s, ObservationStep) and s.name == "self_check"]
+    assert len(notes) == 1 and "daniel, lara" in notes[0]  # checked without a model call
+    answer = final_answer("q", steps)
+    assert answer.forced and "names daniel, lara, which no tool returned" in answer.check_reason
+    assert len(llm.calls) == 3  # two turns and the re-ask; no self-check call was spent on a made-up name
+
+
+def test_an_unreadable_self_check_is_not_counted_as_verified(ctx: ToolContext) -> None:
+    look = _json_call("look", {"start": "00:01:00", "end": "00:01:30"})
+    finish = _json_call("finish", {"answer": "The door is red", "evidence": [{"start_s": 60, "end_s": 90}]})
+    llm = ScriptedLLM([look, finish, "the evidence... maybe"], name="gguf:test")
+    answer = run("q", ctx, llm, _tools(), options=AgentOptions(max_steps=4))
+    assert answer.answer == "The door is red" and not answer.forced
+    assert answer.verified is None and answer.check_reason == "the self-check's reply could not be read"
 
 
 def test_multiple_choice_requires_a_valid_letter(ctx: ToolContext) -> None:
@@ -260,7 +297,8 @@ def test_injected_instructions_stay_inside_the_observation_block(ctx: ToolContex
 
 
 def test_trajectory_round_trips_as_jsonl(ctx: ToolContext, tmp_path: Path) -> None:
-    llm = ScriptedLLM([_json_call("finish", {"answer": "red", "evidence": [{"start_s": 1, "end_s": 2}]}), SUPPORTED],
+    llm = ScriptedLLM([_json_call("look", {"start": "00:00:01", "end": "00:00:02"}),
+                       _json_call("finish", {"answer": "red", "evidence": [{"start_s": 1, "end_s": 2}]}), SUPPORTED],
                       name="gguf:test")  # fmt: skip
     steps = list(iter_steps("q?", ctx, llm, _tools()))
     path = tmp_path / "t.jsonl"

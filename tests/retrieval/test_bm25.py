@@ -9,7 +9,7 @@ from vidscout.retrieval.bm25 import BM25Index, BM25Options, tokenize
 
 
 def test_tokenize_lowercases_strips_punctuation_and_stopwords_keeps_numbers() -> None:
-    assert tokenize("Where's the 3.5 kg bag? Don't ask!") == ["wheres", "3", "5", "kg", "bag", "dont", "ask"]
+    assert tokenize("Where's the 3.5 kg bag? Don't ask!") == ["where", "3", "5", "kg", "bag", "dont", "ask"]
     assert tokenize("Meet at 10:30, gate B-12.") == ["meet", "10", "30", "gate", "b", "12"]
     # Times and numbers meet however they are written.
     assert tokenize("ten thirty") == tokenize("10:30") == tokenize("10.30") == ["10", "30"]

@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from vidscout.agent.briefing import briefing_calls
+from vidscout.agent.reader import EvidenceLine, evidence_lines, read
 from vidscout.agent.trace import (
     AnswerStep,
     ErrorStep,
@@ -39,7 +41,9 @@ from vidscout.memory.documents import span_evidence, summarise_tags
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
-from vidscout.text import overlap
+from vidscout.retrieval.choice import choose
+from vidscout.retrieval.search import Hit
+from vidscout.text import overlap, tokenize
 from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry
 from vidscout.types import Answer, Evidence, OptionSource, TimeSpan, format_hms, parse_time
 
@@ -65,7 +69,19 @@ class AgentOptions(BaseModel, frozen=True):
         default=16000, ge=2000, description="Past this much conversation text, older observations are shortened."
     )
     initial_search: bool = Field(
-        default=True, description="Search the question once before the first planner turn (free step 0)."
+        default=True,
+        description="Search the question (and run the relation tools its wording asks for) before the first "
+        "planner turn (free step 0).",
+    )
+    grounding: bool = Field(default=True, description="Refuse answers whose names and numbers no tool returned.")
+    fallback: bool = Field(
+        default=True, description="Replace an answer that fails its checks twice by the best-supported candidate."
+    )
+    max_rejections: int = Field(default=1, ge=0, le=5, description="Failed checks sent back before falling back.")
+    reader: bool = Field(
+        default=True,
+        description="Before any planner turn, one constrained call answers from the briefing's evidence lines when it "
+        "can (`vidscout.agent.reader`); the tool loop runs only when it cannot.",
     )
 
 
@@ -272,6 +288,15 @@ def gather_evidence(ctx: ToolContext, spans: Sequence[TimeSpan], *, limit: int =
     return _truncate("\n".join(parts), limit) if parts else "(no time spans were cited)"
 
 
+def _cited_text(ctx: ToolContext, spans: Sequence[TimeSpan]) -> str:
+    """Everything the database holds at ``spans`` as one text (empty when it holds nothing there)."""
+    out: list[str] = []
+    for span in spans:
+        ev = span_evidence(ctx.store, span.start_s, span.end_s, frame_margin_s=1.0)
+        out += [*ev.speech, *(text for text, _ in ev.ocr), *ev.captions, summarise_tags(ev.tags)]
+    return " ".join(t for t in out if t)
+
+
 def self_check(messages: Sequence[ChatMessage], llm: LLM) -> tuple[bool | None, str, str]:
     """The planner's verdict on the check that ends ``messages`` (see `self_check_prompt`).
 
@@ -300,143 +325,297 @@ def self_check_prompt(
     return render("agent_self_check", question=question, answer=answer, option=option, evidence=text)
 
 
+def ungrounded(answer: str, question: str, seen: str) -> list[str]:
+    """The names and numbers of ``answer`` found neither in the question nor in anything the tools returned.
+
+    A small planner answers "Daniel M. Lara" when the evidence says "SACHA GOEDEGEBURE": a word-level check
+    catches it without a model call. Numbers and capitalised words must all have been seen; other content
+    words may be paraphrased, but not most of them.
+    """
+    known = set(tokenize(question)) | set(tokenize(seen))
+    raw = re.findall(r"[\w'-]+", _CLOCK.sub(" ", answer))
+    key = {
+        t
+        for w in raw
+        if w[:1].isupper() or any(c.isdigit() for c in w)
+        for t in tokenize(w)
+        if len(t) > 1 or t.isdigit()
+    }
+    missing = sorted(t for t in key if t not in known)
+    rest = [t for t in tokenize(_CLOCK.sub(" ", answer)) if t not in key and t not in _GENERIC]
+    unseen = [t for t in rest if t not in known]
+    if rest and len(unseen) > len(rest) / 2:
+        missing += sorted(set(unseen))
+    return missing
+
+
+def cited_words_support(answer: str, question: str, cited: str) -> bool | None:
+    """Whether the database at the cited spans holds the answer's own words; None when the answer has none.
+
+    The answer's names and numbers (and its other words not taken from the question) must all be in
+    ``cited``; an answer made only of the question's words ("yes", a count) is left to the model's check.
+    """
+    asked = set(tokenize(question))
+    own = [t for t in tokenize(_CLOCK.sub(" ", answer)) if t not in asked and t not in _GENERIC]
+    if not own:
+        return None
+    there = set(tokenize(cited))
+    return all(t in there for t in own)
+
+
+_GENERIC = frozenset(tokenize(
+    "video clip said says say spoken mentioned mention shown show shows screen on-screen appear appears "
+    "answer evidence speaker time minute second seconds text written displayed according first last "
+    "question option yes no not unknown"
+))  # fmt: skip
+
+
+class _Run:
+    """The state of one agent run and what happens on each event (planner turn, finish, repeated call)."""
+
+    def __init__(self, question: str, ctx: ToolContext, llm: LLM, tools: ToolRegistry, opts: AgentOptions) -> None:
+        self.question, self.ctx, self.llm, self.tools, self.opts = question, ctx, llm, tools, opts
+        self.mode = resolve_mode(llm, opts)
+        self.letters = ctx.lettered_options
+        self.option_text = dict(self.letters)
+        self.shape = question_shape(tools, [letter for letter, _ in self.letters])
+        self.messages: list[ChatMessage] = []
+        self.seen: list[str] = []  # every observation, for the grounding check
+        self.calls: set[str] = set()
+        self.warned = self.nudged = self.finish_now = False
+        self.rejections = 0
+        self.first_hits: list[Hit] = []
+        self.evidence_lines: list[EvidenceLine] = []
+        self.done = False
+
+    def left(self, step: int) -> int:
+        return self.opts.max_steps - step
+
+    def note(self, note: str, **variables: object) -> str:
+        return render("agent_note", note=note, **variables).strip()
+
+    def observe(self, tool: str, ok: bool, text: str, step: int) -> str:
+        self.seen.append(text)
+        return render("agent_observation", tool=tool, ok=ok, text=text, steps_left=self.left(step))
+
+    def brief(self) -> Iterator[Step]:
+        """The retrieval-first calls (`vidscout.agent.briefing`), folded into the first user message."""
+        first = render("agent_question", question=self.question, options=self.letters, max_steps=self.opts.max_steps)
+        parts: list[str] = []
+        results: list[object] = []
+        if self.opts.initial_search:
+            for call in briefing_calls(self.question):
+                if call.tool not in self.tools:
+                    continue
+                outcome = self.tools.call(call.tool, call.arguments, self.ctx)
+                if outcome.ok:
+                    results.append(outcome.result)
+                if call.tool == "search" and outcome.ok:
+                    self.first_hits = list(getattr(outcome.result, "hits", []))
+                yield ToolCallStep(step=0, name=call.tool, arguments=call.arguments, call_id="initial")
+                text = _truncate(outcome.observation, self.opts.observation_chars)
+                yield ObservationStep(step=0, name=call.tool, text=text, ok=outcome.ok)
+                parts.append(self.observe(call.tool, outcome.ok, text, 0))
+        if parts:
+            first += "\n\n" + self.note("briefing") + "\n" + "\n".join(parts)
+        self.messages = [
+            ChatMessage(role="system", content=_system_prompt(self.ctx, self.tools, self.mode == "json", self.shape)),
+            ChatMessage(role="user", content=first),
+        ]
+        self.evidence_lines = evidence_lines(results)
+
+    def read_first(self) -> Iterator[Step]:
+        """The reader's one call over the briefing's lines; ends the run when its answer holds."""
+        reading = read(self.question, self.evidence_lines, self.llm, options=self.letters)
+        line = reading.line
+        if line is None or (reading.answer is None and reading.option is None):
+            yield ThoughtStep(step=0, text=f"reader: no answer from the search results ({reading.why})")
+            return
+        ev = (Evidence(span=line.span, note=f"{line.kind}: {line.text[:100]}"),) if line.span is not None else ()
+        if reading.option is not None:
+            yield ThoughtStep(step=0, text=f"reader: option {reading.option}, from [{line.kind}] {line.text[:120]}")
+            yield AnswerStep(
+                step=0, answer=self.option_text.get(reading.option, ""), option=reading.option, evidence=ev,
+                verified=None, check_reason="not checked: the reader chose it from the search results",
+                option_source="planner",
+            )  # fmt: skip
+            self.done = True
+        elif reading.answer is not None:
+            yield ThoughtStep(step=0, text=f'reader: "{reading.answer}", from [{line.kind}] {line.text[:120]}')
+            why = f"its words are on the evidence line it names ({line.kind}: {line.text[:80]})"
+            yield AnswerStep(step=0, answer=reading.answer, evidence=ev, verified=True, check_reason=why)
+            self.done = True
+        else:
+            yield ThoughtStep(step=0, text=f"reader: no answer from the search results ({reading.why})")
+
+    def fallback(self, step: int, answer: str, reason: str) -> AnswerStep:
+        """The best-supported candidate in place of an answer that did not hold up (said so in its reason)."""
+        why = self.note("fallback", answer=answer[:120], reason=reason)
+        if self.letters:
+            choice = choose(self.question, [t for _, t in self.letters], self.ctx.searcher, self.ctx.store,
+                            text_embedder=self.ctx.backends.text_embedder, hits=self.first_hits or None)  # fmt: skip
+            letter, text = self.letters[choice.index]
+            ev = tuple(Evidence(span=s) for s in choice.evidence[:3])
+            return AnswerStep(step=step, answer=text, option=letter, evidence=ev, forced=True, verified=None,
+                              check_reason=why, option_source="retrieval")  # fmt: skip
+        if not self.first_hits:
+            return AnswerStep(step=step, answer="No answer: nothing in the video's database supports one.",
+                              forced=True, verified=None, check_reason=why)  # fmt: skip
+        top = self.first_hits[0]
+        return AnswerStep(step=step, answer=top.text, evidence=(Evidence(span=top.at or top.span, note=top.kind),),
+                          forced=True, verified=None, check_reason=why)  # fmt: skip
+
+    def on_finish(self, step: int, call: _Call, raw: str, result: object) -> Iterator[Step]:
+        """Check a finish; yields the answer (or a fallback) when the run ends, else the note that sends it back."""
+        last = step == self.opts.max_steps
+        answer, option = str(getattr(result, "answer", "")), getattr(result, "option", None)
+        evidence: tuple[Evidence, ...] = tuple(getattr(result, "evidence", ()))
+        source: OptionSource | None = None
+        if option is not None:
+            source = "answer_text" if getattr(result, "option_from_text", False) else "planner"
+        better = matching_option(answer, option, self.letters, [e.span for e in evidence])
+        if better is not None and (self.warned or last):
+            # Told once and it insists: its answer text is the finding, the letter a slip; take the match.
+            text = self.note("option_taken", better=better, chosen=option)
+            yield ObservationStep(step=step, name=call.name, text=text, ok=True)
+            option, better, source = better, None, "answer_text"
+        if better is not None:
+            self.warned = True
+            text = self.note("option_mismatch", better=better, better_text=self.option_text[better], chosen=option,
+                             chosen_text=self.option_text.get(option or "", "?"))  # fmt: skip
+            yield ObservationStep(step=step, name=call.name, text=text, ok=False)
+            _append_turn(self.messages, self.mode, call, raw, self.observe(call.name, False, text, step))
+            return
+        verified: bool | None = None
+        reason = "self-check off" if not self.opts.self_check else ""
+        missing = (
+            [] if (self.letters or not self.opts.grounding) else ungrounded(answer, self.question, "\n".join(self.seen))
+        )
+        check_raw = ""
+        trial = list(self.messages)
+        if missing:
+            verified, reason = False, f"names {', '.join(missing)}, which no tool returned"
+        elif self.opts.self_check:
+            if not evidence:
+                verified, reason = False, "no time spans were cited as evidence"
+            else:
+                cited = _cited_text(self.ctx, [e.span for e in evidence])
+                words = None if self.letters or not cited else cited_words_support(answer, self.question, cited)
+                if words is not None:
+                    # The answer's own names, numbers and words are (or are not) at the cited times: no model call.
+                    verified = words
+                    reason = ("its names, numbers and words are in the database at the cited times" if words else
+                              "its names, numbers and words are not in the database at the cited times")  # fmt: skip
+                else:
+                    chosen = f"{option}: {self.option_text.get(option, '?')}" if option else None
+                    check = self_check_prompt(self.question, answer, chosen, evidence, self.ctx)
+                    _append_turn(trial, self.mode, call, raw, check)
+                    verified, reason, check_raw = self_check(trial, self.llm)
+        if verified is False:
+            self.rejections += 1
+            if last or self.rejections > self.opts.max_rejections or not self.opts.fallback:
+                if self.opts.fallback:
+                    yield self.fallback(step, answer, reason)
+                else:
+                    yield AnswerStep(step=step, answer=answer, option=option, evidence=evidence, verified=False,
+                                     check_reason=reason, option_source=source)  # fmt: skip
+                self.done = True
+                return
+            note = ("ungrounded", {"missing": ", ".join(missing)}) if missing else ("refuted", {"reason": reason})
+            text = self.note(note[0], **note[1])
+            yield ObservationStep(step=step, name="self_check", text=text, ok=False)
+            obs = render("agent_observation", tool="self_check", ok=False, text=text, steps_left=self.left(step))
+            if check_raw:
+                trial += [ChatMessage(role="assistant", content=check_raw), ChatMessage(role="user", content=obs)]
+            else:
+                trial = list(self.messages)
+                _append_turn(trial, self.mode, call, raw, obs)
+            self.messages[:] = trial
+            return
+        yield AnswerStep(step=step, answer=answer, option=option, evidence=evidence, verified=verified,
+                         check_reason=reason, option_source=source)  # fmt: skip
+        self.done = True
+
+    def run(self) -> Iterator[Step]:
+        """Brief, read, then planner turns until an answer (or an error) ends the run."""
+        yield from self.brief()
+        if self.opts.reader and self.evidence_lines:
+            try:
+                yield from self.read_first()
+            except BackendError as e:
+                yield ErrorStep(step=0, message=str(e))
+                return
+            if self.done:
+                return
+        opts = self.opts
+        for step in range(1, opts.max_steps + 1):
+            last = step == opts.max_steps
+            terminal = [t.name for t in self.tools if t.terminal]
+            offered = self.tools.subset(terminal) if last or self.finish_now else self.tools
+            compact(self.messages, budget_chars=opts.context_chars)
+            try:
+                thought, call, raw = _ask_for_call(self.llm, self.messages, offered, self.mode, opts, shape=self.shape)
+            except BackendError as e:
+                yield ErrorStep(step=step, message=str(e))
+                return
+            if thought.strip() and call is not None:
+                yield ThoughtStep(step=step, text=thought.strip())
+            if call is None:
+                if self.mode == "tools" and raw.strip() and (self.nudged or last):
+                    # The model answered in prose: a forced answer, grounded like any other.
+                    missing = [] if self.letters else ungrounded(raw, self.question, "\n".join(self.seen))
+                    if missing and opts.fallback:
+                        yield self.fallback(step, raw.strip(), f"names {', '.join(missing)}, which no tool returned")
+                    else:
+                        yield AnswerStep(step=step, answer=raw.strip(), forced=True)
+                    return
+                self.nudged = True
+                text = self.note("no_call")
+                yield ObservationStep(step=step, name="(none)", text=text, ok=False)
+                _append_turn(self.messages, self.mode, None, raw, self.observe("loop", False, text, step))
+                continue
+            yield ToolCallStep(step=step, name=call.name, arguments=call.arguments, call_id=call.call_id)
+            outcome = self.tools.call(call.name, call.arguments, self.ctx)
+            if outcome.ok and self.tools.get(call.name).terminal:
+                yield from self.on_finish(step, call, raw, outcome.result)
+                if self.done:
+                    return
+                continue
+            text = _truncate(outcome.observation, opts.observation_chars)
+            args_text = (
+                call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, sort_keys=True)
+            )
+            key = f"{call.name}:{args_text}"
+            if key in self.calls:
+                text += "\n" + self.note("repeat_ok" if outcome.ok else "repeat_failed")
+                # Small planners loop on a call they already have the answer from: the next turn must finish.
+                self.finish_now = self.finish_now or outcome.ok
+            self.calls.add(key)
+            yield ObservationStep(step=step, name=call.name, text=text, ok=outcome.ok)
+            _append_turn(self.messages, self.mode, call, raw, self.observe(call.name, outcome.ok, text, step))
+        try:
+            synthesised = synthesise_answer(self.question, self.messages, self.ctx, self.llm, step=opts.max_steps)
+        except BackendError as e:
+            yield ErrorStep(step=opts.max_steps, message=str(e))
+            return
+        missing = [] if self.letters else ungrounded(synthesised.answer, self.question, "\n".join(self.seen))
+        if opts.fallback and (missing or synthesised.answer.startswith("No answer was reached")):
+            yield self.fallback(opts.max_steps, synthesised.answer, "the step budget ran out without a finish")
+        else:
+            yield synthesised
+
+
 def iter_steps(
     question: str, ctx: ToolContext, llm: LLM, tools: ToolRegistry, *, options: AgentOptions | None = None
 ) -> Iterator[Step]:
-    """Run the agent, yielding each thought, call, observation and finally an answer or error."""
-    opts = options or AgentOptions()
-    mode = resolve_mode(llm, opts)
-    letters = ctx.lettered_options
-    option_text = dict(letters)
-    shape = question_shape(tools, [letter for letter, _ in letters])
-    first = render("agent_question", question=question, options=letters, max_steps=opts.max_steps)
-    if opts.initial_search and "search" in tools:
-        # A free first look: small planners start from evidence instead of guessing a first call.
-        outcome = tools.call("search", {"query": question, "top_k": 5}, ctx)
-        yield ToolCallStep(step=0, name="search", arguments={"query": question, "top_k": 5}, call_id="initial")
-        text = _truncate(outcome.observation, opts.observation_chars)
-        yield ObservationStep(step=0, name="search", text=text, ok=outcome.ok)
-        first += "\n\n" + render(
-            "agent_observation", tool="search", ok=outcome.ok, text=text, steps_left=opts.max_steps
-        )
-    messages = [
-        ChatMessage(role="system", content=_system_prompt(ctx, tools, mode == "json", shape)),
-        ChatMessage(role="user", content=first),
-    ]
-    checked = False
-    warned = False
-    nudged = False
-    seen: set[str] = set()
-    finish_now = False
-    for step in range(1, opts.max_steps + 1):
-        last = step == opts.max_steps
-        offered = tools.subset([t.name for t in tools if t.terminal]) if last or finish_now else tools
-        compact(messages, budget_chars=opts.context_chars)
-        try:
-            thought, call, raw = _ask_for_call(llm, messages, offered, mode, opts, shape=shape)
-        except BackendError as e:
-            yield ErrorStep(step=step, message=str(e))
-            return
-        if thought.strip() and call is not None:
-            yield ThoughtStep(step=step, text=thought.strip())
-        if call is None:
-            if mode == "tools" and raw.strip() and (nudged or last):
-                yield AnswerStep(step=step, answer=raw.strip(), forced=True)  # the model answered in prose
-                return
-            nudged = True
-            text = (
-                "Your reply did not contain a tool call. Reply with exactly one tool call; "
-                "call finish when you know the answer."
-            )
-            yield ObservationStep(step=step, name="(none)", text=text, ok=False)
-            _append_turn(messages, mode, None, raw, render("agent_observation", tool="loop", ok=False, text=text,
-                                                           steps_left=opts.max_steps - step))  # fmt: skip
-            continue
-        yield ToolCallStep(step=step, name=call.name, arguments=call.arguments, call_id=call.call_id)
-        outcome = tools.call(call.name, call.arguments, ctx)
-        if outcome.ok and tools.get(call.name).terminal:
-            result = outcome.result
-            answer, option = str(getattr(result, "answer", "")), getattr(result, "option", None)
-            evidence = tuple(getattr(result, "evidence", ()))
-            source: OptionSource | None = None
-            if option is not None:
-                source = "answer_text" if getattr(result, "option_from_text", False) else "planner"
-            verified: bool | None = None
-            reason = "self-check off" if not opts.self_check else ""
-            better = matching_option(answer, option, letters, [e.span for e in evidence])
-            if better is not None and (warned or last):
-                # Told once and it insists: its answer text is the finding, the letter a slip; take the match.
-                text = f"Option {better} taken: it is the option the answer matches (the call said {option})."
-                yield ObservationStep(step=step, name=call.name, text=text, ok=True)
-                option, better, source = better, None, "answer_text"
-            if better is not None:
-                # Small planners write the right answer and then pick a letter at random.
-                warned = True
-                text = (
-                    f"Your answer matches option {better} ({option_text[better]}), not the option you chose "
-                    f"({option}: {option_text.get(option or '', '?')}). Call finish again with the option that "
-                    "matches your answer."
-                )
-                yield ObservationStep(step=step, name=call.name, text=text, ok=False)
-                obs = render("agent_observation", tool=call.name, ok=False, text=text, steps_left=opts.max_steps - step)
-                _append_turn(messages, mode, call, raw, obs)
-                continue
-            if opts.self_check and not checked:
-                checked = True
-                trial = list(messages)
-                check_raw = ""
-                if not evidence:
-                    verified, reason = False, "no time spans were cited as evidence"
-                else:
-                    chosen = f"{option}: {option_text.get(option, '?')}" if option else None
-                    check = self_check_prompt(question, answer, chosen, evidence, ctx)
-                    _append_turn(trial, mode, call, raw, check)
-                    try:
-                        verified, reason, check_raw = self_check(trial, llm)
-                    except BackendError as e:
-                        yield ErrorStep(step=step, message=str(e))
-                        return
-                if verified is False and not last:
-                    text = (
-                        f"Self-check: the video's content at the cited times does not clearly support this "
-                        f"answer ({reason}). Check again (search, transcript or zoom_in), then call finish "
-                        "with a corrected answer or with better evidence."
-                    )
-                    yield ObservationStep(step=step, name="self_check", text=text, ok=False)
-                    left = opts.max_steps - step
-                    obs = render("agent_observation", tool="self_check", ok=False, text=text, steps_left=left)
-                    if check_raw:
-                        trial += [
-                            ChatMessage(role="assistant", content=check_raw),
-                            ChatMessage(role="user", content=obs),
-                        ]
-                    else:
-                        _append_turn(trial, mode, call, raw, obs)
-                    messages[:] = trial
-                    continue
-            yield AnswerStep(step=step, answer=answer, option=option, evidence=evidence, verified=verified,
-                             check_reason=reason, option_source=source)  # fmt: skip
-            return
-        text = _truncate(outcome.observation, opts.observation_chars)
-        args_text = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, sort_keys=True)
-        key = f"{call.name}:{args_text}"
-        if key in seen:
-            text += (
-                "\nYou made this exact call before and it failed the same way. Do something different: "
-                "change the arguments (omit start and end to cover the whole video) or use another tool."
-                if not outcome.ok
-                else "\nYou already made this exact call and have its result: call finish now with your answer."
-            )
-            # Small planners loop on a call they already have the answer from: the next turn must finish.
-            finish_now = finish_now or outcome.ok
-        seen.add(key)
-        yield ObservationStep(step=step, name=call.name, text=text, ok=outcome.ok)
-        obs = render("agent_observation", tool=call.name, ok=outcome.ok, text=text, steps_left=opts.max_steps - step)
-        _append_turn(messages, mode, call, raw, obs)
-    try:
-        yield synthesise_answer(question, messages, ctx, llm, step=opts.max_steps)
-    except BackendError as e:
-        yield ErrorStep(step=opts.max_steps, message=str(e))
+    """Run the agent, yielding each thought, call, observation and finally an answer or error.
+
+    The run starts from retrieval (`vidscout.agent.briefing`); every finish is checked (the answer's names and
+    numbers must have been seen, then the self-check on the cited spans); an answer that fails is sent back,
+    and one that fails again (or on the last step) is replaced by the best-supported candidate, said so in
+    its ``check_reason``.
+    """
+    yield from _Run(question, ctx, llm, tools, options or AgentOptions()).run()
 
 
 _SYNTH_SCHEMA = {

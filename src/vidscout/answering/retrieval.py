@@ -53,6 +53,6 @@ class RetrievalStrategy:
         yield AnswerStep(
             step=0,
             answer=top.text,
-            evidence=(Evidence(span=top.span, note=top.kind),),
+            evidence=(Evidence(span=top.at or top.span, note=top.kind),),
             check_reason="not checked: retrieval has no self-check",
         )

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from vidscout.memory.store import VideoStore
 from vidscout.memory.text_regions import Box, text_blocks
+from vidscout.text import tokenize
 from vidscout.types import TimeSpan
 
 
@@ -55,12 +56,16 @@ def ocr_blocks(rows: Sequence[tuple[Any, ...]]) -> list[tuple[str, float]]:
     on several keyframes is listed once, where it first appears.
     """
     best: dict[str, float] = {}
+    names: dict[str, str] = {}
     frame: list[tuple[str, float, Box]] = []
     current: object = None
 
     def flush() -> None:
         for text, score in text_blocks(frame):
-            best[text] = max(best.get(text, 0.0), score)
+            # The same sign read twice ("Dr.Alvarez -Vienna", "Dr. Alvarez-Vienna") is one block.
+            key = " ".join(tokenize(text)) or text
+            name = names.setdefault(key, text)
+            best[name] = max(best.get(name, 0.0), score)
 
     for frame_id, text, score, box in rows:
         if frame_id != current:
@@ -87,6 +92,7 @@ def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan]) -> list[str]:
         return i if i >= 0 and t < spans[i].end_s else None
 
     labels = store.speakers()
+    last: dict[int, str | None] = {}
     rows = store.query("SELECT id, start_s, end_s, text, words FROM speech ORDER BY start_s, id")
     for sid, start, end, text, words in rows:
         weight: dict[int, float] = {}
@@ -100,8 +106,12 @@ def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan]) -> list[str]:
                 if shared > 0:
                     weight[i] = shared
         if weight:
-            who = f"{labels[int(sid)]}: " if int(sid) in labels else ""
-            parts[max(weight, key=lambda i: (weight[i], -i))].append(f"{who}{text}")
+            i = max(weight, key=lambda i: (weight[i], -i))
+            label = labels.get(int(sid))
+            # A label where the speaker changes, not before every utterance of one speaker.
+            who = f"{label}: " if label and label != last.get(i) else ""
+            last[i] = label
+            parts[i].append(f"{who}{text}")
     return [" ".join(p) for p in parts]
 
 

@@ -106,6 +106,29 @@ class LayerState(BaseModel, frozen=True):
     seconds: float
 
 
+class OcrLine(BaseModel, frozen=True):
+    """One line of on-screen text read on one keyframe; ``box`` is (x0, y0, x1, y1) in [0, 1]."""
+
+    frame_id: int
+    t_s: float
+    text: str
+    score: float
+    box: tuple[float, float, float, float]
+
+
+class TagRow(BaseModel, frozen=True):
+    """The visual labels of one keyframe, best first."""
+
+    frame_id: int
+    t_s: float
+    labels: list[tuple[str, float]]
+
+
+def _box(blob: str) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(v) for v in json.loads(blob))
+    return (x0, y0, x1, y1)
+
+
 class FrameRecord(BaseModel, frozen=True):
     """A sampled analysis frame stored as a JPEG in the store's ``frames/`` directory."""
 
@@ -510,6 +533,24 @@ class VideoStore:
         return [] if rows == ["ok"] else rows
 
     # --- reads -----------------------------------------------------------------------------
+
+    def ocr_lines(self, start_s: float = 0.0, end_s: float = float("inf")) -> list[OcrLine]:
+        """OCR lines of the keyframes in [start_s, end_s), in time then reading order."""
+        rows = self._conn.execute(
+            "SELECT o.frame_id, f.t_s, o.text, o.score, o.box FROM ocr o JOIN frames f ON f.id = o.frame_id"
+            " WHERE f.t_s >= ? AND f.t_s < ? ORDER BY f.t_s, o.id",
+            (start_s, end_s if end_s != float("inf") else 1e18),
+        )
+        return [OcrLine(frame_id=r[0], t_s=r[1], text=r[2], score=r[3], box=_box(r[4])) for r in rows]
+
+    def tag_rows(self, start_s: float = 0.0, end_s: float = float("inf")) -> list[TagRow]:
+        """Visual labels of the keyframes in [start_s, end_s), in time order."""
+        rows = self._conn.execute(
+            "SELECT t.frame_id, f.t_s, t.tags FROM tags t JOIN frames f ON f.id = t.frame_id"
+            " WHERE f.t_s >= ? AND f.t_s < ? ORDER BY f.t_s",
+            (start_s, end_s if end_s != float("inf") else 1e18),
+        )
+        return [TagRow(frame_id=r[0], t_s=r[1], labels=[(str(a), float(b)) for a, b in json.loads(r[2])]) for r in rows]
 
     def frames(self) -> list[FrameRecord]:
         """All sampled frames in time order."""

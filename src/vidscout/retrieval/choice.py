@@ -48,7 +48,7 @@ def choose_time(times: Sequence[float], hits: Sequence[Hit]) -> Choice:
     """The option nearest to the top hit's span (first option when there is no hit)."""
     if not hits:
         return Choice(index=0, scores=[0.0] * len(times), evidence=[], mode="time")
-    span = hits[0].span
+    span = hits[0].at or hits[0].span
     scores = [-d for d in option_distances(times, [span])]
     return Choice(index=int(np.argmax(scores)), scores=scores, evidence=[span], mode="time")
 

@@ -247,7 +247,8 @@ class SegmentSearcher:
         fused = reciprocal_rank_fusion(
             rankings, k=o.rrf_k, weights=weights, key=clip_key if o.fuse_by == "clip" else hit_key
         )
-        return diversify(fused, min_gap_s=o.min_gap_s, top_k=top_k)
+        terms = tokenize(query)
+        return [self._locate(h, terms) for h in diversify(fused, min_gap_s=o.min_gap_s, top_k=top_k)]
 
     # --- single rankers ----------------------------------------------------------------------
 
@@ -361,6 +362,37 @@ class SegmentSearcher:
         return [_utterance(r, labels) for r in rows if in_window(_span(r[1], r[2]), window)]
 
     # --- helpers -------------------------------------------------------------------------------
+
+    def _locate(self, hit: Hit, terms: list[str]) -> Hit:
+        """``hit`` with ``at``: the utterance, or the keyframes' stretch, inside its span that holds most query words.
+
+        A clip can run for half a minute; answering "when" or citing evidence needs the few seconds that matter.
+        """
+        wanted = set(terms)
+        if not wanted or hit.kind not in ("speech", "ocr"):
+            return hit
+        if hit.kind == "speech":
+            best: tuple[int, TimeSpan] | None = None
+            for u in self.speech_in(hit.span):
+                found = len(set(tokenize(u.text)) & wanted)
+                if found and (best is None or found > best[0]):
+                    best = (found, u.span)
+            return hit if best is None else hit.model_copy(update={"at": best[1]})
+        rows = self.store.query(
+            "SELECT f.t_s, o.text FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ?"
+            " ORDER BY f.t_s",
+            (hit.span.start_s, hit.span.end_s),
+        )
+        per_frame: dict[float, set[str]] = {}
+        for t, text in rows:
+            per_frame.setdefault(float(t), set()).update(tokenize(str(text)))
+        scores = {t: len(words & wanted) for t, words in per_frame.items()}
+        top = max(scores.values(), default=0)
+        if not top:
+            return hit
+        times = [t for t, n in scores.items() if n == top]
+        span = TimeSpan(start_s=min(times), end_s=min(hit.span.end_s, max(times) + self.sample_period_s))
+        return hit.model_copy(update={"at": span})
 
     @cached_property
     def _speakers(self) -> dict[int, str]:

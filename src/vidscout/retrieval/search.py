@@ -37,6 +37,11 @@ class Hit(BaseModel, frozen=True):
     doc_id: int | None = Field(default=None, description="Row id in the store's docs table.")
     frame_id: int | None = Field(default=None, description="Row id in the store's frames table.")
     text: str = Field(default="", description="Evidence text or a snippet of it (tags for frames).")
+    at: TimeSpan | None = Field(
+        default=None,
+        description="Where inside ``span`` the query's words are said or shown (the utterance, or the keyframes "
+        "showing the text); None when not located.",
+    )
     sources: tuple[HitSource, ...] = Field(
         default=(), description="For fused hits: the rankers that found it, strongest first."
     )

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from vidscout.tools.browse import BrowseArgs, browse
 from vidscout.tools.finish import FinishArgs, finish
+from vidscout.tools.occurrences import OccurrencesArgs, occurrences
 from vidscout.tools.registry import ToolRegistry
 from vidscout.tools.search import SearchArgs, search
+from vidscout.tools.shown import ShownWhileArgs, shown_while
 from vidscout.tools.transcript import TranscriptArgs, transcript
 from vidscout.tools.zoom import ZoomArgs, zoom_in
 
 
 def default_tools() -> ToolRegistry:
-    """browse, search, transcript, zoom_in and the terminal finish, in the order the planner sees them."""
+    """The tools in the order the planner sees them; finish is terminal."""
     registry = ToolRegistry()
     registry.tool(BrowseArgs)(browse)
     registry.tool(SearchArgs)(search)
     registry.tool(TranscriptArgs)(transcript)
+    registry.tool(OccurrencesArgs)(occurrences)
+    registry.tool(ShownWhileArgs)(shown_while)
     registry.tool(ZoomArgs)(zoom_in)
     registry.tool(FinishArgs, terminal=True)(finish)
     return registry

@@ -55,6 +55,10 @@ class SearchArgs(BaseModel):
     )
     start: Seconds | None = Field(default=None, description="Only search after this time, HH:MM:SS.")
     end: Seconds | None = Field(default=None, description="Only search before this time, HH:MM:SS.")
+    after: str | None = Field(
+        default=None, description="Only search after this event: words said or shown then (e.g. 'the password')."
+    )
+    before: str | None = Field(default=None, description="Only search before this event (words said or shown).")
 
 
 class SearchResult(BaseModel):
@@ -72,7 +76,8 @@ class SearchResult(BaseModel):
         for i, hit in enumerate(self.hits, start=1):
             label = _KIND_LABEL[hit.kind] + (", exact words" if "bm25" in (hit.sources or (hit.source,)) else "")
             text = f'"{hit.text}"' if hit.kind in ("speech", "ocr") and hit.text else hit.text
-            lines.append(f"{i}. {format_span(hit.span)} [{label}] {text}{option_note(hit, self.options)}".rstrip())
+            where = format_span(hit.at) if hit.at is not None else format_span(hit.span)
+            lines.append(f"{i}. {where} [{label}] {text}{option_note(hit, self.options)}".rstrip())
         lines.append("Read a span with transcript or look at it with zoom_in.")
         return "\n".join(lines)
 
@@ -88,11 +93,19 @@ def option_note(hit: Hit, options: list[tuple[str, str]], *, near_s: float = 60.
         return ""
     times = time_options([text for _, text in options])
     if times is not None:
-        dist = option_distances(times, [hit.span])
+        dist = option_distances(times, [hit.at or hit.span])
         i = dist.index(min(dist))
         return f" (near option {options[i][0]}: {options[i][1]})" if dist[i] <= near_s else ""
     found = [f"{letter}: {text}" for letter, text in options if overlap(text, hit.text or "") == 1.0]
     return f" (mentions option {'; '.join(found)})" if found else ""
+
+
+def _event(ctx: ToolContext, words: str) -> TimeSpan:
+    """When an event named by words happens: the located span of the best search hit for them."""
+    hits = ctx.searcher.search(" ".join(words.split()), top_k=1)
+    if not hits:
+        raise ToolRetry(f'Could not find the event "{words}"; name it with words that are said or shown.')
+    return hits[0].at or hits[0].span
 
 
 def search(ctx: ToolContext, args: SearchArgs) -> SearchResult:
@@ -103,7 +116,14 @@ def search(ctx: ToolContext, args: SearchArgs) -> SearchResult:
     query = " ".join(args.query.split())
     if not query:
         raise ToolRetry("The query is empty; say in a few words what to look for.")
-    window = resolve_window(ctx, args.start, args.end)
+    start, end = args.start, args.end
+    if args.after:
+        start = max(start or 0.0, _event(ctx, args.after).end_s)
+    if args.before:
+        end = min(end if end is not None else ctx.duration_s, _event(ctx, args.before).start_s)
+    if start is not None and end is not None and end <= start:
+        raise ToolRetry("Nothing is left between the after and before moments; drop one of them.")
+    window = resolve_window(ctx, start, end)
     kinds: tuple[HitKind, ...] | None = (args.kind,) if args.kind else None
     hits = ctx.searcher.search(query, top_k=args.top_k, kinds=kinds, window=window)
     if not hits:

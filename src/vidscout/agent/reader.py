@@ -1,0 +1,141 @@
+"""The reader: one constrained model call that answers from the briefing's evidence, or says it cannot.
+
+The briefing's results (search hits, occurrences with their count, what was on screen while something was
+said) become one numbered list of evidence lines, each with its time. The model replies
+``{"line": n, "answer": "..."}`` (or ``{"line": n, "option": "B"}`` for multiple choice) under a JSON
+schema: which line answers the question, and the answer copied from it; ``line`` 0 means none does. An
+answer is kept only when its own words are on the line it names (a small model that copies is reliable; one
+that composes is not), so the common case costs one model call and the rest goes on to the tool loop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from vidscout.models.base import LLM, ChatMessage, GenerationOptions
+from vidscout.models.replies import extract_json
+from vidscout.prompts.render import render
+from vidscout.retrieval.search import Hit
+from vidscout.text import tokenize
+from vidscout.tools.occurrences import OccurrencesResult
+from vidscout.tools.shown import ShownWhileResult
+from vidscout.types import TimeSpan, format_hms, format_span
+
+_KIND = {"speech": "said", "ocr": "on screen", "visual": "seen", "frame": "seen"}
+_WHEN = re.compile(r"^\s*(?:when\b|at what (?:time|point|moment)\b|what time\b|how (?:long|far|soon) into\b)", re.I)
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+_VAGUE = frozenset(tokenize("video clip said mentioned shown screen appear written displayed time name number first"))
+
+
+class EvidenceLine(BaseModel, frozen=True):
+    """One numbered line the reader may answer from."""
+
+    span: TimeSpan | None
+    kind: str
+    text: str
+
+    def render(self, n: int) -> str:
+        """``n. HH:MM:SS-HH:MM:SS [kind] text``."""
+        where = format_span(self.span) + " " if self.span is not None else ""
+        return f"{n}. {where}[{self.kind}] {self.text}"
+
+
+_RELATION_KINDS = frozenset({"count", "on screen meanwhile", "on screen right after"})
+"""Lines the relation tools produced for the question's own cue: relevant by construction, not by shared words."""
+
+
+def evidence_lines(results: Sequence[object]) -> list[EvidenceLine]:
+    """The briefing's tool results as evidence lines, the relation tools' first, then the search hits.
+
+    The relation tools answer the question's own cue (a count, what was on screen while), so they lead.
+    """
+    lines: list[EvidenceLine] = []
+    ordered = [r for r in results if not hasattr(r, "hits")] + [r for r in results if hasattr(r, "hits")]
+    for r in ordered:
+        if isinstance(r, OccurrencesResult):
+            lines.append(EvidenceLine(span=None, kind="count", text=f'"{r.query}" occurs {len(r.items)} time(s), '
+                                      f"{r.distinct} distinct"))  # fmt: skip
+            lines += [EvidenceLine(span=o.span, kind=_KIND[o.kind], text=o.text) for o in r.items[:12]]
+        elif isinstance(r, ShownWhileResult):
+            if r.spoken:
+                lines.append(EvidenceLine(span=r.during.span, kind="said", text=r.spoken))
+            lines += [EvidenceLine(span=r.during.span, kind="on screen meanwhile", text=t) for t in r.during.text]
+            lines += [EvidenceLine(span=TimeSpan(start_s=t, end_s=t + 2.0), kind="on screen right after", text=text)
+                      for t, text in r.after[:4]]  # fmt: skip
+        else:
+            hits: list[Hit] = list(getattr(r, "hits", []))
+            for h in hits:
+                lines.append(EvidenceLine(span=h.at or h.span, kind=_KIND.get(h.kind, h.kind), text=h.text))
+    return lines
+
+
+class Reading(BaseModel, frozen=True):
+    """What the reader concluded: the answer and the line it rests on, or why there is none."""
+
+    answer: str | None
+    option: str | None = None
+    line: EvidenceLine | None = None
+    why: str = ""
+
+
+def _schema(letters: Sequence[str]) -> dict[str, Any]:
+    props: dict[str, Any] = {"line": {"type": "integer", "minimum": 0}}
+    if letters:
+        props["option"] = {"type": "string", "enum": list(letters)}
+    else:
+        props["answer"] = {"type": "string"}
+    return {"type": "object", "properties": props, "required": list(props)}
+
+
+def read(
+    question: str,
+    lines: Sequence[EvidenceLine],
+    llm: LLM,
+    *,
+    options: Sequence[tuple[str, str]] = (),
+    max_tokens: int = 96,
+) -> Reading:
+    """Ask the model which line answers ``question`` and what the answer is; keep it only when it holds.
+
+    Raises:
+        BackendError: The model call failed.
+    """
+    if not lines:
+        return Reading(answer=None, why="the briefing found nothing")
+    when = bool(_WHEN.search(question))
+    prompt = render("agent_reader", question=question, options=list(options), when=when,
+                    lines=[line.render(i) for i, line in enumerate(lines, start=1)])  # fmt: skip
+    reply = llm.complete(
+        [ChatMessage(role="user", content=prompt)],
+        GenerationOptions(max_tokens=max_tokens, json_schema=_schema([letter for letter, _ in options])),
+    )
+    try:
+        data = extract_json(reply.text)
+    except ValueError:
+        return Reading(answer=None, why="the reader's reply could not be read")
+    if not isinstance(data, dict):
+        return Reading(answer=None, why="the reader's reply could not be read")
+    n = data.get("line")
+    if not isinstance(n, int) or not 1 <= n <= len(lines):
+        return Reading(answer=None, why="the reader found no line that answers it")
+    line = lines[n - 1]
+    if options:
+        letter = data.get("option")
+        return Reading(answer=None, option=letter if isinstance(letter, str) else None, line=line)
+    answer = " ".join(str(data.get("answer", "")).split())
+    if when and line.span is not None and not _CLOCK.search(answer):
+        answer = f"At {format_hms(line.span.start_s)}: {answer}" if answer else f"At {format_hms(line.span.start_s)}"
+    asked = set(tokenize(question))
+    own = [t for t in tokenize(_CLOCK.sub(" ", answer)) if t not in asked]
+    held = set(tokenize(line.text))
+    if not answer or (own and not all(t in held for t in own)):
+        return Reading(answer=None, line=line, why=f'the answer "{answer}" is not on the line it names')
+    if not when and not own:
+        return Reading(answer=None, line=line, why=f'the answer "{answer}" adds nothing to the question')
+    if line.kind not in _RELATION_KINDS and not (asked - _VAGUE) & held:
+        return Reading(answer=None, line=line, why="the line it names shares no word with the question")
+    return Reading(answer=answer, line=line)

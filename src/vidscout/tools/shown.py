@@ -1,0 +1,94 @@
+"""The `shown_while` tool: what was on screen while something was said (or at a time), and right after it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from vidscout.errors import ToolRetry
+from vidscout.memory.documents import summarise_tags
+from vidscout.memory.text_regions import text_blocks
+from vidscout.text import tokenize
+from vidscout.tools.registry import Seconds, ToolContext
+from vidscout.types import TimeSpan, format_hms, format_span
+
+AFTER_S = 20.0
+"""How far past the moment the "right after" part looks (seconds)."""
+
+
+class ShownWhileArgs(BaseModel):
+    """Arguments of `shown_while`."""
+
+    said: str | None = Field(default=None, description="Words someone says; the tool finds when they are said.")
+    at: Seconds | None = Field(default=None, description="Or a time, HH:MM:SS, instead of words.")
+
+
+class Moment(BaseModel, frozen=True):
+    """On-screen text and visual labels over one stretch of time."""
+
+    span: TimeSpan
+    text: list[str]
+    visual: str
+
+
+class ShownWhileResult(BaseModel):
+    """The moment found, what was on screen then, and what appeared next."""
+
+    said: str | None
+    spoken: str
+    during: Moment
+    after: list[tuple[float, str]] = Field(default_factory=list[tuple[float, str]])  # (time, new on-screen text)
+
+    def to_observation(self) -> str:
+        """The moment, its on-screen text and labels, then the new texts of the next seconds in time order."""
+        head = (f'"{self.spoken}" is said at {format_span(self.during.span)}.' if self.said
+                else f"At {format_span(self.during.span)}:")  # fmt: skip
+        shown = " | ".join(f'"{t}"' for t in self.during.text) or "no text"
+        lines = [head, f"On screen meanwhile: {shown}.", f"Seen: {self.during.visual or 'nothing recognised'}."]
+        if self.after:
+            lines.append(f"New on-screen text in the next {AFTER_S:.0f} s, in order:")
+            lines += [f'- {format_hms(t)} "{text}"' for t, text in self.after]
+        else:
+            lines.append(f"No new on-screen text in the next {AFTER_S:.0f} s.")
+        return "\n".join(lines)
+
+
+def _blocks(ctx: ToolContext, start_s: float, end_s: float) -> list[tuple[float, str]]:
+    """(first time, text) of each distinct text block on the keyframes in [start_s, end_s), in time order."""
+    frames: dict[float, list[tuple[str, float, tuple[float, float, float, float]]]] = {}
+    for line in ctx.store.ocr_lines(start_s, end_s):
+        frames.setdefault(line.t_s, []).append((line.text, line.score, line.box))
+    first: dict[str, tuple[float, str]] = {}
+    for t in sorted(frames):
+        for text, _ in text_blocks(frames[t]):
+            first.setdefault(" ".join(tokenize(text)) or text, (t, text))
+    return sorted(first.values())
+
+
+def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
+    """Show what was on screen while some words were said (or at a time), and what new text appeared right after.
+
+    Give said (words someone says) or at (HH:MM:SS). Use it for "what was shown while X was said" and
+    "what appears right after X".
+    """
+    said = " ".join((args.said or "").split())
+    if said:
+        if not tokenize(said):
+            raise ToolRetry(f'"{said}" has no searchable words; give the words that are said.')
+        found = ctx.searcher.search_transcript(said, top_k=1)
+        if not found:
+            raise ToolRetry(f'Nothing said matches "{said}". Try other words, or search for it first.')
+        span, spoken = found[0].span, found[0].text
+    elif args.at is not None:
+        start, _ = ctx.check_span(args.at, args.at + 1.0)
+        span, spoken = TimeSpan(start_s=max(0.0, start - 1.0), end_s=min(ctx.duration_s, start + 1.0)), ""
+    else:
+        raise ToolRetry("Give said (words someone says) or at (a time, HH:MM:SS).")
+    margin = ctx.searcher.sample_period_s / 2
+    during = _blocks(ctx, span.start_s - margin, span.end_s + margin)
+    labels = [row.labels for row in ctx.store.tag_rows(span.start_s - margin, span.end_s + margin)]
+    visual = summarise_tags([[list(pair) for pair in tags] for tags in labels], top=4)
+    known = {" ".join(tokenize(t)) for _, t in during}
+    later = [(t, text) for t, text in _blocks(ctx, span.end_s + margin, span.end_s + AFTER_S)
+             if " ".join(tokenize(text)) not in known]  # fmt: skip
+    moment = Moment(span=span, text=[t for _, t in during], visual=visual)
+    return ShownWhileResult(said=said or None, spoken=spoken, during=moment, after=later)
