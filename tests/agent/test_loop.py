@@ -120,6 +120,7 @@ def test_json_mode_recovers_from_a_malformed_reply_and_finishes(ctx: ToolContext
             SUPPORTED,
         ],
         name="gguf:test",
+        call_mode="json",
     )
     steps = list(iter_steps("What colour is the door?", ctx, llm, _tools(), options=AgentOptions(max_steps=5)))
     kinds = [type(s).__name__ for s in steps]
@@ -172,7 +173,7 @@ def test_self_check_rejection_costs_a_step_and_the_run_goes_on(ctx: ToolContext)
     look = _json_call("look", {"start": "00:01:00", "end": "00:01:30"})
     finish = _json_call("finish", {"answer": "The door is red", "evidence": [{"start_s": 0, "end_s": 5}]})
     fixed = _json_call("finish", {"answer": "The door is red", "evidence": [{"start_s": 60, "end_s": 90}]})
-    llm = ScriptedLLM([look, finish, REFUTED, fixed, SUPPORTED], name="gguf:test")
+    llm = ScriptedLLM([look, finish, REFUTED, fixed, SUPPORTED], name="gguf:test", call_mode="json")
     steps = list(iter_steps("q", ctx, llm, _tools(), options=AgentOptions(max_steps=5)))
     checks = [s for s in steps if isinstance(s, ObservationStep) and s.name == "self_check"]
     assert len(checks) == 1 and "does not clearly support" in checks[0].text
@@ -185,7 +186,7 @@ def test_self_check_rejection_costs_a_step_and_the_run_goes_on(ctx: ToolContext)
 def test_an_answer_refuted_twice_is_replaced_by_the_best_candidate_and_says_so(ctx: ToolContext) -> None:
     look = _json_call("look", {"start": "00:01:00", "end": "00:01:30"})
     finish = _json_call("finish", {"answer": "The door is red", "evidence": [{"start_s": 60, "end_s": 90}]})
-    llm = ScriptedLLM([look, finish, REFUTED, finish, REFUTED], name="gguf:test")
+    llm = ScriptedLLM([look, finish, REFUTED, finish, REFUTED], name="gguf:test", call_mode="json")
     answer = run("What colour is the door?", ctx, llm, _tools(), options=AgentOptions(max_steps=6))
     assert answer.forced and answer.verified is None  # the fallback itself was not checked
     assert 'The planner\'s answer "The door is red" did not hold up' in answer.check_reason
@@ -197,7 +198,7 @@ def test_an_answer_refuted_twice_is_replaced_by_the_best_candidate_and_says_so(c
 def test_names_no_tool_returned_are_sent_back_then_replaced(ctx: ToolContext) -> None:
     look = _json_call("look", {"start": "00:01:00", "end": "00:01:30"})
     made_up = _json_call("finish", {"answer": "Daniel M. Lara painted it", "evidence": [{"start_s": 60, "end_s": 90}]})
-    llm = ScriptedLLM([look, made_up, made_up], name="gguf:test")
+    llm = ScriptedLLM([look, made_up, made_up], name="gguf:test", call_mode="json")
     steps = list(iter_steps("Who painted the door?", ctx, llm, _tools(), options=AgentOptions(max_steps=5)))
     notes = [s.text for s in steps if isinstance(s, ObservationStep) and s.name == "self_check"]
     assert len(notes) == 1 and "daniel, lara" in notes[0]  # checked without a model call
@@ -209,7 +210,7 @@ def test_names_no_tool_returned_are_sent_back_then_replaced(ctx: ToolContext) ->
 def test_an_unreadable_self_check_is_not_counted_as_verified(ctx: ToolContext) -> None:
     look = _json_call("look", {"start": "00:01:00", "end": "00:01:30"})
     finish = _json_call("finish", {"answer": "The door is red", "evidence": [{"start_s": 60, "end_s": 90}]})
-    llm = ScriptedLLM([look, finish, "the evidence... maybe"], name="gguf:test")
+    llm = ScriptedLLM([look, finish, "the evidence... maybe"], name="gguf:test", call_mode="json")
     answer = run("q", ctx, llm, _tools(), options=AgentOptions(max_steps=4))
     assert answer.answer == "The door is red" and not answer.forced
     assert answer.verified is None and answer.check_reason == "the self-check's reply could not be read"
@@ -221,7 +222,7 @@ def test_multiple_choice_requires_a_valid_letter(ctx: ToolContext) -> None:
         _json_call("finish", {"answer": "red", "option": "E"}),
         _json_call("finish", {"answer": "red", "option": "A", "evidence": [{"start_s": 60, "end_s": 90}]}),
         SUPPORTED,
-    ], name="gguf:test")  # fmt: skip
+    ], name="gguf:test", call_mode="json")  # fmt: skip
     answer = run("Which colour?", ctx, llm, _tools(), options=AgentOptions(max_steps=4))
     assert answer.option == "A"
     user = llm.calls[0][0][1].content
@@ -236,14 +237,14 @@ def test_an_option_that_contradicts_the_answer_text_is_sent_back_once(ctx: ToolC
         _json_call("finish", {"answer": "Sambin Sambin Alpha", "option": "A", "evidence": ev}),
         _json_call("finish", {"answer": "Sambin Sambin Alpha", "option": "B", "evidence": ev}),
         SUPPORTED,
-    ], name="gguf:test")  # fmt: skip
+    ], name="gguf:test", call_mode="json")  # fmt: skip
     steps = list(iter_steps("What is the code?", ctx, llm, _tools(), options=AgentOptions(max_steps=5)))
     notes = [s.text for s in steps if isinstance(s, ObservationStep) and not s.ok]
     assert len(notes) == 1 and "matches option B (seven seven alpha)" in notes[0]
     assert final_answer("q", steps).option == "B"
     # Said once only: a model that insists gets the option its answer text matches, with a note.
     llm = ScriptedLLM([_json_call("finish", {"answer": "Sambin Sambin Alpha", "option": "A", "evidence": ev})] * 2
-                      + [SUPPORTED], name="gguf:test")  # fmt: skip
+                      + [SUPPORTED], name="gguf:test", call_mode="json")  # fmt: skip
     steps = list(iter_steps("What is the code?", ctx, llm, _tools(), options=AgentOptions(max_steps=5)))
     assert final_answer("q", steps).option == "B"
     assert any(isinstance(s, ObservationStep) and s.ok and "Option B taken" in s.text for s in steps)
@@ -286,7 +287,7 @@ def test_injected_instructions_stay_inside_the_observation_block(ctx: ToolContex
             return _json_call("look", {"start": 60, "end": 90})
         return _json_call("finish", {"answer": "red", "evidence": [{"start_s": 60, "end_s": 90}]})
 
-    llm = ScriptedLLM(planner, name="gguf:test")
+    llm = ScriptedLLM(planner, name="gguf:test", call_mode="json")
     answer = run("What colour is the door?", ctx, llm, _tools())
     assert answer.answer == "red"
     observation = seen[1]
@@ -299,7 +300,7 @@ def test_injected_instructions_stay_inside_the_observation_block(ctx: ToolContex
 def test_trajectory_round_trips_as_jsonl(ctx: ToolContext, tmp_path: Path) -> None:
     llm = ScriptedLLM([_json_call("look", {"start": "00:00:01", "end": "00:00:02"}),
                        _json_call("finish", {"answer": "red", "evidence": [{"start_s": 1, "end_s": 2}]}), SUPPORTED],
-                      name="gguf:test")  # fmt: skip
+                      name="gguf:test", call_mode="json")  # fmt: skip
     steps = list(iter_steps("q?", ctx, llm, _tools()))
     path = tmp_path / "t.jsonl"
     write_trajectory(path, "q?", steps)
@@ -376,7 +377,7 @@ def test_compaction_shortens_old_observations_only_when_over_budget() -> None:
 def test_a_repeated_call_gets_a_hint(ctx: ToolContext) -> None:
     call = _json_call("look", {"start": 60, "end": 90})
     done = _json_call("finish", {"answer": "red", "evidence": [{"start_s": 60, "end_s": 90}]})
-    llm = ScriptedLLM([call, call, done, SUPPORTED], name="gguf:test")
+    llm = ScriptedLLM([call, call, done, SUPPORTED], name="gguf:test", call_mode="json")
     steps = list(iter_steps("q", ctx, llm, _tools()))
     observations = [s for s in steps if isinstance(s, ObservationStep)]
     assert "already made this exact call" not in observations[0].text

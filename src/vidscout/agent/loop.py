@@ -89,7 +89,7 @@ def resolve_mode(llm: LLM, options: AgentOptions) -> Literal["tools", "json"]:
     """The call protocol for this planner."""
     if options.mode != "auto":
         return options.mode
-    return "json" if getattr(llm, "name", "").startswith("gguf") else "tools"
+    return llm.call_mode
 
 
 def _type_hint(schema: dict[str, Any]) -> str:

@@ -33,9 +33,9 @@ def _json_option(text: str, flag: str) -> Any:
 
 def preflight(settings: Settings) -> None:
     """Before a long run: check the OpenAI-style servers the settings use (no-op on the embedded profile)."""
-    from vidscout.models.registry import resolve_specs
+    from vidscout.models.registry import is_served, resolve_specs
 
-    if any(resolve_specs(settings)[r].startswith("openai") for r in ("llm", "video_llm")):
+    if any(is_served(resolve_specs(settings)[r]) for r in ("llm", "video_llm")):
         from vidscout.serve.vllm import preflight as check
 
         check(settings)

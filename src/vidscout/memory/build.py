@@ -64,6 +64,7 @@ from vidscout.models.base import (
     VideoLLM,
 )
 from vidscout.models.probe import availability
+from vidscout.models.registry import is_served
 from vidscout.video.decode import SAMPLE_RATE, ScanOptions, VideoInfo, frames_at, load_audio, probe, scan
 from vidscout.video.segment import (
     SegmentOptions,
@@ -876,7 +877,7 @@ CAPTION_PROMPT = (
 
 def captions_enabled(opts: IngestOptions, video_llm_spec: str) -> bool:
     """Whether ingest captions clips: always when "on", never when "off", for served Video-LLMs when "auto"."""
-    return opts.captions == "on" or (opts.captions == "auto" and video_llm_spec.startswith("openai"))
+    return opts.captions == "on" or (opts.captions == "auto" and is_served(video_llm_spec))
 
 
 def _captions_layer(ctx: _Ctx) -> bool:

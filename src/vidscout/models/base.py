@@ -176,9 +176,14 @@ class SpeakerEmbedder(Protocol):
 
 @runtime_checkable
 class LLM(Protocol):
-    """A chat model (the planner)."""
+    """A chat model (the planner).
+
+    ``call_mode`` says how it takes tool calls: ``"tools"`` (OpenAI-style native tool calling) or ``"json"``
+    (a reply constrained by a JSON schema, as the embedded GGUF planner does with a grammar).
+    """
 
     name: str
+    call_mode: Literal["tools", "json"]
 
     def complete(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Completion:
         """One chat completion."""
@@ -191,9 +196,14 @@ class LLM(Protocol):
 
 @runtime_checkable
 class VideoLLM(Protocol):
-    """A model that answers a question about a sequence of timestamped frames."""
+    """A model that answers a question about a sequence of timestamped frames.
+
+    ``served`` is True for a real Video-LLM behind a server (vLLM), False for the embedded stand-in that only
+    lists what the offline models recognise; captions at ingest and zoom_in's questions go to served ones.
+    """
 
     name: str
+    served: bool
 
     def describe(self, frames: Sequence[Image], times_s: Sequence[float], prompt: str) -> str:
         """Answer ``prompt`` about ``frames`` sampled at ``times_s`` (seconds into the video)."""

@@ -48,6 +48,8 @@ def describe_colours(image: Image) -> str:
 class CompositeVideoLLM:
     """The `VideoLLM` protocol from tagger labels, OCR text and colour statistics of sampled frames."""
 
+    served = False
+
     def __init__(
         self,
         tagger: Tagger,

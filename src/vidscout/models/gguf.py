@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -53,6 +53,8 @@ class GGUFLLM:
     fence is unwrapped. One instance serves one caller at a time (llama.cpp contexts are not
     thread-safe); the KV cache keeps the previous call's prompt prefix.
     """
+
+    call_mode: Literal["tools", "json"] = "json"  # tool calls as grammar-constrained JSON
 
     def __init__(
         self,

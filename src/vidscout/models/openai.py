@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -80,6 +80,8 @@ class OpenAILLM:
     429, 5xx and connection errors are retried with exponential backoff (honouring ``Retry-After``); a read
     timeout is not (the server is still working on the request).
     """
+
+    call_mode: Literal["tools", "json"] = "tools"  # OpenAI-style native tool calls (vLLM --enable-auto-tool-choice)
 
     def __init__(
         self,

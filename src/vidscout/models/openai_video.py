@@ -143,6 +143,8 @@ class OpenAIVideoLLM:
     as ``video``: only `OpenAIClipVideoLLM.describe_clip` cuts clips).
     """
 
+    served = True
+
     def __init__(self, llm: OpenAILLM, options: VideoRequestOptions | None = None) -> None:
         """Wrap a chat client.
 

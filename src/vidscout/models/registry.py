@@ -224,6 +224,15 @@ LLMS: dict[str, Factory[LLM]] = {"gguf": _gguf, "openai": _openai}
 VIDEO_LLMS: dict[str, Factory[VideoLLM]] = {"composite": _composite, "openai": _openai_video}
 SPEAKER_EMBEDDERS: dict[str, Factory[SpeakerEmbedder]] = {"resemblyzer": _resemblyzer}
 
+SERVED_KINDS = frozenset({"openai"})
+"""Backend kinds that talk to a model server (vLLM, OpenAI): the ones a preflight check reaches."""
+
+
+def is_served(spec: str) -> bool:
+    """Whether ``spec`` names a model behind a server (see `SERVED_KINDS`), without building it."""
+    return parse_spec(spec)[0] in SERVED_KINDS
+
+
 TABLES: dict[str, Mapping[str, Factory[Any]]] = {
     "asr": ASRS, "ocr": OCRS, "tagger": TAGGERS, "image_text": IMAGE_TEXT_EMBEDDERS,
     "text": TEXT_EMBEDDERS, "llm": LLMS, "video_llm": VIDEO_LLMS, "speaker": SPEAKER_EMBEDDERS,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,9 +69,22 @@ class ScriptedLLM:
     Every call's messages and options are recorded in ``calls`` for assertions.
     """
 
-    def __init__(self, replies: Iterable[Completion | str] | Responder = (), *, name: str = "scripted") -> None:
-        """Args: replies: completions (or plain texts) in order, or a function computing each reply."""
+    def __init__(
+        self,
+        replies: Iterable[Completion | str] | Responder = (),
+        *,
+        name: str = "scripted",
+        call_mode: Literal["tools", "json"] = "tools",
+    ) -> None:
+        """Queue the replies.
+
+        Args:
+            replies: Completions (or plain texts) in order, or a function computing each reply.
+            name: The spec it reports.
+            call_mode: How it takes tool calls; ``"json"`` plays a grammar-constrained planner.
+        """
         self.name = name
+        self.call_mode: Literal["tools", "json"] = call_mode
         self.calls: list[tuple[list[ChatMessage], GenerationOptions]] = []
         self._responder: Responder | None = replies if callable(replies) else None
         self._queue: list[Completion | str] = [] if callable(replies) else list(replies)

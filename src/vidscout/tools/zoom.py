@@ -119,7 +119,7 @@ def zoom_in(ctx: ToolContext, args: ZoomArgs) -> ZoomResult:
     if not question:
         raise ToolRetry("The question is empty; say what to look for in this span.")
     speech = _speech(ctx, span)
-    if ctx.backends.spec("video_llm").startswith("openai"):
+    if ctx.backends.video_llm.served:
         return _ask_video_llm(ctx, span, question, speech, o)
     return _reanalyse(ctx, span, question, speech, o)
 
