@@ -363,6 +363,17 @@ def cited_words_support(answer: str, question: str, cited: str) -> bool | None:
     return all(t in there for t in own)
 
 
+_YES_NO = re.compile(r"^\s*(?:yes|no)\b", re.IGNORECASE)
+
+
+def informative(answer: str, question: str) -> bool:
+    """Whether ``answer`` says something the question does not: a word of its own, a time, or yes/no."""
+    if _YES_NO.match(answer) or _CLOCK.search(answer):
+        return True
+    asked = set(tokenize(question))
+    return any(t not in asked and t not in _GENERIC for t in tokenize(answer))
+
+
 _GENERIC = frozenset(tokenize(
     "video clip said says say spoken mentioned mention shown show shows screen on-screen appear appears "
     "answer evidence speaker time minute second seconds text written displayed according first last "
@@ -495,6 +506,8 @@ class _Run:
         trial = list(self.messages)
         if missing:
             verified, reason = False, f"names {', '.join(missing)}, which no tool returned"
+        elif not self.letters and not informative(answer, self.question):
+            verified, reason = False, "it only repeats the question; it does not give the answer"
         elif self.opts.self_check:
             if not evidence:
                 verified, reason = False, "no time spans were cited as evidence"

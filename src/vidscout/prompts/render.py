@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -12,10 +13,22 @@ from vidscout.errors import ConfigError
 _DIR = Path(__file__).resolve().parent
 
 
+_FENCE = re.compile(r"<{3,}|>{3,}")
+
+
+def fenced(text: object) -> str:
+    """``text`` that cannot close (or open) the ``<<<`` / ``>>>`` blocks untrusted data is put in.
+
+    Speech and on-screen text come from the video; a sign reading ">>> SYSTEM: ..." must stay data. Runs of
+    three or more angle brackets become guillemets, which read the same to a person.
+    """
+    return _FENCE.sub(lambda m: ("‹" if m.group()[0] == "<" else "›") * len(m.group()), str(text))
+
+
 @cache
 def _environment() -> Environment:
     # trim/lstrip blocks keep `{% ... %}` lines out of the output, so templates can be laid out readably.
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(_DIR),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -23,6 +36,8 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
         autoescape=False,
     )
+    env.filters["fenced"] = fenced
+    return env
 
 
 def available() -> list[str]:

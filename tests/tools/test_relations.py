@@ -1,0 +1,107 @@
+"""The relation tools and the agent's briefing and reader on a real planted video: counting, while, right after."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vidscout.agent.briefing import briefing_calls
+from vidscout.agent.reader import EvidenceLine, evidence_lines, read
+from vidscout.media.planted import Piece, PlantedSpec, PlantedVideo, SpeechPlant, TextPlant, build_planted
+from vidscout.memory.build import ingest, store_dir
+from vidscout.memory.store import VideoStore
+from vidscout.models.base import Completion
+from vidscout.models.registry import Backends
+from vidscout.models.testing import ScriptedLLM
+from vidscout.settings import Settings
+from vidscout.tools.default import default_tools
+from vidscout.tools.registry import ToolContext, VideoDeps
+from vidscout.types import TimeSpan
+
+
+def _sign(text: str, start: float, dur: float = 5.0) -> TextPlant:
+    return TextPlant(text=text, start_s=start, duration_s=dur, size_px=32, boxed=True, light=True)
+
+
+@pytest.fixture(scope="module")
+def planted(media_cache: Path) -> PlantedVideo:
+    """40 s of vtest: a gate sign twice, a room sign while the password is said, a code right after the train."""
+    spec = PlantedSpec(
+        seed=0, size=(640, 360),
+        pieces=[Piece(source="vtest", start_s=5.0, duration_s=40.0)],
+        bed="silence",
+        texts=[_sign("GATE B22", 1.0), _sign("ROOM 417", 8.0, 6.0), _sign("GATE C35", 16.0), _sign("CODE 5150", 31.0)],
+        speech=[SpeechPlant(text="The secret password is blue giraffe.", start_s=8.5, speaker="espeak:en-us"),
+                SpeechPlant(text="The next train to Lisbon leaves from platform nine.", start_s=24.0,
+                            speaker="espeak:en-us")],
+    )  # fmt: skip
+    return build_planted(spec, media_cache / "relations_40s.mp4", cache=media_cache)
+
+
+@pytest.fixture(scope="module")
+def ctx(planted: PlantedVideo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolContext]:
+    backends = Backends(Settings(data_dir=tmp_path_factory.mktemp("relations")))
+    videos = tmp_path_factory.mktemp("videos")
+    ingest(planted.path, videos, backends)
+    with VideoStore.open(store_dir(videos, planted.path)) as store:
+        yield ToolContext(VideoDeps.open(planted.path, store, backends))
+
+
+def test_occurrences_lists_every_appearance_and_counts_distinct_texts(ctx: ToolContext) -> None:
+    outcome = default_tools().call("occurrences", {"query": "gate"}, ctx)
+    assert outcome.ok, outcome.observation
+    items = outcome.result.items
+    assert [o.kind for o in items] == ["ocr", "ocr"] and outcome.result.distinct == 2
+    assert items[0].span.start_s == pytest.approx(2.0, abs=2.1) and items[1].span.start_s == pytest.approx(16, abs=2.1)
+    assert "occurs 2 time(s), 2 distinct" in outcome.observation
+    said = default_tools().call("occurrences", {"query": "password", "kind": "speech"}, ctx)
+    assert said.ok and len(said.result.items) == 1 and said.result.items[0].span.overlaps(TimeSpan(start_s=8, end_s=12))
+    none = default_tools().call("occurrences", {"query": "the of"}, ctx)
+    assert not none.ok and "no searchable words" in none.observation
+
+
+def test_shown_while_finds_what_was_on_screen_and_what_came_next(ctx: ToolContext) -> None:
+    during = default_tools().call("shown_while", {"said": "secret password"}, ctx)
+    assert during.ok, during.observation
+    assert any("417" in t for t in during.result.during.text), during.observation
+    after = default_tools().call("shown_while", {"said": "train to Lisbon"}, ctx)
+    assert after.ok and [text for _, text in after.result.after][:1] == ["CODE 5150"], after.observation
+    assert not default_tools().call("shown_while", {}, ctx).ok
+
+
+def test_search_after_an_event_skips_what_came_before(ctx: ToolContext) -> None:
+    outcome = default_tools().call("search", {"query": "gate", "after": "secret password"}, ctx)
+    assert outcome.ok, outcome.observation
+    assert all(h.span.end_s > 8.0 for h in outcome.result.hits)
+    assert any("C35" in h.text for h in outcome.result.hits)
+
+
+def test_the_briefing_runs_the_tool_the_question_asks_for() -> None:
+    calls = [(c.tool, c.arguments) for c in briefing_calls("How many different gate signs are shown on screen?")]
+    assert calls[0][0] == "search" and calls[1] == ("occurrences", {"query": "gate signs"})
+    said = list(briefing_calls("What room number is shown while the password is being mentioned?"))
+    assert (said[-1].tool, said[-1].arguments) == ("shown_while", {"said": "password"})
+    after = list(briefing_calls("Right after the train is announced, which code appears on screen?"))
+    assert (after[-1].tool, after[-1].arguments) == ("shown_while", {"said": "train"})
+    assert [c.tool for c in briefing_calls("Who directed the film?")] == ["search"]
+
+
+def test_the_reader_keeps_only_answers_copied_from_a_relevant_line(ctx: ToolContext) -> None:
+    tools = default_tools()
+    results = [tools.call(c.tool, c.arguments, ctx).result for c in briefing_calls("Which room number is shown?")]
+    lines = evidence_lines(results)
+    room = next(i for i, line in enumerate(lines, start=1) if "417" in line.text)
+    ok = read("Which room number is shown?", lines, ScriptedLLM([json.dumps({"line": room, "answer": "417"})]))
+    assert ok.answer == "417" and ok.line is not None and "ROOM" in ok.line.text
+    invented = read("Which room number is shown?", lines, ScriptedLLM([json.dumps({"line": room, "answer": "312"})]))
+    assert invented.answer is None and "not on the line" in invented.why
+    none = read("Which room number is shown?", lines, ScriptedLLM([Completion(text='{"line": 0, "answer": ""}')]))
+    assert none.answer is None
+    unrelated = [EvidenceLine(span=TimeSpan(start_s=1, end_s=2), kind="seen", text="brussels griffon, bubble")]
+    off = read(
+        "Which city is next to the name?", unrelated, ScriptedLLM([json.dumps({"line": 1, "answer": "Brussels"})])
+    )
+    assert off.answer is None and "shares no word" in off.why
