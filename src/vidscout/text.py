@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
+
+import snowballstemmer  # pyright: ignore[reportMissingTypeStubs]
 
 STOPWORDS = frozenset(
     {
@@ -70,6 +73,7 @@ def _spell_numbers(words: list[str]) -> list[str]:
     return out
 
 
+_SNOWBALL = snowballstemmer.stemmer("english")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _CURRENCY = {"$": "dollars", "£": "pounds", "€": "euros"}
@@ -96,19 +100,20 @@ def _words(text: str) -> list[str]:
     return _spell_numbers([SPELLING.get(w, w) for w in words])
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light English stem for matching: plurals and possessives folded.
+    """The word's English Snowball stem, with agent nouns folded onto their verb; numbers are kept as they are.
 
-    "passwords" -> "password", "cities" -> "city", "boxes" -> "box"; words under 4 letters, numbers and
-    "-ss"/"-us"/"-is" endings are kept.
+    "director" and "directed" -> "direct", "passwords" -> "password", "closing" -> "close". Snowball leaves
+    "-or"/"-er" nouns alone, so a question asking who *directed* a film would miss a credit reading
+    *Director*; words over six letters lose that ending too.
     """
-    if len(word) < 4 or not word.isalpha() or word.endswith(("ss", "us", "is")):
+    if not word.isalpha():
         return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("ches", "shes", "xes", "sses", "zes")):
-        return word[:-2]
-    return word[:-1] if word.endswith("s") else word
+    out = str(_SNOWBALL.stemWord(word))
+    if len(out) > 6 and out.endswith(("or", "er")):
+        out = out[:-2]
+    return out
 
 
 def tokenize(text: str) -> list[str]:

@@ -208,8 +208,8 @@ def snippet(text: str, terms: Iterable[str], *, width: int = 200) -> str:
     text = " ".join(text.split())
     if len(text) <= width:
         return text
-    wanted = set(terms)
-    pos = next((m.start() for m in _WORD.finditer(text) if m.group().casefold() in wanted), 0)
+    wanted = set(tokenize(" ".join(terms)))  # raw words or tokens alike
+    pos = next((m.start() for m in _WORD.finditer(text) if wanted & set(tokenize(m.group()))), 0)
     start = max(0, min(pos - width // 3, len(text) - width))
     end = min(len(text), start + width)
     if start > 0:
@@ -246,7 +246,7 @@ def match_span(words: Sequence[Word], terms: Iterable[str], *, max_skip: int = 2
         terms: Query tokens (see `tokenize`).
         max_skip: Unmatched words allowed inside one run.
     """
-    wanted = set(terms)
+    wanted = set(tokenize(" ".join(terms)))  # raw words or tokens alike
     found = [(i, set(tokenize(w.text)) & wanted) for i, w in enumerate(words)]
     found = [(i, ts) for i, ts in found if ts]
     if not found:
