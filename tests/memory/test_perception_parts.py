@@ -42,9 +42,20 @@ def test_credits_lines_stay_together_and_columns_apart() -> None:
     ]
     assert text_blocks(lines) == [
         ("GATE B22 BOARDING", 0.9),
-        ("Director SACHA GOEDEGEBURE", 0.9),
+        ("Director / SACHA GOEDEGEBURE", 0.9),
         ("Left column", 0.9),
         ("Right column", 0.8),
+    ]
+    # Big Buck Bunny's credits (boxes as RapidOCR read them at 08:12): each name stays with the role beside it.
+    table = [
+        ("Peach Open Movie Team", 0.98, (0.311, 0.219, 0.691, 0.294)),
+        ("SACHA GOEDEGEBURE", 0.99, (0.234, 0.364, 0.513, 0.419)),
+        ("Director", 0.99, (0.552, 0.364, 0.661, 0.422)),
+        ("ANDREAS GORALCZYK", 0.99, (0.231, 0.425, 0.511, 0.483)),
+        ("Art Director", 0.99, (0.550, 0.422, 0.705, 0.489)),
+    ]
+    assert text_blocks(table) == [
+        ("Peach Open Movie Team / SACHA GOEDEGEBURE Director / ANDREAS GORALCZYK Art Director", 0.98)
     ]
     assert text_blocks([]) == []
 

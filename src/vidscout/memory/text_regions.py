@@ -7,6 +7,7 @@ About 2 ms per 640-px frame, against ~1 s for a full OCR pass.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import cv2
@@ -48,13 +49,49 @@ Box = tuple[float, float, float, float]
 def text_blocks(lines: Sequence[tuple[str, float, Box]]) -> list[tuple[str, float]]:
     """Group one frame's OCR lines into blocks in reading order: ``(text, lowest line score)`` per block.
 
-    Lines belong to one block when they are stacked (the vertical gap under the taller line's height and
-    their horizontal ranges overlap) or continue each other on one row (the horizontal gap under 1.5 line
-    heights), so a credits page keeps "Director" with "SACHA GOEDEGEBURE" and a two-column slide keeps its
-    columns apart. Blocks are ordered top to bottom, then left to right; lines inside a block likewise.
+    Lines side by side on one row form a row: a word gap continues the text, a wider gap is a column
+    and is written ``" - "`` (a credits table keeps "SACHA GOEDEGEBURE - Director" together). Rows stacked
+    close under each other (the gap under the row height, overlapping horizontally) form a block, its rows
+    joined by ``" / "``; blocks far apart (two captions, two columns of a slide) stay apart. Blocks are
+    ordered top to bottom, then left to right.
     """
-    n = len(lines)
-    parent = list(range(n))
+    rows: list[list[int]] = []
+    for i in sorted(range(len(lines)), key=lambda k: (lines[k][2][1], lines[k][2][0])):
+        _, y0, _, y1 = lines[i][2]
+        for row in rows:
+            ry0 = min(lines[k][2][1] for k in row)
+            ry1 = max(lines[k][2][3] for k in row)
+            shared = min(y1, ry1) - max(y0, ry0)
+            if shared > 0.5 * min(y1 - y0, ry1 - ry0):
+                row.append(i)
+                break
+        else:
+            rows.append([i])
+    # Far apart on one row (more than 6 line heights: a slide's two columns) are two rows, not a table row.
+    split: list[list[int]] = []
+    for row in rows:
+        items = sorted(row, key=lambda k: lines[k][2][0])
+        h = max(lines[k][2][3] - lines[k][2][1] for k in items)
+        split.append([items[0]])
+        for a, b in itertools.pairwise(items):
+            if lines[b][2][0] - lines[a][2][2] > 6 * h:
+                split.append([])
+            split[-1].append(b)
+    rows = split
+
+    def row_text(row: list[int]) -> tuple[str, Box]:
+        items = sorted(row, key=lambda k: lines[k][2][0])
+        h = max(lines[k][2][3] - lines[k][2][1] for k in items)
+        text = lines[items[0]][0]
+        for a, b in itertools.pairwise(items):
+            gap = lines[b][2][0] - lines[a][2][2]
+            text += (" " if gap < 1.5 * h else " - ") + lines[b][0]
+        box = (min(lines[k][2][0] for k in items), min(lines[k][2][1] for k in items),
+               max(lines[k][2][2] for k in items), max(lines[k][2][3] for k in items))  # fmt: skip
+        return text, box
+
+    built = [row_text(r) for r in rows]
+    parent = list(range(len(built)))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -62,25 +99,20 @@ def text_blocks(lines: Sequence[tuple[str, float, Box]]) -> list[tuple[str, floa
             i = parent[i]
         return i
 
-    for i in range(n):
-        ax0, ay0, ax1, ay1 = lines[i][2]
-        for j in range(i + 1, n):
-            bx0, by0, bx1, by1 = lines[j][2]
+    for i in range(len(built)):
+        ax0, ay0, ax1, ay1 = built[i][1]
+        for j in range(i + 1, len(built)):
+            bx0, by0, bx1, by1 = built[j][1]
             h = max(ay1 - ay0, by1 - by0, 1e-6)
-            v_gap = max(ay0, by0) - min(ay1, by1)  # negative when the rows overlap
-            h_gap = max(ax0, bx0) - min(ax1, bx1)
-            stacked = v_gap < h and h_gap < 0
-            same_row = v_gap < -0.5 * min(ay1 - ay0, by1 - by0) and h_gap < 1.5 * h
-            if stacked or same_row:
+            if max(ay0, by0) - min(ay1, by1) < h and max(ax0, bx0) < min(ax1, bx1):
                 parent[find(i)] = find(j)
     groups: dict[int, list[int]] = {}
-    for i in range(n):
+    for i in range(len(built)):
         groups.setdefault(find(i), []).append(i)
-
-    def row_key(i: int) -> tuple[float, float]:
-        x0, y0, _, y1 = lines[i][2]
-        return (round((y0 + y1) / 2, 2), x0)
-
-    blocks = [sorted(members, key=row_key) for members in groups.values()]
-    blocks.sort(key=lambda m: (min(lines[i][2][1] for i in m), min(lines[i][2][0] for i in m)))
-    return [(" ".join(lines[i][0] for i in m), min(lines[i][1] for i in m)) for m in blocks]
+    order = sorted(groups.values(), key=lambda m: (min(built[i][1][1] for i in m), min(built[i][1][0] for i in m)))
+    scores = [min(lines[k][1] for k in r) for r in rows]
+    out: list[tuple[str, float]] = []
+    for members in order:
+        members.sort(key=lambda i: built[i][1][1])
+        out.append((" / ".join(built[i][0] for i in members), min(scores[i] for i in members)))
+    return out
