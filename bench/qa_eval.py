@@ -2,12 +2,12 @@
 
 The video (built once, cached): four opencv-doc photos as 6-second shots, then Big Buck Bunny, with
 the speech and caption needles of bench/qa_questions.json planted at known times. Each question is
-answered twice on the embedded profile: by the agent, and by the retrieval baseline (the top hit of
-`search` is the answer and its span the time). Correct = every keyword of one expected alternative
-appears in the answer; for "when" questions, a cited span or a time written in the answer is
-within the tolerance of the true time.
+answered by each strategy through `Video.ask` on the embedded profile (agent and retrieval by default) and
+graded by the one rule of `vidscout.eval.devset.grade`, for every strategy alike: the answer's first 40
+words hold every word of one expected alternative (numbers as whole words); a "when" answer is its stated
+time, or its first cited span of at most 30 s, within the question's tolerance.
 
-Run: python bench/qa_eval.py [--limit N] [--kinds speech,ocr] [--json bench/out/qa_eval.json]
+Run: python bench/qa_eval.py [--limit N] [--kinds speech,ocr] [--json bench/results/qa_eval.json]
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
 import json
-import re
 import statistics
 import subprocess
 import tempfile
@@ -28,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from vidscout.api import Video
+from vidscout.eval.devset import WHEN_TOLERANCE_S, QAItem, grade
 from vidscout.media import samples
 from vidscout.media.needles import Needle, plant_needles
 from vidscout.settings import Settings
-from vidscout.types import parse_time
 
 HERE = Path(__file__).resolve().parent
 PHOTOS = ["butterfly.jpg", "baboon.jpg", "orange.jpg", "messi5.jpg"]
@@ -78,107 +77,71 @@ def build_video(cache: Path, needles: list[Needle]) -> Path:
     return plant_needles(base, needles, cache / "qa_video.mp4")
 
 
-def correct(q: dict[str, Any], answer: str, spans: list[tuple[float, float]]) -> bool:
-    """The scoring rule described in the module docstring."""
-    text = answer.lower()
-    if q["kind"] == "when":
+_KIND = {"speech": "speech", "ocr": "text", "visual": "photo", "when": "when"}
+
+
+def as_item(q: dict[str, Any]) -> QAItem:
+    """A question of bench/qa_questions.json in the form `vidscout.eval.devset.grade` grades."""
+    kind = _KIND[q["kind"]]
+    if kind == "when":
         t, tol = float(q["time_s"]), float(q["tolerance_s"])
-        times = [(a, b) for a, b in spans]
-        for m in re.findall(r"\b\d{1,2}:\d{2}(?::\d{2})?\b", answer):
-            s = parse_time(m)
-            times.append((s, s))
-        return any(a - tol <= t <= b + tol for a, b in times)
-    return any(all(k.lower() in text for k in alt) for alt in q["expect"])
-
-
-def _acc(rows: list[dict[str, Any]], key: str) -> float:
-    return 100.0 * sum(bool(r[key]) for r in rows) / len(rows)
-
-
-def _med(rows: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(float(r[key]) for r in rows)
+        # grade() allows WHEN_TOLERANCE_S around the event: the span keeps the question's own tolerance.
+        pad = max(0.0, tol - WHEN_TOLERANCE_S)
+        return QAItem(id=q["id"], video="qa_video.mp4", kind=kind, question=q["question"], time_s=(t - pad, t + pad))
+    return QAItem(id=q["id"], video="qa_video.mp4", kind=kind, question=q["question"], expect=q["expect"])
 
 
 def main() -> None:
-    """Build, ingest, answer every question both ways, print the table."""
+    """Build, ingest, answer every question with every strategy, print the table."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
     ap.add_argument("--data-dir", type=Path, default=Path(".cache/vidscout-qa"))
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--kinds", default="")
-    ap.add_argument("--max-steps", type=int, default=6)
-    ap.add_argument("--agent-per-kind", type=int, default=None, help="Run the agent on only this many per kind.")
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--strategies", default="retrieval,agent")
+    ap.add_argument("--max-steps", type=int, default=8, help="Agent tool calls (the agent's default is 8).")
+    ap.add_argument("--json", type=Path, default=Path("bench/results/qa_eval.json"))
     args = ap.parse_args()
     spec = json.loads((HERE / "qa_questions.json").read_text())
     needles = [Needle.model_validate(n) for n in spec["needles"]]
     questions = [q for q in spec["questions"] if not args.kinds or q["kind"] in args.kinds.split(",")]
     questions = questions[: args.limit] if args.limit else questions
     video_path = build_video(args.cache, needles)
+    strategies = args.strategies.split(",")
     settings = Settings(data_dir=args.data_dir)
     t0 = time.perf_counter()
-    from vidscout.agent.loop import AgentOptions
-
     rows: list[dict[str, Any]] = []
     with Video.open(video_path, settings=settings) as video:
         print(f"{video_path.name}: {video.info.duration_s:.0f} s; database ready in {time.perf_counter() - t0:.0f} s")
-        per_kind: dict[str, int] = {}
         for q in questions:
-            per_kind[q["kind"]] = per_kind.get(q["kind"], 0) + 1
-            run_agent = args.agent_per_kind is None or per_kind[q["kind"]] <= args.agent_per_kind
-            t = time.perf_counter()
-            hits = video.search(q["question"], top_k=1)
-            r_s = time.perf_counter() - t
-            r_answer = hits[0].text if hits else ""
-            r_spans = [(hits[0].span.start_s, hits[0].span.end_s)] if hits else []
-            row: dict[str, Any] = {
-                "id": q["id"],
-                "kind": q["kind"],
-                "question": q["question"],
-                "retrieval": r_answer[:200],
-                "retrieval_ok": correct(q, r_answer, r_spans),
-                "retrieval_s": r_s,
-            }
-            if run_agent:
+            item = as_item(q)
+            row: dict[str, Any] = {"id": q["id"], "kind": item.kind, "question": q["question"]}
+            for name in strategies:
                 t = time.perf_counter()
-                traj = Path("bench/out/qa_traj") / f"{q['id']}.jsonl"
-                ans = video.ask(q["question"], agent=AgentOptions(max_steps=args.max_steps), trajectory=traj)
-                a_spans = [(e.span.start_s, e.span.end_s) for e in ans.evidence]
-                row.update(
-                    agent=ans.answer,
-                    agent_ok=correct(q, ans.answer, a_spans),
-                    agent_s=time.perf_counter() - t,
-                    agent_calls=ans.steps,
-                    verified=ans.verified,
-                    forced=ans.forced,
-                    error=ans.error,
-                )
+                answer = video.ask(q["question"], strategy=name, max_steps=args.max_steps,
+                                   trajectory=Path("bench/out/qa_traj") / name / f"{q['id']}.jsonl")  # fmt: skip
+                seconds = round(time.perf_counter() - t, 2)
+                row[name] = {"ok": grade(item, answer), "s": seconds, "answer": answer.answer[:200],
+                             "verified": answer.verified, "forced": answer.forced}  # fmt: skip
             rows.append(row)
-            agent = (
-                f"agent {'✔' if row['agent_ok'] else '✘'} {row['agent_s']:5.1f}s" if run_agent else "agent   -       "
-            )
+            marks = "  ".join(f"{n} {'✔' if row[n]['ok'] else '✘'} {row[n]['s']:5.1f}s" for n in strategies)
             print(
-                f"{q['id']:<4} {agent}  retrieval {'✔' if row['retrieval_ok'] else '✘'}  "
-                f"{q['question'][:50]:<50} → {str(row.get('agent', r_answer))[:60]}",
-                flush=True,
+                f"{q['id']:<4} {marks}  {q['question'][:50]:<50} → {row[strategies[-1]]['answer'][:60]!r}", flush=True
             )
-    print(
-        f"\n{'kind':<8}{'n':>4}{'retr. acc':>11}{'retr. med s':>13}{'n agent':>9}{'retr. acc':>11}"
-        f"{'agent acc':>11}{'agent med s':>13}   (agent columns: the questions the agent ran on)"
-    )
+    table: dict[str, Any] = {}
+    print(f"\n{'kind':<8}{'n':>4}" + "".join(f"{n:>14}" for n in strategies))
     for kind in [*sorted({r["kind"] for r in rows}), "all"]:
         sel = [r for r in rows if kind in ("all", r["kind"])]
-        ag = [r for r in sel if "agent_ok" in r]
-        head = f"{kind:<8}{len(sel):>4}{_acc(sel, 'retrieval_ok'):>10.1f}%{_med(sel, 'retrieval_s'):>13.3f}"
-        tail = (
-            f"{len(ag):>9}{_acc(ag, 'retrieval_ok'):>10.1f}%{_acc(ag, 'agent_ok'):>10.1f}%{_med(ag, 'agent_s'):>13.1f}"
-            if ag
-            else ""
+        table[kind] = {"n": len(sel), **{n: sum(r[n]["ok"] for r in sel) for n in strategies}}
+        print(
+            f"{kind:<8}{len(sel):>4}"
+            + "".join(f"{table[kind][n]:>7}/{len(sel):<3}{100 * table[kind][n] / len(sel):3.0f}%" for n in strategies)
         )
-        print(head + tail)
+    medians = {n: statistics.median(r[n]["s"] for r in rows) for n in strategies}
+    print("median s/question: " + ", ".join(f"{n} {m:.1f}" for n, m in medians.items()))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps({"table": table, "median_s": medians, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
