@@ -10,7 +10,6 @@ fresh directory instead of stale caches. Files appear atomically; readers load o
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from pydantic import BaseModel, Field
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from vidscout._io import atomic_path, write_atomic
 from vidscout.errors import ConfigError
 from vidscout.memory.store import VideoStore
 from vidscout.types import SegmentLevel, TimeSpan
@@ -104,13 +104,8 @@ def _decode_tensor(f: Any, name: str, dtype: StorageDType, out: torch.dtype) -> 
 
 
 def _write_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path.stat().st_size
 
 
@@ -135,10 +130,7 @@ class KVStore:
             if stored != manifest:
                 raise ConfigError(f"{root} holds caches of another model or prompt; delete that directory and rerun.")
         else:
-            root.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"manifest.{os.getpid()}.tmp")
-            tmp.write_text(manifest.model_dump_json(indent=1))
-            os.replace(tmp, path)
+            write_atomic(path, manifest.model_dump_json(indent=1))
         return cls(root, manifest)
 
     def segment_path(self, level: SegmentLevel, index: int) -> Path:

@@ -6,7 +6,6 @@ parameters in a ``<out>.json`` sidecar and rebuild only when those parameters or
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -21,13 +20,14 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from vidscout._io import atomic_path, write_atomic
 from vidscout.errors import BackendError, ConfigError, MediaError
 from vidscout.video.decode import SAMPLE_RATE, VideoInfo, load_audio, probe
 
@@ -151,7 +151,7 @@ def vtest(cache_dir: Path, *, source: Path = VTEST_AVI) -> Path:
         return dest
     _require_system_file(source, "opencv-doc")
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with _atomic_path(dest) as tmp:
+    with atomic_path(dest) as tmp:
         shutil.copy2(source, tmp)
     return dest
 
@@ -539,10 +539,10 @@ def bad_inputs(out_dir: Path, *, source: Path = VTEST_AVI, speech: Path | None =
         raise BackendError(f"{good.name}: expected 'moov' before 'mdat' with +faststart, got {boxes}.")
     lo, hi = int(len(data) * 0.4), int(len(data) * 0.6)
     garbage = random.Random(0).randbytes(hi - lo)  # seeded: the same corrupt file every build
-    _write_atomic(paths["corrupt"], data[:lo] + garbage + data[hi:])
-    _write_atomic(paths["truncated"], data[:lo])
-    _write_atomic(paths["zero_length"], b"")
-    _write_atomic(paths["not_video"], b"This is a plain text file, not a video.\n" * 50)
+    write_atomic(paths["corrupt"], data[:lo] + garbage + data[hi:])
+    write_atomic(paths["truncated"], data[:lo])
+    write_atomic(paths["zero_length"], b"")
+    write_atomic(paths["not_video"], b"This is a plain text file, not a video.\n" * 50)
     faststart = ("-movflags", "+faststart")
     _build(paths["video_no_audio"], ["-i", str(good), "-map", "0:v:0", "-c", "copy", *faststart])
     _build(paths["audio_only"], ["-i", str(speech_path), "-c:a", "aac", "-b:a", "64k", *faststart])
@@ -594,25 +594,8 @@ def _build(out: Path, args: Sequence[str]) -> None:
     logger.info("Building %s", out)
     # A stale sidecar must never vouch for a half-replaced output.
     _sidecar(out).unlink(missing_ok=True)
-    with _atomic_path(out) as tmp:
+    with atomic_path(out) as tmp:
         _run_ffmpeg([*args, str(tmp)])
-
-
-@contextlib.contextmanager
-def _atomic_path(out: Path) -> Generator[Path]:
-    """Yield a sibling temporary path (same suffix, for ffmpeg's muxer guess); rename on success."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.partial{out.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_atomic(out: Path, data: bytes) -> None:
-    with _atomic_path(out) as tmp:
-        tmp.write_bytes(data)
 
 
 def _tail(text: str | None, limit: int = 800) -> str:
@@ -700,7 +683,7 @@ def _store(out: Path, key: str, **result: Any) -> None:
     meta: dict[str, Any] = {"key": key, **result}
     if side != out:
         meta["size_bytes"] = out.stat().st_size
-    _write_atomic(side, json.dumps(meta, indent=2, ensure_ascii=False).encode("utf-8"))
+    write_atomic(side, json.dumps(meta, indent=2, ensure_ascii=False).encode("utf-8"))
 
 
 # Public names for sibling builders (e.g. `vidscout.media.needles`) that share the cache scheme.

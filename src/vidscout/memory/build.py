@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
+from vidscout._io import write_atomic
 from vidscout.errors import BackendError, ConfigError, StoreError, VidScoutError
 from vidscout.memory.diarize import DiarizeOptions, diarize, split_regions
 from vidscout.memory.documents import clip_documents
@@ -49,7 +50,6 @@ from vidscout.memory.store import (
     is_corruption,
     move_aside,
     vec_to_blob,
-    write_bytes_atomic,
 )
 from vidscout.memory.text_regions import text_likelihood
 from vidscout.models.base import (
@@ -526,7 +526,7 @@ def _scan_layer(ctx: _Ctx) -> None:
             ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(fr.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
             if not ok:
                 raise BackendError(f"OpenCV could not encode the frame at {fr.t_s:.2f}s as JPEG.")
-            write_bytes_atomic(store.root / "frames" / name, jpg.tobytes())
+            write_atomic(store.root / "frames" / name, jpg.tobytes())
             frames.append((fr.t_s, name, text_likelihood(fr.image)))
         if fr.t_s >= next_commit:
             commit(fr.t_s)

@@ -5,13 +5,13 @@ Indexes are written atomically (temp file + rename) so a killed process never le
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import faiss
 import numpy as np
 from numpy.typing import NDArray
 
+from vidscout._io import atomic_path
 from vidscout.errors import StoreError
 
 HNSW_MIN_ROWS = 50_000  # below this, exact inner-product search is fast enough (and exact)
@@ -53,9 +53,8 @@ class VectorIndex:
 
     def save(self, path: Path) -> None:
         """Write atomically: a reader sees the old file or the new one, never a partial one."""
-        tmp = path.with_name(path.name + ".tmp")
-        faiss.write_index(self._index, str(tmp))
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            faiss.write_index(self._index, str(tmp))
 
     @property
     def size(self) -> int:

@@ -600,11 +600,3 @@ class VideoStore:
         if table not in {t for ts in LAYER_TABLES.values() for t in ts}:
             raise ValueError(f"unknown table {table}")
         return int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that readers never see a partial one."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)

@@ -7,7 +7,6 @@ No CLIP weights ship offline (MODELS.md §3); this retrieves ImageNet-like conce
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from vidscout._io import atomic_path
 from vidscout.models.base import Image, l2_normalise
 from vidscout.models.efficientnet import EfficientNetTagger
 from vidscout.models.minilm import MiniLMTextEmbedder
@@ -72,8 +72,6 @@ def _label_matrix(tagger: EfficientNetTagger, text: MiniLMTextEmbedder, cache_di
             logger.warning("Ignoring label cache %s with shape %s", path, matrix.shape)
     matrix = text.embed_text([_PROMPT.format(s) for s in tagger.synonyms])
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, matrix)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            np.save(tmp, matrix)
     return matrix

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vidscout._io import atomic_path
 from vidscout.errors import BackendError, ModelUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -200,9 +201,8 @@ def assemble_file(parts: Sequence[Path], out: Path, *, sha256: str, progress: Pr
 def _copy_atomic(src: Path, dst: Path) -> None:
     if dst.is_file() and dst.stat().st_size == src.stat().st_size:
         return
-    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
 
 
 def assemble(weights: ChunkedWeights, weights_dir: Path, *, progress: ProgressFn | None = None) -> Path:

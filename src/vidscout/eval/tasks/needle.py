@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal, Self, cast
 
 from pydantic import BaseModel, Field, ValidationError
 
+from vidscout._io import write_atomic
 from vidscout.choices import LETTERS
 from vidscout.errors import ConfigError
 from vidscout.eval.scoring import Graded, Metrics, counted, micro_row, rows_by
@@ -39,7 +40,6 @@ from vidscout.eval.task import (
 )
 from vidscout.media import samples
 from vidscout.media.needles import Needle, NeedleKind, plant_needles
-from vidscout.memory.store import write_bytes_atomic
 from vidscout.types import TimeSpan, format_hms
 from vidscout.video.decode import probe
 
@@ -235,7 +235,7 @@ def make_needle_benchmark(
     records = needle_questions(list(zip(chosen, needles, strict=True)), video=name,
                                duration_s=probe(video).duration_s, seed=seed, gap_s=min_gap_s)  # fmt: skip
     ann = out_dir / "needle.json"
-    write_bytes_atomic(ann, json.dumps(records, indent=1, ensure_ascii=False).encode("utf-8"))
+    write_atomic(ann, json.dumps(records, indent=1, ensure_ascii=False))
     return ann
 
 
