@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from vidscout.agent.briefing import briefing_calls
-from vidscout.agent.reader import EvidenceLine, evidence_lines, read
+from vidscout.agent.reader import EvidenceLine, asks_when, evidence_lines, read
 from vidscout.agent.trace import (
     AnswerStep,
     ErrorStep,
@@ -367,8 +367,11 @@ _YES_NO = re.compile(r"^\s*(?:yes|no)\b", re.IGNORECASE)
 
 
 def informative(answer: str, question: str) -> bool:
-    """Whether ``answer`` says something the question does not: a word of its own, a time, or yes/no."""
-    if _YES_NO.match(answer) or _CLOCK.search(answer):
+    """Whether ``answer`` says something the question does not.
+
+    A word of its own, yes or no, or (when the question asks when) a time.
+    """
+    if _YES_NO.match(answer) or (_CLOCK.search(answer) and asks_when(question)):
         return True
     asked = set(tokenize(question))
     return any(t not in asked and t not in _GENERIC for t in tokenize(answer))

@@ -31,6 +31,11 @@ _CLOCK = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _VAGUE = frozenset(tokenize("video clip said mentioned shown screen appear written displayed time name number first"))
 
 
+def asks_when(question: str) -> bool:
+    """Whether the question asks for a time in the video ("When ...", "At what time ...")."""
+    return bool(_WHEN.search(question))
+
+
 class EvidenceLine(BaseModel, frozen=True):
     """One numbered line the reader may answer from."""
 
@@ -106,7 +111,7 @@ def read(
     """
     if not lines:
         return Reading(answer=None, why="the briefing found nothing")
-    when = bool(_WHEN.search(question))
+    when = asks_when(question)
     prompt = render("agent_reader", question=question, options=list(options), when=when,
                     lines=[line.render(i) for i, line in enumerate(lines, start=1)])  # fmt: skip
     reply = llm.complete(
