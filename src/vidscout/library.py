@@ -100,6 +100,7 @@ class VideoLibrary:
         self._open: dict[Path, tuple[tuple[int, int], Video]] = {}
         self._members: list[Member] = []
         self._searcher: LibrarySearcher | None = None
+        self._given_options = ingest_options
         if name is not None:
             self._load_members()
 
@@ -294,6 +295,8 @@ class VideoLibrary:
     def _load_members(self) -> None:
         manifest = load_manifest(self.root)
         self._members = list(manifest.members) if manifest is not None else []
+        if manifest is not None and manifest.options is not None and self._given_options is None:
+            self.ingest_options = manifest.options  # open members as they were built, so opening changes nothing
         dirs = [s if s.is_dir() else s.parent for s in (manifest.sources if manifest is not None else [])]
         dirs += [m.path.parent for m in self._members]
         self.roots = tuple(dict.fromkeys(d.resolve() for d in dirs if d.is_dir()))

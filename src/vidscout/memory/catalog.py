@@ -60,6 +60,7 @@ class LibraryManifest(BaseModel):
     sources: list[Path] = Field(default_factory=list[Path], description="Files and directories, rescanned on update.")
     members: list[Member] = Field(default_factory=list[Member])
     failed: list[FailedVideo] = Field(default_factory=list[FailedVideo])
+    options: IngestOptions | None = Field(default=None, description="The ingest knobs its videos were built with.")
     next_slot: int = 0
     updated_at: float = 0.0
 
@@ -194,7 +195,7 @@ def update_library(
         name: The library (created when new).
         sources: Video files and directories to add.
         settings: Where stores and libraries live, and which models ingest.
-        options: Ingest knobs.
+        options: Ingest knobs (None: those the library was built with, else the defaults); recorded.
         workers: Videos ingested at once (see `vidscout.memory.batch.ingest_many`).
         runner: ``local`` or ``ray``.
         backends: Models to reuse for in-process ingests.
@@ -216,6 +217,8 @@ def update_library(
     recorded = before.sources if before is not None else []
     all_sources = list(dict.fromkeys([*recorded, *given]))
     files = find_videos(all_sources)
+    # The library's videos keep the knobs they were built with unless new ones are given.
+    options = options if options is not None else (before.options if before is not None else None)
     outcomes = ingest_many([f for f, _ in files], settings, options=options, workers=workers, runner=runner,
                            backends=backends, on_done=on_done)  # fmt: skip
     lock = StoreLock(root)
@@ -225,7 +228,7 @@ def update_library(
         manifest = load_manifest(root) or LibraryManifest(name=name)
         manifest, rows = _merge(manifest, files, outcomes)
         manifest = manifest.model_copy(
-            update={"sources": [s for s in all_sources if s.exists()], "updated_at": time.time()}
+            update={"sources": [s for s in all_sources if s.exists()], "options": options, "updated_at": time.time()}
         )
         save_manifest(root, manifest)
         synced = sync_index(root, manifest.members, settings.videos_dir, rebuild=rebuild_index)

@@ -32,7 +32,9 @@ class LibrarySearchArgs(SearchArgs):
     """Arguments of `search` in library mode."""
 
     video: str | None = Field(
-        default=None, description="The video to search, by the name results show; omit to search every video."
+        default=None,
+        description="The video to search, by the name results show; it stays selected for later calls. Omit to "
+        "search every video (with start or end: the current one).",
     )
 
 
@@ -75,12 +77,10 @@ def library_search(ctx: ToolContext, args: LibrarySearchArgs) -> SearchResult | 
 
     Returns numbered time spans, best first, each naming its video, with a snippet of its evidence.
     """
-    if args.video is not None or ctx.library is None:
-        if args.video is not None:
-            ctx.focus(args.video)
-        return search(ctx, args)
-    if args.start is not None or args.end is not None:
-        raise ToolRetry("A time range needs one video: give video as well, or omit start and end.")
+    if args.video is not None:
+        ctx.focus(args.video)
+    if args.video is not None or ctx.library is None or args.start is not None or args.end is not None:
+        return search(ctx, args)  # one video: the one named, or for a time range the one looked at
     query = " ".join(args.query.split())
     kinds: tuple[HitKind, ...] | None = (args.kind,) if args.kind else None
     hits = ctx.library.search(query, top_k=args.top_k, kinds=kinds)
