@@ -55,7 +55,7 @@ class LibraryVideo(BaseModel, frozen=True):
 
 
 class VideoLibrary:
-    """Videos under allowed directories, with one open `Video` per file and one lock for the models.
+    """Videos under allowed directories (or a named library's), with one open `Video` per file and one models lock.
 
     Args:
         roots: The directories whose files may be read (each must exist).
@@ -63,9 +63,10 @@ class VideoLibrary:
         backends: The models (shared by every video; loaded on first use). Default: built from ``settings``.
         ingest_options: Knobs of the ingest that opening a video runs.
         max_listed: At most this many videos are listed (a bound on walking large trees).
+        name: A named library under the data dir (use `named`); its directories come from its manifest.
 
     Raises:
-        ConfigError: No directories, or one that does not exist.
+        ConfigError: No directories (and no name), or one that does not exist.
     """
 
     def __init__(

@@ -439,7 +439,11 @@ def sync_index(root: Path, members: Sequence[IndexMember], videos_dir: Path, *, 
             except StoreError as e:
                 why = str(e)
         wanted = {m.slot: m for m in members}
-        fps = {slot: _peek_fingerprint(m, videos_dir) for slot, m in wanted.items()}
+        by_key: dict[str, str | None] = {}
+        for m in wanted.values():
+            if m.key not in by_key:
+                by_key[m.key] = _peek_fingerprint(m, videos_dir)
+        fps = {slot: by_key[m.key] for slot, m in wanted.items()}
         if why:
             removed, added = sorted(indexed), sorted(wanted)
         else:

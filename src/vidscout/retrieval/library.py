@@ -129,7 +129,7 @@ class LibrarySearcher:
         if index is None or self._text_embedder is None or not wanted:
             return []
         qvec = self._text_embedder.embed_text([query])[0]
-        k = o.candidates if kinds is None else index.size
+        k = o.candidates if kinds is None else min(index.size, 8 * o.candidates)  # over-fetch: other kinds drop out
         found = [(i, s) for i, s in index.search(qvec, k) if s > o.min_text_score]
         hits = self._doc_hits(found, "text", tokenize(query), o)
         return [h for h in hits if h.kind in wanted][: o.candidates]
