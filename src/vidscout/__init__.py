@@ -1,7 +1,8 @@
 """vidscout: answer questions about hour-long videos and direct video generation.
 
 ``vidscout.open(path)`` ingests a video (once) and returns a `Video` with ``.ask()``,
-``.search()`` and ``.chapters()``; see `vidscout.api`. Heavy modules load on first use.
+``.search()`` and ``.chapters()``; see `vidscout.api`. ``vidscout.library(name)`` is a named library of
+many videos, searched and asked as one; see `vidscout.library`. Heavy modules load on first use.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Settings", "Video", "__version__", "open"]
+__all__ = ["Settings", "Video", "__version__", "library", "open"]
 
 if TYPE_CHECKING:
     from vidscout.api import Video, open
+    from vidscout.library import open_library as library
     from vidscout.settings import Settings
 
 
@@ -22,6 +24,11 @@ def __getattr__(name: str) -> Any:
         from vidscout import api
 
         return getattr(api, name)
+    if name == "library":
+        # The module itself is callable (vidscout.library("lectures")); importing it binds the attribute.
+        import importlib
+
+        return importlib.import_module("vidscout.library")
     if name == "Settings":
         from vidscout.settings import Settings
 

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         return self.data_dir / "videos"
 
     @property
+    def libraries_dir(self) -> Path:
+        """Where named video libraries (manifest and cross-video index) live."""
+        return self.data_dir / "libraries"
+
+    @property
     def weights_dir(self) -> Path:
         """Where assembled model weights are cached."""
         return self.data_dir / "weights"

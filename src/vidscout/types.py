@@ -91,14 +91,16 @@ def parse_time(value: Any) -> float:
 
 
 class Evidence(BaseModel, frozen=True):
-    """A time span cited for an answer, with what it shows."""
+    """A time span cited for an answer, with what it shows (and in which video, for a library's answer)."""
 
     span: TimeSpan
     note: str = ""
+    video: str | None = Field(default=None, description="The video file, when the answer is about a library.")
 
     def label(self) -> str:
-        """``HH:MM:SS-HH:MM:SS note``."""
-        return f"{format_span(self.span)} {self.note}".strip()
+        """``HH:MM:SS-HH:MM:SS note``, after ``video:`` in a library's answer."""
+        where = f"{self.video}: " if self.video else ""
+        return f"{where}{format_span(self.span)} {self.note}".strip()
 
 
 OptionSource = Literal["planner", "answer_text", "retrieval"]

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from vidscout.cli import bench_cmd, direct_cmd, mcp_cmd, serve_cmd, ui_cmd
+from vidscout.cli import bench_cmd, direct_cmd, library_cmd, mcp_cmd, serve_cmd, ui_cmd
+from vidscout.cli.library_cmd import LibraryOpt, RayOpt, WorkersOpt
 from vidscout.cli.options import BaseUrlOpt, DataDirOpt, JsonOpt, ProfileOpt, build_settings
 from vidscout.errors import VidScoutError
 from vidscout.settings import Settings
@@ -65,7 +66,16 @@ def _ingest_options(sample_every: float, captions: str) -> IngestOptions:
 
 @app.command()
 def ingest(
-    video: Annotated[Path, typer.Argument(help="The video file to index.")],
+    videos: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Video files or directories to index (with --library and none: rescan the library's own).",
+            show_default=False,
+        ),
+    ] = None,
+    library: LibraryOpt = None,
+    workers: WorkersOpt = 1,
+    use_ray: RayOpt = False,
     profile: ProfileOpt = None,
     data_dir: DataDirOpt = None,
     sample_every: Annotated[float, typer.Option(help="Seconds between analysed keyframes.", min=0.1)] = 2.0,
@@ -79,15 +89,32 @@ def ingest(
         typer.Option("--rebuild", help="Move the database aside (to <dir>.damaged-<time>) and build it again."),
     ] = False,
 ) -> None:
-    """Index a video: shots, clips, chapters, speech, on-screen text, tags and embeddings."""
+    """Index videos: shots, clips, chapters, speech, on-screen text, tags and embeddings.
+
+    Several files, a directory or --library ingest each video on its own (a failure does not stop the rest) and
+    exit 0 when all are in, 3 when some failed, 1 when none could be ingested.
+    """
     from vidscout.cli.progress import StageProgress
     from vidscout.cli.render import ingest_summary
     from vidscout.memory.build import ingest
     from vidscout.models.registry import Backends
 
+    paths = videos or []
     settings = build_settings(profile, data_dir)
-    backends = Backends(settings)
     options = _ingest_options(sample_every, captions)
+    if library is not None or len(paths) != 1 or paths[0].is_dir() or workers > 1 or use_ray:
+        if kv or rebuild:
+            raise typer.BadParameter("--kv and --rebuild take one video file, without --library.")
+        if not paths and library is None:
+            raise typer.BadParameter("Give video files or directories to ingest (or --library NAME to rescan one).")
+        status = library_cmd.ingest_batch(paths, library=library, settings=settings, options=options,
+                                          workers=workers, use_ray=use_ray, as_json=as_json, out=out,
+                                          console=console)  # fmt: skip
+        if status:
+            raise typer.Exit(status)
+        return
+    video = paths[0]
+    backends = Backends(settings)
     with StageProgress(console, enabled=not as_json) as progress:
         report = ingest(video, settings.videos_dir, backends, options=options, progress=progress, rebuild=rebuild)
         if kv:
@@ -134,8 +161,19 @@ def info(
 
 @app.command()
 def ask(
-    video: Annotated[Path, typer.Argument(help="The video to ask about (ingested first if needed).")],
-    question: Annotated[str, typer.Argument(help="The question, in plain words.")],
+    video: Annotated[
+        str | None,
+        typer.Argument(
+            help="The video to ask about (ingested first if needed); with --library, the question.",
+            metavar="[VIDEO]",
+            show_default=False,
+        ),
+    ] = None,
+    question: Annotated[str | None, typer.Argument(help="The question, in plain words.", show_default=False)] = None,
+    library: LibraryOpt = None,
+    videos: Annotated[
+        int, typer.Option(help="With --library: how many best-matching videos the agent looks at.", min=1, max=20)
+    ] = 3,
     options: Annotated[
         list[str] | None, typer.Option("--options", "-o", help='Multiple choice: repeat per option ("A. ...").')
     ] = None,
@@ -150,16 +188,27 @@ def ask(
         typer.Option(help="agent (tool calls), retrieval (search only, no LLM), kv (spliced KV caches) or frames."),
     ] = Strategy.agent,
 ) -> None:
-    """Answer a question about a video with timestamped evidence; streams the steps."""
+    """Answer a question about a video (or a library's videos) with timestamped evidence; streams the steps."""
     from vidscout.agent.trace import final_answer, write_trajectory
     from vidscout.answering import Question
     from vidscout.cli import render
 
-    q = Question.make(question, options or [])  # bad input fails before anything loads
+    path, text = library_cmd.library_argument(video, question, library=library, what="QUESTION")
+    q = Question.make(text, options or [])  # bad input fails before anything loads
     settings = build_settings(profile, data_dir, base_url=base_url)
+    if library is not None and strategy not in (Strategy.agent, Strategy.retrieval):
+        raise typer.BadParameter("--library answers with --strategy agent or retrieval.")
     if strategy in (Strategy.agent, Strategy.frames):
         serve_cmd.preflight(settings)
-    handle = _open_video(video, settings, quiet=as_json)
+    if library is not None:
+        answered = library_cmd.ask_library(
+            library, q.text, list(q.options), settings=settings, strategy=strategy.value, videos=videos,
+            max_steps=max_steps, trajectory=trajectory, as_json=as_json, out=out, console=console,
+        )  # fmt: skip
+        if not answered:
+            raise typer.Exit(1)
+        return
+    handle = _open_video(Path(path or ""), settings, quiet=as_json)
     with handle:
         steps = []
         for step in handle.iter_ask(q.text, options=q.options, strategy=strategy.value, max_steps=max_steps):
@@ -179,17 +228,33 @@ def ask(
 
 @app.command()
 def search(
-    video: Annotated[Path, typer.Argument(help="The video to search (ingested first if needed).")],
-    query: Annotated[str, typer.Argument(help="What to look for: words spoken or shown, or things seen.")],
+    video: Annotated[
+        str | None,
+        typer.Argument(
+            help="The video to search (ingested first if needed); with --library, the query.",
+            metavar="[VIDEO]",
+            show_default=False,
+        ),
+    ] = None,
+    query: Annotated[
+        str | None, typer.Argument(help="What to look for: words spoken or shown, or things seen.", show_default=False)
+    ] = None,
+    library: LibraryOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="How many segments.", min=1, max=100)] = 8,
     profile: ProfileOpt = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hybrid search over speech, on-screen text, visual tags and frames; prints time spans."""
+    """Hybrid search over speech, on-screen text, visual tags and frames (of a video or a library); prints spans."""
     from vidscout.cli import render
 
-    handle = _open_video(video, build_settings(profile, data_dir), quiet=as_json)
+    path, text = library_cmd.library_argument(video, query, library=library, what="QUERY")
+    settings = build_settings(profile, data_dir)
+    if library is not None:
+        library_cmd.search_library(library, text, settings=settings, top_k=top_k, as_json=as_json, out=out)
+        return
+    query = text
+    handle = _open_video(Path(path or ""), settings, quiet=as_json)
     with handle:
         hits = handle.search(query, top_k=top_k)
     if as_json:

@@ -158,3 +158,48 @@ def chapter_list(console: Console, chapters: list[Any]) -> None:
     """``HH:MM:SS-HH:MM:SS  title`` per chapter."""
     for ch in chapters:
         console.print(f"[bold]{format_hms(ch.span.start_s)}-{format_hms(ch.span.end_s)}[/]  {escape(ch.title)}")
+
+
+def ingest_rows(console: Console, rows: list[Any], *, title: str) -> None:
+    """One row per video of a batch ingest: status, seconds, length, documents, keyframes, and any error."""
+    table = Table(title=title, title_justify="left")
+    for col in ("video", "status", "seconds", "length", "docs", "keyframes", "error"):
+        table.add_column(col, overflow="fold")
+    style = {"failed": "red", "removed": "yellow", "duplicate": "yellow"}
+    for r in rows:
+        status = f"[{style[r.status]}]{r.status}[/]" if r.status in style else r.status
+        length = format_hms(r.duration_s) if r.duration_s else ""
+        docs, frames = (str(r.documents), str(r.keyframes)) if r.status in ("ingested", "cached") else ("", "")
+        table.add_row(escape(r.name), status, f"{r.seconds:.1f}", length, docs, frames, escape(r.error or ""))
+    console.print(table)
+
+
+def library_update(console: Console, update: Any) -> None:
+    """The per-video table of `vidscout ingest --library`, then the library and its index in one line each."""
+    ingest_rows(console, update.rows, title=f"Library {update.library}")
+    counts: dict[str, int] = {}
+    for r in update.rows:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    done = ", ".join(f"{n} {status}" for status, n in counts.items())
+    how = "on Ray" if update.runner == "ray" else f"with {update.workers} worker{'s' if update.workers != 1 else ''}"
+    console.print(f"{done}; wall {update.wall_s:.1f}s {how}")
+    ix = update.index
+    change = f"+{len(ix.added)} -{len(ix.removed)} videos" + (f" (rebuilt: {ix.why_rebuilt})" if ix.rebuilt else "")
+    console.print(
+        f"library {update.library}: {update.members} videos, index {ix.docs} documents + {ix.frames} keyframes "
+        f"({change}); {update.root}"
+    )
+
+
+def library_hits(console: Console, hits: list[Any]) -> None:
+    """Numbered hits across a library: video, span, kind, score and snippet."""
+    if not hits:
+        console.print("[yellow]No matching segments in the library.[/]")
+        return
+    table = Table(title_justify="left")
+    for col in ("#", "video", "start", "end", "kind", "score", "text"):
+        table.add_column(col, overflow="fold")
+    for i, h in enumerate(hits, 1):
+        table.add_row(str(i), escape(h.video_name), format_hms(h.span.start_s), format_hms(h.span.end_s), h.kind,
+                      f"{h.score:.3f}", escape(h.text[:160]))  # fmt: skip
+    console.print(table)

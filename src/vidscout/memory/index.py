@@ -39,6 +39,11 @@ class VectorIndex:
         return cls(index)
 
     @classmethod
+    def flat(cls, dim: int) -> VectorIndex:
+        """An empty exact index that rows can be added to and removed from by id range (`add`, `remove_range`)."""
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
+
+    @classmethod
     def load(cls, path: Path) -> VectorIndex:
         """Read an index written by `save`.
 
@@ -65,6 +70,17 @@ class VectorIndex:
     def dim(self) -> int:
         """Vector dimension."""
         return int(self._index.d)
+
+    def add(self, vectors: NDArray[np.float32], ids: NDArray[np.int64]) -> None:
+        """Append rows (n, dim) with their ids (n,); ids must not be in the index already."""
+        if vectors.ndim != 2 or len(vectors) != len(ids):
+            raise ValueError(f"vectors {vectors.shape} and ids {ids.shape} do not match")
+        if len(vectors):
+            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+
+    def remove_range(self, lo: int, hi: int) -> int:
+        """Remove the rows whose ids are in ``[lo, hi)``; returns how many were removed (flat indexes only)."""
+        return int(self._index.remove_ids(faiss.IDSelectorRange(lo, hi)))
 
     def search(self, query: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """Top-k (id, inner product) pairs for one query vector, best first."""

@@ -8,7 +8,7 @@ unknown tools and `ToolRetry` become fix-it observations; real bugs propagate.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from vidscout.memory.store import VideoStore
     from vidscout.models.registry import Backends
     from vidscout.retrieval.hybrid import SegmentSearcher
+    from vidscout.retrieval.library import LibraryHit
+    from vidscout.retrieval.search import HitKind
     from vidscout.video.decode import VideoInfo
 
 
@@ -87,14 +89,44 @@ class VideoDeps:
         return float(covered) if covered else self.info.duration_s
 
 
+class LibraryScope(Protocol):
+    """The videos of a library, for tools in library mode: search across them, then zoom into one."""
+
+    def search(self, query: str, *, top_k: int = 8, kinds: Collection[HitKind] | None = None) -> list[LibraryHit]:
+        """Hits across every video of the library, each naming its video."""
+        ...
+
+    def deps(self, video: str) -> VideoDeps:
+        """The dependencies of one video, by its name in the library (or its path).
+
+        Raises:
+            ToolRetry: No video of the library has that name (the message lists them).
+        """
+        ...
+
+
 @dataclass
 class ToolContext:
-    """What tools may use: the video's dependencies and this question's state. Never part of a tool's schema."""
+    """What tools may use: the video's dependencies and this question's state. Never part of a tool's schema.
+
+    In library mode (``library`` set) ``deps`` is the video the tools currently look at; `focus` changes it.
+    """
 
     deps: VideoDeps
     question: str = ""
     options: tuple[str, ...] = ()
     tool_options: ToolOptions = field(default_factory=ToolOptions)
+    library: LibraryScope | None = None
+
+    def focus(self, video: str) -> None:
+        """Library mode: look at ``video`` from now on (later calls without a video, and the answer's evidence).
+
+        Raises:
+            ToolRetry: Not in library mode, or no such video.
+        """
+        if self.library is None:
+            raise ToolRetry("There is only one video here; leave out video.")
+        self.deps = self.library.deps(video)
 
     @property
     def store(self) -> VideoStore:
