@@ -180,20 +180,31 @@ def ask(
 @app.command()
 def search(
     video: Annotated[Path, typer.Argument(help="The video to search (ingested first if needed).")],
-    query: Annotated[str, typer.Argument(help="What to look for: words spoken or shown, or things seen.")],
+    query: Annotated[
+        str | None, typer.Argument(help="What to look for: words spoken or shown, or things seen.")
+    ] = None,
+    image: Annotated[
+        Path | None, typer.Option("--image", help="Find where this picture appears instead (JPEG, PNG, ...).")
+    ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="How many segments.", min=1, max=100)] = 8,
     profile: ProfileOpt = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hybrid search over speech, on-screen text, visual tags and frames; prints time spans."""
+    """Hybrid search over speech, on-screen text, visual tags and frames, or by picture; prints time spans."""
     from vidscout.cli import render
 
+    if (query is None) == (image is None):
+        raise typer.BadParameter("Give either a QUERY or --image FILE (not both).")
+    if image is not None and not image.is_file():
+        raise typer.BadParameter(f"No image file at {image}.")
     handle = _open_video(video, build_settings(profile, data_dir), quiet=as_json)
     with handle:
-        hits = handle.search(query, top_k=top_k)
+        hits = handle.search_image(image, top_k=top_k) if image is not None else handle.search(query or "", top_k=top_k)
     if as_json:
         out.print_json(json.dumps([h.model_dump(mode="json") for h in hits]))
+    elif image is not None:
+        render.image_hits(out, hits)  # pyright: ignore[reportArgumentType]
     else:
         render.search_hits(out, hits)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vidscout.tools.browse import BrowseArgs, browse
 from vidscout.tools.finish import FinishArgs, finish
+from vidscout.tools.recurrences import RecurrencesArgs, recurrences
 from vidscout.tools.registry import ToolRegistry
 from vidscout.tools.search import SearchArgs, search
 from vidscout.tools.transcript import TranscriptArgs, transcript
@@ -11,11 +12,12 @@ from vidscout.tools.zoom import ZoomArgs, zoom_in
 
 
 def default_tools() -> ToolRegistry:
-    """browse, search, transcript, zoom_in and the terminal finish, in the order the planner sees them."""
+    """browse, search, transcript, zoom_in, recurrences and the terminal finish, in the order the planner sees them."""
     registry = ToolRegistry()
     registry.tool(BrowseArgs)(browse)
     registry.tool(SearchArgs)(search)
     registry.tool(TranscriptArgs)(transcript)
     registry.tool(ZoomArgs)(zoom_in)
+    registry.tool(RecurrencesArgs)(recurrences)
     registry.tool(FinishArgs, terminal=True)(finish)
     return registry
