@@ -111,7 +111,11 @@ def test_motion(extractor: OpenCVFactExtractor, street: list[NDArray[np.uint8]])
     zoomed = np.asarray(cv2.resize(photo[136:424, 164:676], (640, 360), interpolation=cv2.INTER_AREA), np.uint8)
     zoom = extractor.motion(photo[100:460, 100:740], zoomed)
     assert zoom.kind == "zoom" and zoom.scale == pytest.approx(1.25, abs=0.03)
-    noise = np.random.default_rng(1).integers(0, 255, (360, 640, 3), dtype=np.uint8)
+    # A smooth apple has too few corners to match: the pan is found by phase correlation.
+    apple = _fit(opencv_photo("apple.jpg"), 960)
+    smooth = extractor.motion(apple[300:660, 0:640], apple[300:660, 90:730])
+    assert smooth.kind == "pan" and smooth.shift[0] == pytest.approx(-90 / 640, abs=0.01)
+    noise = np.random.default_rng(1).integers(0, 255, (480, 640, 3), dtype=np.uint8)
     assert extractor.motion(street[0], noise).kind == "fast"
 
 

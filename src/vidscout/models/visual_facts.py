@@ -121,8 +121,9 @@ class OpenCVFactExtractor:
         """Camera and subject motion between two frames: a similarity transform fitted to ORB matches (RANSAC).
 
         When the transform explains most matches, its shift and scale tell pans and zooms; the pixels that
-        still differ once it is undone are things moving in the picture. Too few consistent matches (fast
-        action, a flash, a dissolve) is "fast".
+        still differ once it is undone are things moving in the picture. With too few consistent matches
+        a pan is looked for by phase correlation (smooth surfaces have few corners); failing that (fast
+        action, a flash, a dissolve, a missed cut) it is "fast".
         """
         o = self.options
         a, b = (_grey_at(x, o.motion_width) for x in (before, after))
@@ -133,7 +134,7 @@ class OpenCVFactExtractor:
             return Motion(kind="static", score=0.95)
         fit = self._similarity(a, b)
         if fit is None:
-            return Motion(kind="fast", score=round(min(0.9, 0.5 + raw), 3), changed=round(raw, 4))
+            return self._shifted(a, b, raw)
         m, inlier_share = fit
         h, w = a.shape
         centre = np.array([w / 2, h / 2])
@@ -153,6 +154,23 @@ class OpenCVFactExtractor:
             kind = "moving"
         return Motion(kind=kind, score=round(min(0.95, 0.4 + inlier_share), 3), shift=shift, scale=round(scale, 4),
                       changed=round(changed, 4))  # fmt: skip
+
+    def _shifted(self, a: NDArray[np.uint8], b: NDArray[np.uint8], raw: float) -> Motion:
+        """Too few matching corners (smooth surfaces, blur): a pan by phase correlation, else "fast"."""
+        o = self.options
+        h, w = a.shape
+        window = cv2.createHanningWindow((w, h), cv2.CV_32F)
+        (dx, dy), response = cv2.phaseCorrelate(a.astype(np.float32), b.astype(np.float32), window)
+        shift = (round(float(dx) / w, 4), round(float(dy) / w, 4))
+        if response >= 0.3 and math.hypot(*shift) >= o.pan_min:
+            m = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]])
+            warped = np.asarray(cv2.warpAffine(a, m, (w, h)), np.uint8)
+            valid = cv2.warpAffine(np.full(a.shape, 255, np.uint8), m, (w, h)) == 255
+            changed = _changed(warped, b, valid) if valid.any() else raw
+            if changed < 0.2:
+                return Motion(kind="pan", score=round(min(0.9, float(response)), 3), shift=shift,
+                              changed=round(changed, 4))  # fmt: skip
+        return Motion(kind="fast", score=round(min(0.9, 0.5 + raw), 3), changed=round(raw, 4))
 
     def _similarity(self, a: NDArray[np.uint8], b: NDArray[np.uint8]) -> tuple[NDArray[np.float64], float] | None:
         """The similarity transform taking ``a`` to ``b`` and the share of matches it explains; None if unsure."""
