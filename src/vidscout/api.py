@@ -109,7 +109,7 @@ class Video:
         return ToolContext(self.deps, question=question, options=tuple(options))
 
     def tools(self) -> ToolRegistry:
-        """The default tool registry (browse, search, transcript, zoom_in, finish)."""
+        """The default tool registry (browse, search, transcript, zoom_in, recurrences, finish)."""
         from vidscout.tools.default import default_tools
 
         return default_tools()

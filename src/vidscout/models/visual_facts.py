@@ -42,8 +42,8 @@ class FactOptions(BaseModel, frozen=True):
     people_min_margin: float = Field(
         default=1.0, description="HOG SVM margin a detection needs to be counted (the count is a lower bound).",
     )  # fmt: skip
-    face_width: int = Field(default=256, ge=64, description="Frames are shrunk to this width for faces (px).")
-    face_min_px: int = Field(default=16, ge=8, description="Smallest face at that width (px).")
+    face_width: int = Field(default=320, ge=64, description="Frames are shrunk to this width for faces (px).")
+    face_min_px: int = Field(default=20, ge=8, description="Smallest face at that width (px).")
     face_step: float = Field(default=1.15, gt=1.0, description="Face cascade scale step.")
     face_neighbours: int = Field(default=4, ge=1, description="Overlapping cascade hits a face needs.")
     colour_width: int = Field(default=160, ge=16, description="Frames are shrunk to this width to count colours (px).")

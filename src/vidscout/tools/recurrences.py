@@ -1,7 +1,7 @@
 """The `recurrences` tool: every time the picture on screen at a given moment is shown, in time order, counted.
 
-Image-to-image search (`vidscout.retrieval.images`) with the stored vector of the keyframe at that time;
-each appearance comes with what is shown right after it.
+Image-to-image search (`vidscout.retrieval.images`) with the stored vectors of that moment's shot; each
+appearance comes with what is shown right after it.
 """
 
 from __future__ import annotations
@@ -71,13 +71,13 @@ def recurrences(ctx: ToolContext, args: RecurrencesArgs) -> RecurrencesResult:
         )
     try:
         searcher = ImageSearcher.open(ctx.store, ctx.backends.image)
-        frame_s, vec = searcher.vector_at(args.at)
+        frame_s, vecs = searcher.vectors_at(args.at)
     except StoreError as e:
         raise ToolRetry(
             f"Picture matching is not available for this video ({e}). Use search with a few words describing "
             "the picture instead."
         ) from e
-    found = searcher.appearances(vec, min_score=searcher.options.same_picture)
+    found = searcher.appearances(vecs, min_score=searcher.options.same_picture)
     period = searcher.sample_period_s
     items = [Shown(appearance=a, then=_described(ctx, a.span.end_s, period)) for a in found]
     return RecurrencesResult(at_s=args.at, frame_s=frame_s, shows=_described(ctx, frame_s, period), items=items)
