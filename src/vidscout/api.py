@@ -27,7 +27,9 @@ from vidscout.types import Answer, Segment
 from vidscout.video.decode import VideoInfo
 
 if TYPE_CHECKING:
+    from vidscout.models.base import Image
     from vidscout.retrieval.hybrid import SegmentSearcher
+    from vidscout.retrieval.images import Appearance
     from vidscout.retrieval.search import Hit
 
 
@@ -107,7 +109,7 @@ class Video:
         return ToolContext(self.deps, question=question, options=tuple(options))
 
     def tools(self) -> ToolRegistry:
-        """The default tool registry (browse, search, transcript, zoom_in, finish)."""
+        """The default tool registry (browse, search, transcript, zoom_in, recurrences, finish)."""
         from vidscout.tools.default import default_tools
 
         return default_tools()
@@ -162,6 +164,21 @@ class Video:
     def search(self, query: str, *, top_k: int = 8) -> list[Hit]:
         """Hybrid search (speech, on-screen text, tags, frames) over the clips of the video."""
         return self.deps.searcher.search(query, top_k=top_k)
+
+    def search_image(self, image: str | Path | Image, *, top_k: int = 5) -> list[Appearance]:
+        """Where a picture appears in the video: stretches of keyframes that show it, best match first.
+
+        Args:
+            image: An image file, or an RGB uint8 array (H, W, 3), e.g. a frame of this or another video.
+            top_k: Most appearances to return.
+
+        Raises:
+            ConfigError: The file is missing or not an image.
+        """
+        from vidscout.retrieval.images import ImageSearcher, read_image
+
+        picture = read_image(Path(image)) if isinstance(image, str | Path) else image
+        return ImageSearcher.open(self.store, self.backends.image).search(picture, top_k=top_k)
 
     @property
     def searcher(self) -> SegmentSearcher:

@@ -29,6 +29,8 @@ class ModelSpecs(BaseModel):
     llm: str = ""
     video_llm: str = ""
     speaker: str = ""
+    image: str = ""
+    facts: str = ""
 
 
 class Settings(BaseSettings):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 import snowballstemmer  # pyright: ignore[reportMissingTypeStubs]
 
@@ -135,6 +136,22 @@ def tokenize(text: str) -> list[str]:
 def normalise_words(text: str) -> list[str]:
     """Every word of ``text`` (stopwords kept), normalised as `tokenize` does: the form WER is scored in."""
     return _words(text)
+
+
+def join_words(words: Sequence[str]) -> str:
+    """Recognised words as text, each word ASR split off with its hyphen or apostrophe glued back.
+
+    ("ill", "-disposed") -> "ill-disposed"; ("o", "'clock") -> "o'clock".
+    """
+    out: list[str] = []
+    for piece in (w.strip() for w in words):
+        if not piece:
+            continue
+        if out and len(piece) > 1 and piece[0] in "-'":
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return " ".join(out)
 
 
 def overlap(option: str, evidence: str) -> float:

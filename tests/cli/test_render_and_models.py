@@ -54,8 +54,19 @@ def test_models_json_lists_every_role_of_both_profiles(tmp_path: Path) -> None:
     rows = json.loads(result.stdout)
     assert {r["profile"] for r in rows} == {"embedded", "vllm"}
     embedded = {r["role"]: r for r in rows if r["profile"] == "embedded"}
-    assert set(embedded) == {"asr", "ocr", "tagger", "image_text", "text", "llm", "video_llm", "speaker"}
-    for role in ("asr", "ocr", "tagger", "image_text", "text", "speaker"):
+    assert set(embedded) == {
+        "asr",
+        "ocr",
+        "tagger",
+        "image_text",
+        "text",
+        "llm",
+        "video_llm",
+        "speaker",
+        "image",
+        "facts",
+    }
+    for role in ("asr", "ocr", "tagger", "image_text", "text", "speaker", "image", "facts"):
         assert embedded[role]["available"], embedded[role]
     vllm_llm = next(r for r in rows if r["profile"] == "vllm" and r["role"] == "llm")
     assert "{base_url}" not in vllm_llm["spec"] and "@http://" in vllm_llm["spec"]

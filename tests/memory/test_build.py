@@ -53,7 +53,19 @@ def test_ingest_builds_every_layer_and_a_rerun_is_cached(
     report = ingest(video, settings.videos_dir, backends)
     status = {layer.name: layer.status for layer in report.layers}
     assert status == dict.fromkeys(
-        ["scan", "segments", "tags", "frame_vectors", "ocr", "speech", "speakers", "text_index"], "computed"
+        [
+            "scan",
+            "segments",
+            "tags",
+            "frame_vectors",
+            "image_vectors",
+            "visual_facts",
+            "ocr",
+            "speech",
+            "speakers",
+            "text_index",
+        ],
+        "computed",
     )
     with VideoStore.open(store_dir(settings.videos_dir, video)) as store:
         info = describe_store(store)

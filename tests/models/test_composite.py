@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from tests.models.conftest import opencv_photo, text_frame
+from vidscout.media import samples
 from vidscout.models.base import VideoLLM
 from vidscout.models.composite import CompositeVideoLLM, describe_colours
 from vidscout.models.registry import Backends
 from vidscout.models.testing import ScriptedLLM
+from vidscout.models.visual_facts import BLIND_SPOTS
+from vidscout.video.decode import frames_at
 
 
 @pytest.mark.parametrize(
@@ -42,3 +47,12 @@ def test_llm_phrases_the_answer_from_the_evidence(backends: Backends) -> None:
     assert isinstance(prompt, str) and prompt.endswith("Question: Which insect?") and "butterfly" in prompt
     with pytest.raises(ValueError, match="timestamps"):
         video.describe(frames, [0.0], "?")
+
+
+def test_visual_facts_and_what_cannot_be_seen(backends: Backends, media_cache: Path) -> None:
+    frames = frames_at(samples.vtest(media_cache), [10.0, 11.0], width=640)
+    answer = backends.video_llm.describe(frames, [10.0, 11.0], "How many people walk past?")
+    lines = answer.splitlines()
+    assert lines[1].startswith("[00:00:10] labels: ") and "seen: at least" in lines[1] and "people" in lines[1]
+    assert "things move, still camera" in lines[2]  # motion since the frame a second before
+    assert lines[-1] == f"Cannot see: {BLIND_SPOTS}."

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 
 from tests.models.conftest import opencv_photo
-from vidscout.models.base import ImageTextEmbedder, Tagger, TextEmbedder
+from vidscout.models.base import ImageEmbedder, ImageTextEmbedder, Tagger, TextEmbedder
 from vidscout.models.registry import Backends
 
 PHOTOS = {
@@ -53,3 +53,31 @@ def test_projected_embedder_shares_models_and_caches_labels(backends: Backends) 
     assert emb._tagger is backends.tagger  # type: ignore[attr-defined]  # loaded once, not twice
     assert emb._text is backends.text_embedder  # type: ignore[attr-defined]
     assert list(backends.settings.weights_dir.glob("labels-efficientnet-lite0--minilm.npy"))
+
+
+def _recropped(image: np.ndarray) -> np.ndarray:
+    """The 16:9 centre of a photo at 640x360, JPEG-compressed: how a video shows it."""
+    import cv2
+
+    h, w = image.shape[:2]
+    s = max(640 / w, 360 / h)
+    big = cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+    y, x = (big.shape[0] - 360) // 2, (big.shape[1] - 640) // 2
+    ok, jpg = cv2.imencode(".jpg", big[y : y + 360, x : x + 640], [cv2.IMWRITE_JPEG_QUALITY, 60])
+    assert ok
+    return np.asarray(cv2.imdecode(jpg, cv2.IMREAD_UNCHANGED), np.uint8)
+
+
+def test_image_embedder_finds_the_same_picture_recropped_and_recompressed(backends: Backends) -> None:
+    emb = backends.image
+    assert isinstance(emb, ImageEmbedder) and emb.dim == 1280
+    names = [*PHOTOS, "fruits.jpg", "home.jpg", "starry_night.jpg", "HappyFish.jpg"]
+    photos = [opencv_photo(n) for n in names]
+    queries, shown = emb.embed_images(photos), emb.embed_images([_recropped(p) for p in photos])
+    assert np.allclose(np.linalg.norm(shown, axis=1), 1.0, atol=1e-5)
+    sims = queries @ shown.T
+    same, other = np.diag(sims), sims[~np.eye(len(names), dtype=bool)]
+    assert list(sims.argmax(axis=1)) == list(range(len(names))), sims.round(2)
+    assert same.min() > 0.65 and other.max() < 0.6, (same.round(2), other.max())
+    # One CNN pass serves both roles: the tagger's probabilities of these frames are already remembered.
+    assert emb._tagger is backends.tagger  # type: ignore[attr-defined]

@@ -89,7 +89,9 @@ def _check_schema_node(node: Any) -> None:
 
 
 def test_schemas_are_flat_and_one_call_schema_variant_per_tool(tools: ToolRegistry) -> None:
-    assert tools.names == ["browse", "search", "transcript", "zoom_in", "finish"]
+    assert tools.names == [
+        "browse", "search", "transcript", "occurrences", "shown_while", "zoom_in", "recurrences", "finish"
+    ]  # fmt: skip
     assert [t.name for t in tools if t.terminal] == ["finish"]
     for tool in tools:
         schema = tool.openai_schema()

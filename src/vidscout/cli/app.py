@@ -240,25 +240,38 @@ def search(
         str | None, typer.Argument(help="What to look for: words spoken or shown, or things seen.", show_default=False)
     ] = None,
     library: LibraryOpt = None,
+    image: Annotated[
+        Path | None, typer.Option("--image", help="Find where this picture appears instead (JPEG, PNG, ...).")
+    ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="How many segments.", min=1, max=100)] = 8,
     profile: ProfileOpt = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hybrid search over speech, on-screen text, visual tags and frames (of a video or a library); prints spans."""
+    """Hybrid search over speech, on-screen text, visual tags and frames (of a video or a library), or by picture."""
     from vidscout.cli import render
 
-    path, text = library_cmd.library_argument(video, query, library=library, what="QUERY")
+    if library is None and (query is None) == (image is None):
+        raise typer.BadParameter("Give either a QUERY or --image FILE (not both).")
+    if image is not None:
+        if library is not None or video is None:
+            raise typer.BadParameter("With --image give the VIDEO (not --library).")
+        if not image.is_file():
+            raise typer.BadParameter(f"No image file at {image}.")
+        path: str | None = video
+    else:
+        path, query = library_cmd.library_argument(video, query, library=library, what="QUERY")
     settings = build_settings(profile, data_dir)
     if library is not None:
-        library_cmd.search_library(library, text, settings=settings, top_k=top_k, as_json=as_json, out=out)
+        library_cmd.search_library(library, query or "", settings=settings, top_k=top_k, as_json=as_json, out=out)
         return
-    query = text
     handle = _open_video(Path(path or ""), settings, quiet=as_json)
     with handle:
-        hits = handle.search(query, top_k=top_k)
+        hits = handle.search_image(image, top_k=top_k) if image is not None else handle.search(query or "", top_k=top_k)
     if as_json:
         out.print_json(json.dumps([h.model_dump(mode="json") for h in hits]))
+    elif image is not None:
+        render.image_hits(out, hits)  # pyright: ignore[reportArgumentType]
     else:
         render.search_hits(out, hits)
 

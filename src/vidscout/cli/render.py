@@ -154,6 +154,20 @@ def search_hits(console: Console, hits: list[Any]) -> None:
     console.print(table)
 
 
+def image_hits(console: Console, hits: list[Any]) -> None:
+    """Numbered appearances of a picture: span, best keyframe, similarity."""
+    if not hits:
+        console.print("[yellow]The picture does not appear in the video (no keyframe is similar enough).[/]")
+        return
+    table = Table(title_justify="left")
+    for col in ("#", "start", "end", "best frame", "similarity", "keyframes"):
+        table.add_column(col)
+    for i, h in enumerate(hits, 1):
+        table.add_row(str(i), format_hms(h.span.start_s), format_hms(h.span.end_s), format_hms(h.best_t_s),
+                      f"{h.score:.3f}", str(h.frames))  # fmt: skip
+    console.print(table)
+
+
 def chapter_list(console: Console, chapters: list[Any]) -> None:
     """``HH:MM:SS-HH:MM:SS  title`` per chapter."""
     for ch in chapters:

@@ -48,9 +48,15 @@ Position = Literal["top", "middle", "bottom"]
 
 
 class Piece(BaseModel, frozen=True):
-    """A stretch of the picture: real footage from ``start_s`` or a photo, for ``duration_s``."""
+    """A stretch of the picture: real footage from ``start_s`` or a photo, for ``duration_s``.
 
-    source: str = Field(description="'bbb', 'vtest', 'megamind' or 'photo'.")
+    Derived sources have the facts of their picture known by construction: ``card:<colour>`` (a full-frame
+    colour with film grain; any ffmpeg colour name or ``0xRRGGBB``), ``pan:<left|right>`` and
+    ``zoom:in`` (a camera moving over ``photo``), ``dark:<vtest|bbb|megamind>`` (footage from ``start_s``
+    darkened to night levels: grey levels squeezed into 0-72).
+    """
+
+    source: str = Field(description="'bbb', 'vtest', 'megamind', 'photo', or a derived source (see above).")
     start_s: float = Field(default=0.0, ge=0)
     duration_s: float = Field(gt=0)
     photo: str | None = Field(default=None, description="Photo file name in `PHOTO_DIR` (source 'photo').")
@@ -302,6 +308,51 @@ def fit_size(text: str, size_px: int, frame_width: int) -> int:
     return max(8, min(size_px, int(0.9 * frame_width / (0.7 * max(len(text), 1)))))
 
 
+_X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
+
+
+def _source(piece: Piece, cache: Path, work: Path, size: tuple[int, int]) -> tuple[Path, float]:
+    """The file a piece is cut from and where in it the piece starts (derived sources are rendered to ``size``)."""
+    kind, _, arg = piece.source.partition(":")
+    if not arg:
+        return _source_path(piece, cache, work), piece.start_s
+    w, h = size
+    length = f"{piece.duration_s + 1.0:.3f}"
+    tag = hashlib.sha256(f"{piece.source}|{piece.photo}|{piece.start_s}|{length}|{size}".encode()).hexdigest()[:12]
+    out = cache / f"derived_{kind}_{tag}.mp4"
+    if out.exists():
+        return out, 0.0
+    if kind == "card":
+        # Film grain, so the card is not one flat value that only a trivially exact test would pass.
+        args = ["-f", "lavfi", "-i", f"color=c={arg}:s={w}x{h}:r=24:d={length}", "-vf", "noise=alls=10:allf=t+u"]
+    elif kind in ("pan", "zoom"):
+        if piece.photo is None:
+            raise ConfigError(f"{piece.source} needs a photo: {piece}")
+        photo = ["-loop", "1", "-framerate", "24", "-t", length, "-i", str(PHOTO_DIR / piece.photo)]
+        if kind == "pan":
+            # A window one third narrower than the photo slides across it at a constant speed.
+            speed = f"(iw-{w})/{piece.duration_s + 1.0:.3f}"
+            x = f"t*{speed}" if arg == "right" else f"(iw-{w})-t*{speed}"
+            vf = f"scale={round(w * 1.5)}:{h}:force_original_aspect_ratio=increase,crop={w}:{h}:x='{x}':y=(ih-{h})/2"
+        elif arg == "in":
+            # Drawn from a 4x larger copy so the zoom window moves smoothly (zoompan crops whole pixels).
+            zoom = f"z='1+0.5*on/{round((piece.duration_s + 1.0) * 24)}':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2'"
+            vf = f"scale={4 * w}:{4 * h}:force_original_aspect_ratio=increase,crop={4 * w}:{4 * h},"
+            vf += f"zoompan={zoom}:d=1:s={w}x{h}:fps=24"
+        else:
+            raise ConfigError(f"Unknown derived source {piece.source!r}; use pan:left, pan:right or zoom:in.")
+        args = [*photo, "-vf", vf]
+    elif kind == "dark":
+        footage = _source_path(piece.model_copy(update={"source": arg}), cache, work)
+        fit = f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},fps=24"
+        args = ["-ss", f"{piece.start_s:.3f}", "-t", length, "-i", str(footage),
+                "-vf", f"{fit},curves=all='0/0 1/0.28'", "-an"]  # fmt: skip
+    else:
+        raise ConfigError(f"Unknown piece source {piece.source!r}; see `Piece`.")
+    samples.build(out, [*args, "-t", length, *_X264])
+    return out, 0.0
+
+
 def _drawtext(plant: TextPlant, i: int, work: Path) -> str:
     textfile = work / f"text{i}.txt"
     textfile.write_text(plant.text, encoding="utf-8")
@@ -369,7 +420,7 @@ def build_planted(spec: PlantedSpec, out: Path, *, cache: Path) -> PlantedVideo:
         cached = samples.load_cached(out, key)
         if cached is not None:
             return PlantedVideo(path=out, spec=spec, cut_times=[float(c) for c in cached["cut_times"]], spoken=spoken)
-        sources = [(_source_path(p, cache, work), p.start_s, p.duration_s) for p in spec.pieces]
+        sources = [(*_source(p, cache, work, spec.size), p.duration_s) for p in spec.pieces]
         base, cuts = samples.concat_with_known_cuts(
             sources,
             cache / f"planted_base_{key[:12]}.mp4",

@@ -4,9 +4,10 @@ Layers and what they depend on::
 
     scan (decode once: cut detection on thumbnails + JPEG keyframes + text likelihood)
       ├─ segments (shots → clips → chapters)
-      ├─ tags, frame_vectors, ocr (per keyframe; OCR only where text is likely)
+      ├─ tags, frame_vectors, image_vectors (one CNN pass per keyframe), ocr (per keyframe)
+      ├─ visual_facts (people, faces, colours, light, motion per keyframe; merged per shot)
     speech (audio → Whisper, in chunks split at quiet points)
-    text_index (per-clip documents of speech / OCR / tags, embedded, FAISS)
+    text_index (per-clip documents of speech / OCR / tags / visual facts, embedded, FAISS)
 
 Each layer commits its rows in small transactions together with its progress, so `kill -9` at
 any point loses at most one batch, and a rerun continues. A layer whose backend spec or
@@ -15,6 +16,7 @@ parameters changed is recomputed, and so is everything downstream of it, nothing
 
 from __future__ import annotations
 
+import bisect
 import importlib.metadata
 import itertools
 import json
@@ -52,10 +54,15 @@ from vidscout.memory.store import (
     vec_to_blob,
 )
 from vidscout.memory.text_regions import text_likelihood
+from vidscout.memory.visual import detection_plan
 from vidscout.models.base import (
     ASR,
     OCR,
     ClipVideoLLM,
+    FactExtractor,
+    FrameFacts,
+    Image,
+    ImageEmbedder,
     ImageTextEmbedder,
     SpeakerEmbedder,
     SpeechSegment,
@@ -65,6 +72,7 @@ from vidscout.models.base import (
 )
 from vidscout.models.probe import availability
 from vidscout.models.registry import is_served
+from vidscout.models.visual_facts import summarise_facts
 from vidscout.video.decode import SAMPLE_RATE, ScanOptions, VideoInfo, frames_at, load_audio, probe, scan
 from vidscout.video.segment import (
     SegmentOptions,
@@ -104,6 +112,12 @@ class IngestOptions(BaseModel, frozen=True):
         default=2.0, gt=0, description="Speech is cut into windows of at most this length for speaker embeddings."
     )
     top_tags: int = Field(default=5, ge=1, description="Labels kept per keyframe.")
+    detect_every_s: float = Field(
+        default=8.0,
+        gt=0,
+        description="The people and face detectors (~0.1 s a frame) examine the first keyframe of each shot and "
+        "then one every this many seconds; every keyframe gets colours, light and motion (~10 ms).",
+    )
     batch: int = Field(default=16, ge=1, description="Frames per model batch and per committed transaction.")
     commit_every_s: float = Field(
         default=30.0, gt=0, description="Scan commits its rows every this many video seconds."
@@ -153,6 +167,16 @@ class BackendSet(Protocol):
     @property
     def speaker(self) -> SpeakerEmbedder:
         """Voice embeddings for speaker labels."""
+        ...
+
+    @property
+    def image(self) -> ImageEmbedder:
+        """Frame vectors for image-to-image search."""
+        ...
+
+    @property
+    def facts(self) -> FactExtractor:
+        """People, faces, colours, light and motion of keyframes."""
         ...
 
     def spec(self, role: str) -> str:
@@ -476,6 +500,7 @@ def _run_layers(ctx: _Ctx) -> None:
     _scan_layer(ctx)
     _segments_layer(ctx)
     _visual_layers(ctx)
+    _visual_facts_layer(ctx)
     _ocr_layer(ctx)
     _speech_layer(ctx)
     speakers = _speakers_layer(ctx)
@@ -595,15 +620,18 @@ def _read_rgb(store: VideoStore, file: str, *, flags: int = cv2.IMREAD_COLOR) ->
 
 
 def _visual_layers(ctx: _Ctx) -> None:
-    """Tags and frame embeddings, computed over the same batches of keyframes.
+    """Tags, frame embeddings and image vectors, computed over the same batches of keyframes.
 
-    They stay two layers (each is recomputed alone when its backend changes), but when both are
-    pending each batch is decoded once, and the projected embedder reuses the tagger's CNN pass.
+    They stay three layers (each is recomputed alone when its backend changes), but when several are
+    pending each batch is decoded once, and the projected embedder and the image vectors reuse the
+    tagger's CNN pass. Each layer is charged the time of its own model calls (the first one pays for the
+    shared CNN pass) plus an equal share of reading the keyframes.
     """
     k = ctx.opts.top_tags
     pending: dict[str, set[int]] = {}
     status: dict[str, str] = {}
-    for name, role, params in (("tags", "tagger", {"top_k": k}), ("frame_vectors", "image_text", {})):
+    layers = (("tags", "tagger", {"top_k": k}), ("frame_vectors", "image_text", {}), ("image_vectors", "image", {}))
+    for name, role, params in layers:
         st = ctx.begin(name, ctx.backends.spec(role), params, ["scan"])
         if st is not None:
             status[name] = st
@@ -611,25 +639,28 @@ def _visual_layers(ctx: _Ctx) -> None:
     if not status:
         return
     t0 = time.perf_counter()
+    spent = dict.fromkeys(status, 0.0)
     wanted = set[int]().union(*pending.values())
     frames = [f for f in ctx.store.frames() if f.id in wanted]
     total = ctx.store.count("frames")
     done = {name: total - len(ids) for name, ids in pending.items()}
+    embed: dict[str, Callable[[list[Image]], Sequence[Any]]] = {
+        "tags": lambda images: [
+            json.dumps([[t.label, round(t.score, 4)] for t in tg]) for tg in ctx.backends.tagger.tag(images, top_k=k)
+        ],
+        "frame_vectors": lambda images: [vec_to_blob(v) for v in ctx.backends.image_text.embed_images(images)],
+        "image_vectors": lambda images: [vec_to_blob(v) for v in ctx.backends.image.embed_images(images)],
+    }
     for i in range(0, len(frames), ctx.opts.batch):
         chunk = frames[i : i + ctx.opts.batch]
         images = [_read_rgb(ctx.store, f.file) for f in chunk]
         rows: dict[str, list[tuple[int, Any]]] = {}
-        if "tags" in status:
-            sel = [j for j, f in enumerate(chunk) if f.id in pending["tags"]]
-            tags = ctx.backends.tagger.tag([images[j] for j in sel], top_k=k) if sel else []
-            rows["tags"] = [
-                (chunk[j].id, json.dumps([[t.label, round(t.score, 4)] for t in tg]))
-                for j, tg in zip(sel, tags, strict=True)
-            ]
-        if "frame_vectors" in status:
-            sel = [j for j, f in enumerate(chunk) if f.id in pending["frame_vectors"]]
-            vecs = ctx.backends.image_text.embed_images([images[j] for j in sel]) if sel else []
-            rows["frame_vectors"] = [(chunk[j].id, vec_to_blob(v)) for j, v in zip(sel, vecs, strict=True)]
+        for name in status:
+            t = time.perf_counter()
+            sel = [j for j, f in enumerate(chunk) if f.id in pending[name]]
+            values = embed[name]([images[j] for j in sel]) if sel else []
+            rows[name] = [(chunk[j].id, v) for j, v in zip(sel, values, strict=True)]
+            spent[name] += time.perf_counter() - t
         with ctx.store.transaction() as c:
             for name, values in rows.items():
                 c.executemany(f"INSERT OR REPLACE INTO {name} VALUES (?, ?)", values)
@@ -637,12 +668,108 @@ def _visual_layers(ctx: _Ctx) -> None:
                 ctx.store.update_layer(c, name, progress=done[name] / max(total, 1))
         for name in rows:
             ctx.progress(name, done[name], total)
-    if "frame_vectors" in status:  # before the layer is marked done: a kill in between must not leave no index
-        _save_index(ctx.store, "SELECT frame_id, vec FROM frame_vectors ORDER BY frame_id", "frames.faiss")
-    dt = time.perf_counter() - t0
+    # Before the layers are marked done: a kill in between must not leave them without an index.
+    for name, file in (("frame_vectors", "frames.faiss"), ("image_vectors", "images.faiss")):
+        if name in status:
+            t = time.perf_counter()
+            _save_index(ctx.store, f"SELECT frame_id, vec FROM {name} ORDER BY frame_id", file)
+            spent[name] += time.perf_counter() - t
+    shared = (time.perf_counter() - t0 - sum(spent.values())) / len(status)
     for name, st in status.items():
-        # Wall time is shared; split it evenly so the per-layer numbers add up to the run.
-        ctx.finish(name, st, time.perf_counter() - dt / len(status), {"frames": total})
+        ctx.finish(name, st, time.perf_counter() - spent[name] - shared, {"frames": total})
+
+
+_FACTS_RECIPE = 1  # bump when the stored facts of the same backend change (thresholds, phrasing inputs)
+
+
+def _visual_facts_layer(ctx: _Ctx) -> None:
+    """People, faces, colours, light and motion of every keyframe, merged per shot.
+
+    Motion compares each keyframe with the one before it in the same shot. The detectors examine the
+    keyframes of `detection_plan` and those that changed too much to say how ("fast": often a cut the
+    scan missed), except where nothing moved since the keyframe before, which keeps its findings. Rows
+    are committed in batches with the layer's progress, so a killed run resumes (from the stored rows,
+    so it decides exactly as a clean run); the per-shot rows are written at the end.
+    """
+    o = ctx.opts
+    params = {"detect_every_s": o.detect_every_s, "recipe": _FACTS_RECIPE}
+    status = ctx.begin("visual_facts", ctx.backends.spec("facts"), params, ["scan", "segments"])
+    if status is None:
+        return
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    store = ctx.store
+    frames = store.frames()
+    shots = store.segments("shot")
+    starts = [s.span.start_s for s in shots]
+    shot_of = [bisect.bisect_right(starts, f.t_s) - 1 for f in frames]
+    plan = detection_plan([f.t_s for f in frames], starts, every_s=o.detect_every_s)
+    stored = _stored_facts(store)  # a resumed run continues from these
+    extractor = ctx.backends.facts
+    before: tuple[int, Image, FrameFacts] | None = None  # index, image and facts of the last keyframe computed
+    rows: list[tuple[int, str]] = []
+    ran = 0
+    for n, f in enumerate(frames):
+        if f.id in stored:
+            continue
+        image = _read_rgb(store, f.file)
+        facts = extractor.frame_facts(image, detect=False)
+        same_shot = n > 0 and shot_of[n] == shot_of[n - 1]
+        last = before if before is not None and before[0] == n - 1 else None
+        if same_shot:
+            prev = last[1] if last is not None else _read_rgb(store, frames[n - 1].file)
+            facts = facts.model_copy(update={"motion": extractor.motion(prev, image)})
+        prev_facts = last[2] if last is not None else stored.get(frames[n - 1].id) if n > 0 else None
+        still = same_shot and facts.motion is not None and facts.motion.kind == "static"
+        if still and prev_facts is not None and prev_facts.people is not None:
+            # Nothing moved since a keyframe the detectors examined: their findings still hold.
+            facts = facts.model_copy(update={"people": prev_facts.people, "faces": prev_facts.faces})
+        elif n in plan or (facts.motion is not None and facts.motion.kind == "fast"):
+            # A "fast" change within a shot is often a cut the scan missed: what was found before may be gone.
+            detected = extractor.frame_facts(image)
+            facts = facts.model_copy(update={"people": detected.people, "faces": detected.faces})
+            ran += 1
+        before = (n, image, facts)
+        rows.append((f.id, facts.model_dump_json(exclude_defaults=True)))
+        if len(rows) >= o.batch:
+            _commit_facts(ctx, rows, n + 1, len(frames))
+            rows = []
+    if rows:
+        _commit_facts(ctx, rows, len(frames), len(frames))
+    per_frame = _stored_facts(store)
+    merged = [
+        (s.index, s.span.start_s, s.span.end_s,
+         summarise_facts([per_frame[f.id] for f, k in zip(frames, shot_of, strict=True) if k == i]))
+        for i, s in enumerate(shots)
+    ]  # fmt: skip
+    with store.transaction() as c:
+        c.execute("DELETE FROM visual_shots")
+        c.executemany(
+            "INSERT INTO visual_shots VALUES (?, ?, ?, ?)",
+            [(i, a, b, m.model_dump_json(exclude_defaults=True)) for i, a, b, m in merged],
+        )
+    facts = list(per_frame.values())
+    stats = {
+        "keyframes": len(frames),
+        "detector_runs": ran,  # in this run
+        "with_people": sum(1 for x in facts if x.people is not None and x.people.count > 0),
+        "with_faces": sum(1 for x in facts if x.faces is not None and x.faces.count > 0),
+        "cpu_s": round(time.process_time() - cpu0, 2),  # of this run (a resumed one counts its own part)
+    }
+    ctx.finish("visual_facts", status, t0, stats)
+
+
+def _commit_facts(ctx: _Ctx, rows: list[tuple[int, str]], upto: int, total: int) -> None:
+    with ctx.store.transaction() as c:
+        c.executemany("INSERT OR REPLACE INTO visual_frames VALUES (?, ?)", rows)
+        ctx.store.update_layer(c, "visual_facts", progress=0.99 * upto / max(total, 1))  # 1.0 once shots are merged
+    ctx.progress("visual_facts", upto, total)
+
+
+def _stored_facts(store: VideoStore) -> dict[int, FrameFacts]:
+    return {
+        int(r[0]): FrameFacts.model_validate_json(r[1])
+        for r in store.query("SELECT frame_id, facts FROM visual_frames")
+    }
 
 
 def _save_index(store: VideoStore, rows_sql: str, file: str) -> None:
@@ -928,6 +1055,7 @@ def _text_index_layer(ctx: _Ctx, *, captions: bool = False, speakers: bool = Fal
         "speech",
         "ocr",
         "tags",
+        "visual_facts",
         *(["captions"] if captions else []),
         *(["speakers"] if speakers else []),
     ]

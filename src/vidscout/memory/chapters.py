@@ -29,11 +29,17 @@ class ChapterSummary(BaseModel, frozen=True):
     speech: str = ""
     ocr: tuple[str, ...] = ()
     tags: str = ""
+    looks: tuple[str, ...] = ()  # visual facts in words ("at least 3 people", "mostly green", "camera pans left")
     keyframes: tuple[str, ...] = ()  # JPEG file names in the store's frames/ directory
 
 
-def heuristic_title(speech: str, ocr: Sequence[str], tags: str, *, max_words: int = 7) -> str:
-    """A title from the evidence alone: the longest on-screen line, else the speech's opening words, else tags."""
+def heuristic_title(
+    speech: str, ocr: Sequence[str], tags: str, *, looks: Sequence[str] = (), max_words: int = 7
+) -> str:
+    """A title from the evidence alone: the longest on-screen line, else the speech's opening words, else tags.
+
+    Tags are followed by the first two visual facts (``looks``), which alone title a chapter without tags.
+    """
     lines = [o.strip() for o in ocr if len(tokenize(o)) >= 2]
     if lines:
         words = max(lines, key=len).split()
@@ -41,7 +47,8 @@ def heuristic_title(speech: str, ocr: Sequence[str], tags: str, *, max_words: in
     if speech.strip():
         words = speech.split()
         return " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")
-    return tags.split(",")[0].strip().capitalize() if tags else "Untitled"
+    parts = [tags.split(",")[0].strip(), *looks[:2]] if tags else list(looks[:2])
+    return "; ".join(p for p in parts if p).capitalize() or "Untitled"
 
 
 def chapter_summaries(store: VideoStore, *, llm: LLM | None = None, keyframes: int = 4) -> list[ChapterSummary]:
@@ -57,11 +64,12 @@ def chapter_summaries(store: VideoStore, *, llm: LLM | None = None, keyframes: i
         picks = (
             tuple(files[int(i)] for i in np.linspace(0, len(files) - 1, min(keyframes, len(files)))) if files else ()
         )
-        title = heuristic_title(speech, ocr, tags)
+        looks = tuple(p for p in ev.facts if p != "text on screen")
+        title = heuristic_title(speech, ocr, tags, looks=looks)
         if llm is not None:
-            title = _llm_title(llm, speech, ocr, tags) or title
+            title = _llm_title(llm, speech, ocr, ", ".join([tags, *looks]) if tags else ", ".join(looks)) or title
         out.append(ChapterSummary(index=ch.index, span=ch.span, title=title, speech=speech, ocr=ocr, tags=tags,
-                                  keyframes=picks))  # fmt: skip
+                                  looks=looks, keyframes=picks))  # fmt: skip
     return out
 
 

@@ -1,4 +1,4 @@
-"""Per-clip evidence documents (speech, on-screen text, captions and visual tags) for the text index."""
+"""Per-clip evidence documents (speech, on-screen text, captions, visual tags and facts) for the text index."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from vidscout.memory.store import VideoStore
 from vidscout.memory.text_regions import Box, text_blocks
+from vidscout.memory.visual import span_phrases
 from vidscout.text import tokenize
 from vidscout.types import TimeSpan
 
@@ -20,6 +21,7 @@ class SpanEvidence(NamedTuple):
     ocr: list[tuple[str, float]]  # distinct on-screen text blocks (best score) on keyframes in the span, in time order
     tags: list[list[list[Any]]]  # per keyframe: [[label, score], ...]
     captions: list[str]  # Video-LLM captions of the clips overlapping the span, in time order
+    facts: tuple[str, ...] = ()  # visual facts of its keyframes in words ("at least 3 people", "mostly green")
 
 
 def span_evidence(store: VideoStore, start_s: float, end_s: float, *, frame_margin_s: float = 0.0) -> SpanEvidence:
@@ -46,6 +48,7 @@ def span_evidence(store: VideoStore, start_s: float, end_s: float, *, frame_marg
         ocr=ocr_blocks(ocr_rows),
         tags=[json.loads(r[0]) for r in tags],
         captions=[str(r[0]) for r in captions],
+        facts=tuple(span_phrases(store, *window)),
     )
 
 
@@ -119,7 +122,7 @@ def clip_documents(store: VideoStore) -> list[tuple[int, str, float, float, str]
     """Per-clip evidence texts: (segment row id, kind, start_s, end_s, text), kinds speech/ocr/visual.
 
     A clip's speech is the utterances said mostly inside it (`speech_per_span`), so a speech hit's span is
-    where the words are.
+    where the words are. Its visual document holds the captions, the tags and the visual facts.
     """
     docs: list[tuple[int, str, float, float, str]] = []
     clips = store.segments("clip")
@@ -132,7 +135,11 @@ def clip_documents(store: VideoStore) -> list[tuple[int, str, float, float, str]
             docs.append((sid, "speech", a, b, said))
         if ev.ocr:
             docs.append((sid, "ocr", a, b, " | ".join(text for text, _ in ev.ocr)))
-        visual = [*ev.captions, summarise_tags(ev.tags)] if ev.tags else ev.captions
+        visual = [
+            *ev.captions,
+            *([summarise_tags(ev.tags)] if ev.tags else []),
+            *([", ".join(ev.facts)] if ev.facts else []),
+        ]
         if visual:
             docs.append((sid, "visual", a, b, " | ".join(visual)))
     return docs

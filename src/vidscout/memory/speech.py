@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vidscout.models.base import SpeechSegment, Word
+from vidscout.text import join_words
 
 
 def split_at_pauses(segments: Sequence[SpeechSegment], *, max_pause_s: float) -> list[SpeechSegment]:
@@ -26,7 +27,7 @@ def split_at_pauses(segments: Sequence[SpeechSegment], *, max_pause_s: float) ->
                 parts.append([])
             parts[-1].append(word)
         for words in parts:
-            text = seg.text.strip() if len(parts) == 1 else " ".join(w.text.strip() for w in words)
+            text = seg.text.strip() if len(parts) == 1 else join_words([w.text for w in words])
             out.append(
                 seg.model_copy(
                     update={"text": text, "start_s": words[0].start_s, "end_s": words[-1].end_s, "words": tuple(words)}

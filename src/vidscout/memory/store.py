@@ -71,6 +71,10 @@ CREATE TABLE IF NOT EXISTS speaker_windows (
 CREATE TABLE IF NOT EXISTS speakers (speech_id INTEGER PRIMARY KEY, speaker TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS captions (
   segment_id INTEGER PRIMARY KEY, start_s REAL NOT NULL, end_s REAL NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS visual_frames (frame_id INTEGER PRIMARY KEY, facts TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS visual_shots (
+  shot INTEGER PRIMARY KEY, start_s REAL NOT NULL, end_s REAL NOT NULL, facts TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS image_vectors (frame_id INTEGER PRIMARY KEY, vec BLOB NOT NULL);
 """
 
 # Which tables each layer owns: recomputing a layer clears exactly these.
@@ -84,12 +88,15 @@ LAYER_TABLES: dict[str, tuple[str, ...]] = {
     "text_index": ("docs",),
     "captions": ("captions",),
     "speakers": ("speaker_windows", "speakers"),
+    "visual_facts": ("visual_frames", "visual_shots"),
+    "image_vectors": ("image_vectors",),
 }
 
 # The FAISS file each layer writes from its rows: (file name, table whose row count it must equal).
 LAYER_INDEXES: dict[str, tuple[str, str]] = {
     "frame_vectors": ("frames.faiss", "frame_vectors"),
     "text_index": ("text.faiss", "docs"),
+    "image_vectors": ("images.faiss", "image_vectors"),
 }
 
 

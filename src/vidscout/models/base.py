@@ -54,6 +54,46 @@ class Tag(BaseModel, frozen=True):
     score: float
 
 
+Box = tuple[float, float, float, float]
+"""(x0, y0, x1, y1), normalised to [0, 1] of the frame's width and height."""
+
+
+class Detection(BaseModel, frozen=True):
+    """What one detector found in a frame: how many, how sure, where."""
+
+    count: int = Field(ge=0)
+    score: float = Field(ge=0.0, le=1.0, description="Confidence that at least one is there (0-1).")
+    boxes: tuple[Box, ...] = ()
+
+
+class Motion(BaseModel, frozen=True):
+    """How the picture changed between two frames of one shot.
+
+    ``kind``: "static" (nothing moves), "moving" (a still camera, things move in it), "pan" or "zoom" (the
+    camera moves), "fast" (too much changed to tell how).
+    """
+
+    kind: Literal["static", "moving", "pan", "zoom", "fast"]
+    score: float = Field(ge=0.0, le=1.0, description="Confidence in ``kind`` (0-1).")
+    shift: tuple[float, float] = Field(
+        default=(0.0, 0.0), description="How far the picture's centre moved (x, y), as fractions of the width."
+    )
+    scale: float = Field(default=1.0, description="How much bigger the picture got (>1: the camera zooms in).")
+    changed: float = Field(default=0.0, description="Share of the picture that changed once camera motion is undone.")
+
+
+class FrameFacts(BaseModel, frozen=True):
+    """Checkable facts about one frame; detectors that did not run are None."""
+
+    people: Detection | None = None
+    faces: Detection | None = None
+    colours: tuple[tuple[str, float], ...] = Field(
+        default=(), description="Colour names with the share of the frame each covers, largest first."
+    )
+    brightness: float = Field(default=0.0, description="Mean grey level, 0-255.")
+    motion: Motion | None = Field(default=None, description="Change since the previous keyframe of the shot.")
+
+
 class ChatMessage(BaseModel):
     """An OpenAI-style chat message (content is plain text or OpenAI content parts)."""
 
@@ -171,6 +211,36 @@ class SpeakerEmbedder(Protocol):
 
     def embed(self, segments: Sequence[NDArray[np.float32]]) -> NDArray[np.float32]:
         """Embed mono 16 kHz float32 segments (one speaker each), shape (n, dim); an empty segment gives zeros."""
+        ...
+
+
+@runtime_checkable
+class ImageEmbedder(Protocol):
+    """Maps frames to vectors where the same picture (rescaled, recompressed, recropped) lands close.
+
+    Rows are L2-normalised float32; image-to-image search only, no text.
+    """
+
+    name: str
+    dim: int
+
+    def embed_images(self, images: Sequence[Image]) -> NDArray[np.float32]:
+        """Embed RGB uint8 frames, shape (n, dim)."""
+        ...
+
+
+@runtime_checkable
+class FactExtractor(Protocol):
+    """Counts and measures what no label model names: people, faces, colours, light, motion."""
+
+    name: str
+
+    def frame_facts(self, image: Image, *, detect: bool = True) -> FrameFacts:
+        """Facts of one RGB frame; ``detect=False`` skips the (slow) people and face detectors."""
+        ...
+
+    def motion(self, before: Image, after: Image) -> Motion:
+        """How the picture changed from ``before`` to ``after`` (two frames of one shot, any size)."""
         ...
 
 

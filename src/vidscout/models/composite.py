@@ -1,7 +1,8 @@
 """The embedded profile's stand-in for a video-language model: per-frame evidence from small models.
 
-No captioner or VLM weights ship offline (MODELS.md §9). This reports what the tagger, OCR and pixel
-statistics can actually see, and optionally lets the planner LLM phrase an answer from that evidence.
+No captioner or VLM weights ship offline (MODELS.md §9). This reports what the tagger, OCR and the visual
+fact extractor (people, faces, colours, light, motion) can actually see, says what it cannot, and
+optionally lets the planner LLM phrase an answer from that evidence.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from vidscout.models.base import LLM, OCR, ChatMessage, GenerationOptions, Image, Tagger
+from vidscout.models.base import LLM, OCR, ChatMessage, FactExtractor, FrameFacts, GenerationOptions, Image, Tagger
+from vidscout.models.visual_facts import BLIND_SPOTS, frame_phrases
 from vidscout.types import format_hms
 
 logger = logging.getLogger(__name__)
@@ -22,8 +24,9 @@ _HUES = ((8, "red"), (22, "orange"), (34, "yellow"), (85, "green"), (100, "cyan"
          (150, "purple"), (170, "pink"), (180, "red"))  # fmt: skip
 _SYSTEM = (
     "You answer a question about a video using only the frame observations given. Labels are guesses "
-    "from an ImageNet classifier and may be wrong; on-screen text is exact. If the observations do not "
-    "answer the question, say so. Answer in one or two sentences."
+    "from an ImageNet classifier and may be wrong; on-screen text is exact; people and face counts are "
+    "lower bounds from simple detectors; colours, light and motion are measured. If the observations do "
+    "not answer the question, say so plainly and say what cannot be seen. Answer in one or two sentences."
 )
 
 
@@ -45,6 +48,9 @@ def describe_colours(image: Image) -> str:
     return f"{brightness}, mostly {top}"
 
 
+_MOTION_GAP_S = 3.0  # motion is reported between examined frames at most this far apart (seconds)
+
+
 class CompositeVideoLLM:
     """The `VideoLLM` protocol from tagger labels, OCR text and colour statistics of sampled frames."""
 
@@ -56,6 +62,7 @@ class CompositeVideoLLM:
         ocr: OCR | None = None,
         llm: LLM | None = None,
         *,
+        facts: FactExtractor | None = None,
         name: str = "composite",
         max_frames: int = 8,
         min_tag_score: float = 0.1,
@@ -66,6 +73,7 @@ class CompositeVideoLLM:
             tagger: Labels each frame.
             ocr: Reads on-screen text; None skips text.
             llm: Phrases the answer from the observations; None returns the observations themselves.
+            facts: Counts people and faces, names colours, light and motion; None leaves them out.
             name: The spec this backend was built from.
             max_frames: Frames examined per call, evenly spaced (each costs ~0.05 s tagging + ~1 s OCR).
             min_tag_score: Labels below this probability are not reported.
@@ -74,11 +82,16 @@ class CompositeVideoLLM:
         self._tagger = tagger
         self._ocr = ocr
         self._llm = llm
+        self._facts = facts
         self._max_frames = max_frames
         self._min_tag_score = min_tag_score
 
     def observe(self, frames: Sequence[Image], times_s: Sequence[float]) -> list[str]:
-        """One line of evidence per examined frame: ``[00:01:05] labels: ...; text: ...; colours: ...``."""
+        """One line of evidence per examined frame: ``[00:01:05] labels: ...; text: ...; seen: ...``.
+
+        ``seen`` lists the visual facts (people, faces, colours, light, and the motion since the frame
+        before); without a fact extractor it is the colours and brightness alone.
+        """
         if len(frames) != len(times_s):
             raise ValueError(f"{len(frames)} frames but {len(times_s)} timestamps")
         if not frames:
@@ -87,6 +100,7 @@ class CompositeVideoLLM:
         chosen = [frames[i] for i in picks]
         tags = self._tagger.tag(chosen, top_k=3)
         lines: list[str] = []
+        previous: tuple[Image, float] | None = None
         for i, frame, frame_tags in zip(picks, chosen, tags, strict=True):
             parts = [f"[{format_hms(times_s[i])}]"]
             labels = [f"{t.label} ({t.score:.2f})" for t in frame_tags if t.score >= self._min_tag_score]
@@ -95,14 +109,30 @@ class CompositeVideoLLM:
                 text = " | ".join(box.text for box in self._ocr.read(frame))
                 if text:
                     parts.append(f'text: "{text}"')
-            parts.append("colours: " + describe_colours(frame))
+            if self._facts is None:
+                parts.append("colours: " + describe_colours(frame))
+            else:
+                close = previous is not None and times_s[i] - previous[1] <= _MOTION_GAP_S
+                facts = self._frame_facts(frame, previous[0] if previous is not None and close else None)
+                parts.append("seen: " + (", ".join(frame_phrases(facts)) or "nothing measured"))
+            previous = (frame, times_s[i])
             lines.append(" ".join(parts[:1]) + " " + "; ".join(parts[1:]))
         return lines
+
+    def _frame_facts(self, frame: Image, previous: Image | None) -> FrameFacts:
+        if self._facts is None:
+            raise RuntimeError("no fact extractor")
+        facts = self._facts.frame_facts(frame)
+        if previous is None or previous.shape != frame.shape:
+            return facts
+        return facts.model_copy(update={"motion": self._facts.motion(previous, frame)})
 
     def describe(self, frames: Sequence[Image], times_s: Sequence[float], prompt: str) -> str:
         """Answer ``prompt`` from the frames' observations (or return the observations without an LLM)."""
         lines = self.observe(frames, times_s)
         evidence = "\n".join(lines) if lines else "(no frames)"
+        if self._facts is not None:
+            evidence += f"\nCannot see: {BLIND_SPOTS}."
         if self._llm is None:
             return "Frame observations (no vision-language model offline; labels are ImageNet guesses):\n" + evidence
         messages = [

@@ -28,6 +28,7 @@ _REQUIRES: dict[str, dict[str, str]] = {
     "openai": {"httpx": "httpx"},
     # --no-deps: resemblyzer's declared deps (librosa, webrtcvad) are not used; models/voice.py replaces them.
     "resemblyzer": {"torch": "torch", "resemblyzer": "--no-deps resemblyzer==0.1.4"},
+    "opencv": {"cv2": "opencv-python-headless"},
 }
 _REQUIRES["projected-tags"] = {**_REQUIRES["efficientnet-lite0"], **_REQUIRES["minilm"]}
 _REQUIRES["composite"] = {**_REQUIRES["efficientnet-lite0"], **_REQUIRES["rapidocr"]}

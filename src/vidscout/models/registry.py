@@ -12,7 +12,18 @@ from typing import Any, TypeVar, cast
 
 from vidscout.errors import ConfigError
 from vidscout.models import weights as w
-from vidscout.models.base import ASR, LLM, OCR, ImageTextEmbedder, SpeakerEmbedder, Tagger, TextEmbedder, VideoLLM
+from vidscout.models.base import (
+    ASR,
+    LLM,
+    OCR,
+    FactExtractor,
+    ImageEmbedder,
+    ImageTextEmbedder,
+    SpeakerEmbedder,
+    Tagger,
+    TextEmbedder,
+    VideoLLM,
+)
 from vidscout.models.probe import Options, availability, parse_spec, weights_for
 from vidscout.settings import Settings
 
@@ -24,7 +35,7 @@ __all__ = [
 T = TypeVar("T")
 Factory = Callable[[str, Options, Settings, "Backends"], T]
 
-ROLES = ("asr", "ocr", "tagger", "image_text", "text", "llm", "video_llm", "speaker")
+ROLES = ("asr", "ocr", "tagger", "image_text", "text", "llm", "video_llm", "speaker", "image", "facts")
 """Model roles, named as the fields of `vidscout.settings.ModelSpecs`."""
 _ALIASES = {"text_embedder": "text"}
 
@@ -42,6 +53,9 @@ PROFILES: dict[str, dict[str, str]] = {
         "llm": "gguf:qwen2.5-coder-1.5b?n_ctx=8192",
         "video_llm": "composite",
         "speaker": "resemblyzer",
+        # The tagger's own pooled features: image search costs no second network (bench/visual_eval.py).
+        "image": "efficientnet-lite0",
+        "facts": "opencv",
     },
     "vllm": {
         "asr": "faster-whisper:base",
@@ -52,6 +66,8 @@ PROFILES: dict[str, dict[str, str]] = {
         "llm": "openai:Qwen/Qwen2.5-VL-7B-Instruct@{base_url}",
         "video_llm": "openai:Qwen/Qwen2.5-VL-7B-Instruct@{base_url}",
         "speaker": "resemblyzer",
+        "image": "efficientnet-lite0",
+        "facts": "opencv",
     },
 }
 """Default spec per role; ``{base_url}`` is filled from `Settings.base_url`."""
@@ -132,6 +148,21 @@ def _clip(model: str, opts: Options, settings: Settings, _: Backends) -> ImageTe
     return CLIPEmbedder(model or "openai/clip-vit-base-patch32", name=f"clip:{model}", threads=settings.threads)
 
 
+def _efficientnet_image(model: str, opts: Options, settings: Settings, shared: Backends) -> ImageEmbedder:
+    from vidscout.models.efficientnet import EfficientNetImageEmbedder, EfficientNetTagger
+
+    # The tagging role's instance: tags, projected vectors and image vectors come from one CNN pass.
+    return EfficientNetImageEmbedder(cast(EfficientNetTagger, shared.get("tagger", "efficientnet-lite0")))
+
+
+def _opencv_facts(model: str, opts: Options, settings: Settings, _: Backends) -> FactExtractor:
+    from vidscout.models.visual_facts import OpenCVFactExtractor
+
+    if model:
+        raise ConfigError(f"Unknown opencv facts variant {model!r}; use 'opencv'")
+    return OpenCVFactExtractor()
+
+
 def _gguf(model: str, opts: Options, settings: Settings, _: Backends) -> LLM:
     from vidscout.models.gguf import GGUFLLM
 
@@ -202,7 +233,9 @@ def _composite(model: str, opts: Options, settings: Settings, shared: Backends) 
     if model not in ("", "llm"):
         raise ConfigError(f"Unknown composite variant {model!r}; use 'composite' or 'composite:llm'")
     llm = shared.llm if model == "llm" else None
-    return CompositeVideoLLM(shared.tagger, shared.ocr, llm, name=f"composite{':' + model if model else ''}")
+    return CompositeVideoLLM(
+        shared.tagger, shared.ocr, llm, facts=shared.facts, name=f"composite{':' + model if model else ''}"
+    )
 
 
 def _resemblyzer(model: str, opts: Options, settings: Settings, _: Backends) -> SpeakerEmbedder:
@@ -223,6 +256,8 @@ IMAGE_TEXT_EMBEDDERS: dict[str, Factory[ImageTextEmbedder]] = {"projected-tags":
 LLMS: dict[str, Factory[LLM]] = {"gguf": _gguf, "openai": _openai}
 VIDEO_LLMS: dict[str, Factory[VideoLLM]] = {"composite": _composite, "openai": _openai_video}
 SPEAKER_EMBEDDERS: dict[str, Factory[SpeakerEmbedder]] = {"resemblyzer": _resemblyzer}
+IMAGE_EMBEDDERS: dict[str, Factory[ImageEmbedder]] = {"efficientnet-lite0": _efficientnet_image, "clip": _clip}
+FACT_EXTRACTORS: dict[str, Factory[FactExtractor]] = {"opencv": _opencv_facts}
 
 SERVED_KINDS = frozenset({"openai"})
 """Backend kinds that talk to a model server (vLLM, OpenAI): the ones a preflight check reaches."""
@@ -236,6 +271,7 @@ def is_served(spec: str) -> bool:
 TABLES: dict[str, Mapping[str, Factory[Any]]] = {
     "asr": ASRS, "ocr": OCRS, "tagger": TAGGERS, "image_text": IMAGE_TEXT_EMBEDDERS,
     "text": TEXT_EMBEDDERS, "llm": LLMS, "video_llm": VIDEO_LLMS, "speaker": SPEAKER_EMBEDDERS,
+    "image": IMAGE_EMBEDDERS, "facts": FACT_EXTRACTORS,
 }  # fmt: skip
 
 
@@ -361,6 +397,26 @@ class Backends:
     def speaker(self) -> SpeakerEmbedder:
         """Voice embeddings of speech segments (who is speaking)."""
         return cast(SpeakerEmbedder, self.get("speaker"))
+
+    @property
+    def image(self) -> ImageEmbedder:
+        """Frame vectors for image-to-image search (where a picture appears again)."""
+        return cast(ImageEmbedder, self.get("image"))
+
+    @property
+    def facts(self) -> FactExtractor:
+        """People, faces, colours, light and motion of frames."""
+        return cast(FactExtractor, self.get("facts"))
+
+
+def make_image_embedder(spec: str, settings: Settings, *, shared: Backends | None = None) -> ImageEmbedder:
+    """Build the image-to-image embedder for ``spec`` (``efficientnet-lite0``, ``clip:<model>``)."""
+    return cast(ImageEmbedder, _make("image", spec, settings, shared))
+
+
+def make_fact_extractor(spec: str, settings: Settings, *, shared: Backends | None = None) -> FactExtractor:
+    """Build the visual fact extractor for ``spec`` (``opencv``)."""
+    return cast(FactExtractor, _make("facts", spec, settings, shared))
 
 
 def fetch_embedded(settings: Settings, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Path]:

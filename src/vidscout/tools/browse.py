@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 from vidscout.errors import ToolRetry
 from vidscout.memory.documents import summarise_tags
 from vidscout.memory.store import VideoStore
+from vidscout.memory.visual import span_phrases
 from vidscout.retrieval.search import in_window
+from vidscout.text import join_words
 from vidscout.tools.options import BrowseOptions
 from vidscout.tools.registry import Seconds, ToolContext
 from vidscout.tools.search import resolve_window
@@ -26,6 +28,7 @@ class RangeItem(BaseModel, frozen=True):
     speech: str = ""  # the first words said in it
     ocr: tuple[str, ...] = ()  # on-screen text lines
     tags: tuple[str, ...] = ()  # visual labels
+    looks: tuple[str, ...] = ()  # visual facts in words: people, faces, colours, light, motion
 
 
 class BrowseArgs(BaseModel):
@@ -73,6 +76,8 @@ def _item_line(n: int, item: RangeItem, noun: str, budget: int) -> str:
         rest.append("text: " + _shorten("; ".join(f'"{t}"' for t in item.ocr), 60))
     if item.tags:
         rest.append("seen: " + ", ".join(item.tags))
+    if item.looks:
+        rest.append("looks: " + ", ".join(item.looks))
     if item.speech:
         room = budget - len(prefix) - sum(len(r) + 3 for r in rest) - 13
         rest.insert(0, f'said: "{_shorten(item.speech, max(room, 30))}"')
@@ -96,7 +101,7 @@ def _groups(segments: Sequence[Segment], max_items: int) -> list[list[Segment]]:
 
 
 def range_item(store: VideoStore, segments: Sequence[Segment], options: BrowseOptions) -> RangeItem:
-    """The evidence of consecutive segments: first words said, frequent on-screen text, visual labels."""
+    """The evidence of consecutive segments: first words said, frequent on-screen text, labels, visual facts."""
     a, b = segments[0].span.start_s, segments[-1].span.end_s
     said = store.query("SELECT text, words FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s", (a, b))
     words = [w for text, timed in said for w in _words_within(text, timed, a, b)]
@@ -116,6 +121,7 @@ def range_item(store: VideoStore, segments: Sequence[Segment], options: BrowseOp
         speech=speech,
         ocr=tuple(str(r[0]) for r in ocr),
         tags=tuple(t for t in labels.split(", ") if t),
+        looks=tuple(p for p in span_phrases(store, a, b) if p != "text on screen")[: options.looks],
     )
 
 
@@ -125,13 +131,7 @@ def _words_within(text: str, words_json: str, start_s: float, end_s: float) -> l
     inside = [str(w[0]).strip() for w in timed if start_s <= float(w[1]) < end_s]
     if not timed or len(inside) == len(timed):
         return text.split()
-    words: list[str] = []
-    for piece in filter(None, inside):
-        if words and len(piece) > 1 and piece[0] in "-'":  # ASR splits "ill-disposed" as "ill", "-disposed"
-            words[-1] += piece
-        else:
-            words.append(piece)
-    return words
+    return join_words(inside).split()
 
 
 def browse_range(

@@ -120,10 +120,10 @@ def find_occurrences(ctx: ToolContext, query: str, kind: Kind | None = None) -> 
 
 
 def occurrences(ctx: ToolContext, args: OccurrencesArgs) -> OccurrencesResult:
-    """List every moment, in time order, where these words are said or shown on screen (or a visual label is seen).
+    """List every moment, in time order, where these words are said, shown on screen or seen as a label.
 
-    Use it to count ("how many times ...", "how many different ...") or to order events. Each on-screen text is
-    listed once per appearance; the count line also says how many distinct texts there are.
+    Use it to count ("how many times ...", "how many different ...") or to order events; it says how many
+    distinct texts there are.
     """
     query = " ".join(args.query.split())
     return OccurrencesResult(query=query, items=find_occurrences(ctx, query, args.kind))

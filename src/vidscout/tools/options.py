@@ -18,6 +18,7 @@ class BrowseOptions(BaseModel, frozen=True):
     speech_words: int = 20  # words of speech quoted per item, from its start
     ocr_lines: int = 2  # distinct on-screen text lines per item (most frequent first)
     tags: int = 3  # visual labels per item (most present first)
+    looks: int = 4  # visual facts per item (people, faces, colours, light, motion; in that order)
 
 
 class TranscriptOptions(BaseModel, frozen=True):

@@ -121,7 +121,7 @@ def search(ctx: ToolContext, args: SearchArgs) -> SearchResult:
         start = max(start or 0.0, _event(ctx, args.after).end_s)
     if args.before:
         end = min(end if end is not None else ctx.duration_s, _event(ctx, args.before).start_s)
-    if start is not None and end is not None and end <= start:
+    if (args.after or args.before) and start is not None and end is not None and end <= start:
         raise ToolRetry("Nothing is left between the after and before moments; drop one of them.")
     window = resolve_window(ctx, start, end)
     kinds: tuple[HitKind, ...] | None = (args.kind,) if args.kind else None

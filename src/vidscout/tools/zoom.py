@@ -1,8 +1,9 @@
 """The `zoom_in` tool: look closely at a short span with denser frames than the index holds.
 
 With a real video-language model (an ``openai:`` spec) the model gets the span's frames and the
-question. On the embedded profile the span is re-analysed densely instead: visual labels on every
-frame, OCR where text is likely, the span's speech, then the composite VideoLLM's reading.
+question. On the embedded profile the span is re-analysed densely instead: visual labels and visual
+facts (people, faces, colours, light, motion) on every frame, OCR where text is likely, the span's
+speech, then the composite VideoLLM's reading.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pydantic import BaseModel, Field
 from vidscout.errors import ToolRetry
 from vidscout.memory.documents import summarise_tags
 from vidscout.memory.text_regions import text_likelihood
-from vidscout.models.base import ClipVideoLLM, Image, TextDetector
+from vidscout.models.base import ClipVideoLLM, FrameFacts, Image, TextDetector
+from vidscout.models.visual_facts import BLIND_SPOTS, fact_phrases, frame_phrases, summarise_facts
 from vidscout.retrieval.search import Utterance
 from vidscout.tools.options import ZoomOptions
 from vidscout.tools.registry import Seconds, ToolContext
@@ -42,6 +44,7 @@ class FrameEvidence(BaseModel, frozen=True):
     t_s: float
     tags: tuple[str, ...] = ()  # visual labels, best first
     text: tuple[str, ...] = ()  # OCR lines (only on frames that were read)
+    facts: tuple[str, ...] = ()  # visual facts in words (people, faces, colours, light, motion since the frame before)
 
 
 class ZoomResult(BaseModel):
@@ -54,6 +57,7 @@ class ZoomResult(BaseModel):
     description: str = Field(description="The VideoLLM's answer or observations.")
     frames: list[FrameEvidence] = Field(default_factory=list[FrameEvidence], description="Dense re-analysis.")
     seen: tuple[str, ...] = Field(default=(), description="Labels most present across the frames.")
+    looks: tuple[str, ...] = Field(default=(), description="Visual facts merged over the frames, in words.")
     speech: list[Utterance] = Field(default_factory=list[Utterance])
     max_description_chars: int = 1200
 
@@ -68,10 +72,16 @@ class ZoomResult(BaseModel):
             desc = desc[: self.max_description_chars].rsplit(" ", 1)[0] + " …"
         lines.append(f"Video model ({self.model}): {desc}" if desc else f"Video model ({self.model}): no answer.")
         if self.frames:
-            lines.append("Per-time evidence (labels are guesses of an ImageNet classifier; text is read exactly):")
+            lines.append(
+                "Per-time evidence (labels are guesses of an ImageNet classifier; text is read exactly; "
+                "people and faces are lower bounds):"
+            )
             lines += _evidence_lines(self.frames)
             if self.seen:
                 lines.append("Most present overall: " + ", ".join(self.seen))
+            if self.looks:
+                lines.append("Over the span: " + ", ".join(self.looks))
+            lines.append(f"Cannot see: {BLIND_SPOTS}.")
         if self.speech:
             lines.append("Speech in the span:")
             lines += [f"[{format_hms(u.span.start_s)}] {u.text}" for u in self.speech]
@@ -81,19 +91,21 @@ class ZoomResult(BaseModel):
 
 
 def _evidence_lines(frames: Sequence[FrameEvidence]) -> list[str]:
-    """Consecutive frames with the same labels and no text share one ``HH:MM:SS-HH:MM:SS`` line."""
+    """Consecutive frames with the same labels and facts and no text share one ``HH:MM:SS-HH:MM:SS`` line."""
     lines: list[str] = []
-    for (tags, has_text), run in itertools.groupby(frames, key=lambda f: (f.tags, bool(f.text))):
+    for (tags, facts, has_text), run in itertools.groupby(frames, key=lambda f: (f.tags, f.facts, bool(f.text))):
         group = list(run)
+        seen = ", ".join(tags) or "nothing recognised"
+        looks = f" | looks: {', '.join(facts)}" if facts else ""
         if has_text:
             for f in group:
                 text = "; ".join(f'"{t}"' for t in f.text)
-                lines.append(f"[{format_hms(f.t_s)}] text: {text} | seen: {', '.join(tags) or 'nothing recognised'}")
+                lines.append(f"[{format_hms(f.t_s)}] text: {text} | seen: {seen}{looks}")
             continue
         when = format_hms(group[0].t_s)
         if len(group) > 1:
             when += f"-{format_hms(group[-1].t_s)}"
-        lines.append(f"[{when}] seen: {', '.join(tags) or 'nothing recognised'}")
+        lines.append(f"[{when}] seen: {seen}{looks}")
     return lines
 
 
@@ -161,18 +173,34 @@ def _reanalyse(ctx: ToolContext, span: TimeSpan, question: str, speech: list[Utt
     tagged = ctx.backends.tagger.tag(frames, top_k=o.tags_per_frame)
     kept = [[t for t in tags if t.score >= o.min_tag_score] for tags in tagged]
     read = _read_text(ctx, frames, times, o)
+    facts = _facts(ctx, frames, times)
     evidence = [
-        FrameEvidence(t_s=t, tags=tuple(tag.label for tag in tags), text=read.get(i, ()))
+        FrameEvidence(t_s=t, tags=tuple(tag.label for tag in tags), text=read.get(i, ()),
+                      facts=tuple(frame_phrases(facts[i])))
         for i, (t, tags) in enumerate(zip(times, kept, strict=True))
-    ]
+    ]  # fmt: skip
     seen = summarise_tags([[(tag.label, tag.score) for tag in tags] for tags in kept], top=5)
     video_llm = ctx.backends.video_llm
     text = video_llm.describe(frames, times, _prompt(question, speech, o.max_prompt_speech_chars))
     return ZoomResult(
         span=span, question=question, model=video_llm.name, frame_times_s=times, description=text,
         frames=evidence, seen=tuple(s for s in seen.split(", ") if s), speech=speech,
+        looks=tuple(fact_phrases(summarise_facts(facts))),
         max_description_chars=o.max_description_chars,
     )  # fmt: skip
+
+
+def _facts(ctx: ToolContext, frames: Sequence[Image], times: Sequence[float]) -> list[FrameFacts]:
+    """Visual facts of each frame, with its motion since the frame before when no cut lies between them."""
+    extractor = ctx.backends.facts
+    cuts = ctx.store.cuts()
+    out: list[FrameFacts] = []
+    for i, frame in enumerate(frames):
+        facts = extractor.frame_facts(frame)
+        if i > 0 and not any(times[i - 1] < c <= times[i] for c in cuts):
+            facts = facts.model_copy(update={"motion": extractor.motion(frames[i - 1], frame)})
+        out.append(facts)
+    return out
 
 
 def _read_text(
