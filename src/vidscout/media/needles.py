@@ -196,16 +196,19 @@ def plant_haystack(
             graph.append("[0:a]aformat=channel_layouts=mono[bed0]")
         else:
             graph.append(f"anullsrc=r=48000:cl=mono,atrim=end={info.duration_s:.3f}[bed0]")
-        spans = "+".join(f"between(t,{c.start_s:.3f},{c.start_s + c.duration_s:.3f})" for c in sounds)
-        graph.append(f"[bed0]volume=volume={duck}:enable='{spans}'[bed]" if sounds else "[bed0]anull[bed]")
-        mix = ["[bed]"]
-        for i, c in enumerate(sounds):
-            inputs += ["-i", c.wav]
-            ms = round(c.start_s * 1000)
-            graph.append(f"[{k}:a]aformat=channel_layouts=mono,adelay={ms}|{ms}[s{i}]")
-            mix.append(f"[s{i}]")
-            k += 1
-        graph.append(f"{''.join(mix)}amix=inputs={len(mix)}:normalize=0:duration=first[aout]")
+        if sounds:
+            spans = "+".join(f"between(t,{c.start_s:.3f},{c.start_s + c.duration_s:.3f})" for c in sounds)
+            graph.append(f"[bed0]volume=volume={duck}:enable='{spans}'[bed]")
+            mix = ["[bed]"]
+            for i, c in enumerate(sounds):
+                inputs += ["-i", c.wav]
+                ms = round(c.start_s * 1000)
+                graph.append(f"[{k}:a]aformat=channel_layouts=mono,adelay={ms}|{ms}[s{i}]")
+                mix.append(f"[s{i}]")
+                k += 1
+            graph.append(f"{''.join(mix)}amix=inputs={len(mix)}:normalize=0:duration=first[aout]")
+        else:
+            graph.append("[bed0]anull[aout]")
         args = [*inputs, "-filter_complex", ";".join(graph), "-map", f"[{label}]", "-map", "[aout]",
                 "-t", f"{info.duration_s:.3f}", "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf),
                 "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-movflags", "+faststart"]  # fmt: skip
