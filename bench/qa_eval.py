@@ -7,7 +7,10 @@ answered twice on the embedded profile: by the agent, and by the retrieval basel
 appears in the answer; for "when" questions, a cited span or a time written in the answer is
 within the tolerance of the true time.
 
-Run: python bench/qa_eval.py [--limit N] [--kinds speech,ocr] [--json bench/out/qa_eval.json]
+The first run builds the video and ingests it into --data-dir (shared with bench/kv_answer.py).
+
+Run: python bench/qa_eval.py [--limit N] [--kinds speech,ocr] [--agent-per-kind N] [--quick]
+     (--quick: the agent on one question per kind; results in bench/results/qa_eval[_quick].json)
 """
 
 from __future__ import annotations
@@ -22,10 +25,15 @@ import json
 import re
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import add_json_option, json_path, write_json
 
 from vidscout.api import Video
 from vidscout.media import samples
@@ -108,8 +116,11 @@ def main() -> None:
     ap.add_argument("--kinds", default="")
     ap.add_argument("--max-steps", type=int, default=6)
     ap.add_argument("--agent-per-kind", type=int, default=None, help="Run the agent on only this many per kind.")
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--quick", action="store_true", help="The agent on one question per kind (retrieval on all).")
+    add_json_option(ap, "qa_eval")
     args = ap.parse_args()
+    if args.quick:
+        args.agent_per_kind = min(args.agent_per_kind or 1, 1)
     spec = json.loads((HERE / "qa_questions.json").read_text())
     needles = [Needle.model_validate(n) for n in spec["needles"]]
     questions = [q for q in spec["questions"] if not args.kinds or q["kind"] in args.kinds.split(",")]
@@ -176,9 +187,7 @@ def main() -> None:
             else ""
         )
         print(head + tail)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=1))
+    write_json(json_path(args, "qa_eval"), {"max_steps": args.max_steps, "rows": rows})
 
 
 if __name__ == "__main__":
