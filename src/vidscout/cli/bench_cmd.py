@@ -156,10 +156,15 @@ def make_needle(
     seed: Annotated[int, typer.Option(help="Draws facts, times, distractors and option order.")] = 0,
     speech: Annotated[
         int | None,
-        typer.Option(help="Spoken needles asked about (v1 default 5; v2: minutes/5, at most 9).", min=0),
+        typer.Option(
+            help="Spoken needles asked about (v1 default 5; v2: minutes/5 from 20 minutes, at most 9).", min=0
+        ),
     ] = None,
     text: Annotated[
-        int | None, typer.Option(help="On-screen needles asked about (v1 default 5; v2 as --speech).", min=0)
+        int | None,
+        typer.Option(
+            help="On-screen needles asked about (v1 default 5; v2: minutes/5 from 20 minutes, at most 8).", min=0
+        ),
     ] = None,
     image: Annotated[
         int | None, typer.Option(help="Full-screen photos (v1 default 3; v2: 4-6 by seed).", min=0)
