@@ -9,7 +9,7 @@ Numbers are normalised ("seven thirty" = "7:30"). Cost is seconds of transcripti
 measured in this process (models already loaded).
 
 Run: python bench/asr_wer.py [--seeds 1,2 | --fresh 2] [--models faster-whisper:tiny.en,faster-whisper:base]
-     [--json bench/results/asr_wer.json]
+     [--quick]   (--quick: one fresh seed, tiny.en only; results in bench/results/asr_wer[_quick].json)
 """
 
 from __future__ import annotations
@@ -20,12 +20,16 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
-import json
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import add_json_option, json_path, write_json
 
 from vidscout.eval.metrics import word_error_rate
 from vidscout.media.planted import PlantedSpec, build_planted, draw_perception_spec
@@ -49,8 +53,11 @@ def main() -> None:
     ap.add_argument("--fresh", type=int, default=2)
     ap.add_argument("--max-pause", type=float, default=1.0, help="Utterances are cut at longer pauses (s).")
     ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--quick", action="store_true", help="One fresh seed and tiny.en only.")
+    add_json_option(ap, "asr_wer")
     args = ap.parse_args()
+    if args.quick:
+        args.fresh, args.models = 1, "faster-whisper:tiny.en"
     fresh = [random.SystemRandom().randrange(10**6) for _ in range(args.fresh)]
     seeds = [int(s) for s in args.seeds.split(",") if s] or fresh
     print(f"seeds {','.join(map(str, seeds))}")
@@ -95,9 +102,7 @@ def main() -> None:
             + "".join(f"{100 * r['wer'][n]:>21.1f}%" for n in names)
             + f"{r['seconds_per_audio_hour']:>16.0f}"
         )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"seeds": seeds, "results": results}, indent=1) + "\n")
+    write_json(json_path(args, "asr_wer"), {"seeds": seeds, "results": results})
 
 
 if __name__ == "__main__":

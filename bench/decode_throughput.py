@@ -3,7 +3,8 @@
 Every variant keeps one frame per second at 640 px wide RGB from the same file, in one run, and is
 measured for wall time and CPU time (user + system, of this process and of its waited-for children).
 
-Run: python bench/decode_throughput.py [--video PATH] [--seconds N] [--seek-seconds 120] [--json OUT]
+Run: python bench/decode_throughput.py [--video PATH] [--seconds N] [--seek-seconds 120] [--quick]
+     (--quick: the first 60 s, 30 seeks; results in bench/results/decode_throughput[_quick].json)
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 import argparse
 import bisect
 import itertools
-import json
 import math
 import multiprocessing
 import platform
@@ -31,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import av
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import add_json_option, json_path, write_json
 
 from vidscout.media.samples import big_buck_bunny
 from vidscout.video.decode import ScanOptions, VideoInfo, frames_at, keyframe_times, probe, scan
@@ -231,10 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--variants", default="a,b,b',c,c',d,e", help="comma-separated subset (a, the reference, always runs)"
     )
-    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--cache", type=Path, default=Path(".cache/media"), help="media cache folder")
+    parser.add_argument("--quick", action="store_true", help="the first 60 s and 30 seeks only")
+    add_json_option(parser, "decode_throughput")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.seek_seconds = min(args.seconds or 60.0, 60.0), min(args.seek_seconds, 30.0)
 
-    path: Path = args.video or big_buck_bunny(Path(".cache/media"))
+    path: Path = args.video or big_buck_bunny(args.cache)
     info = probe(path)
     geo = _geometry(info)
     end_s = min(args.seconds, info.duration_s) if args.seconds else math.inf
@@ -314,21 +322,19 @@ def main(argv: list[str] | None = None) -> int:
     for p in problems:
         print(f"  {p}")
 
-    if args.json:
-        payload: dict[str, Any] = {
-            "video": info.model_dump(),
-            "span_s": span_s,
-            "keyframes": len(keyframes),
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "pyav": av.__version__,
-            "sample_every_s": SAMPLE_EVERY_S,
-            "sample_size": [geo.width, geo.height],
-            "results": [asdict(r) for r in results],
-            "frame_count_problems": problems,
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    payload: dict[str, Any] = {
+        "video": info.model_dump(),
+        "span_s": span_s,
+        "keyframes": len(keyframes),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "pyav": av.__version__,
+        "sample_every_s": SAMPLE_EVERY_S,
+        "sample_size": [geo.width, geo.height],
+        "results": [asdict(r) for r in results],
+        "frame_count_problems": problems,
+    }
+    write_json(json_path(args, "decode_throughput"), payload)
     return 1 if problems else 0
 
 

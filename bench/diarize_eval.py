@@ -9,6 +9,7 @@ of at most --window-s, so a window can straddle a change of speaker; `turns` emb
 (oracle segmentation, longer regions: try --thresholds 0.67,0.8). DER uses a 0.25 s collar.
 
 Run: PYTHONPATH=src python bench/diarize_eval.py [--seed 0] [--thresholds 0.62,0.67,0.72]
+     (a few minutes; results in bench/results/diarize_eval.json)
 """
 
 from __future__ import annotations
@@ -21,13 +22,19 @@ import argparse
 import random
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import add_json_option, json_path, write_json
 
 from vidscout.media import samples
 from vidscout.memory.diarize import DiarizeOptions, diarize, score_diarization, speaker_turns, split_regions
@@ -108,7 +115,9 @@ def main() -> None:
     ap.add_argument("--bridge-s", type=float, default=0.5, help="pauses shorter than this join regions")
     ap.add_argument("--window-s", type=float, default=2.0, help="longest window in `windows` mode")
     ap.add_argument("--max-pause-s", type=float, default=1.0, help="pauses are uniform in [0.1, this]")
+    add_json_option(ap, "diarize_eval")
     args = ap.parse_args()
+    rows: list[dict[str, Any]] = []
     rng = random.Random(args.seed)
     thresholds = [float(t) for t in args.thresholds.split(",")]
     t0 = time.perf_counter()
@@ -143,6 +152,11 @@ def main() -> None:
                     labels = diarize(regions, emb, options=DiarizeOptions(threshold=th))
                     sc = score_diarization(truth, speaker_turns(regions, labels))
                     ref = sc.reference_s
+                    rows.append({"mixture": name, "mode": mode, "duration_s": round(dur, 2), "regions": len(regions),
+                                 "threshold": th, "der": round(sc.rate, 4), "missed": round(sc.missed_s / ref, 4),
+                                 "false_alarm": round(sc.false_alarm_s / ref, 4),
+                                 "confusion": round(sc.confusion_s / ref, 4), "speakers_found": len(set(labels)),
+                                 "speakers_true": n_true})  # fmt: skip
                     print(
                         f"{name:<9}{mode:<8}{dur:6.1f}{len(regions):5d}{th:6.2f}{sc.rate:8.1%}{sc.missed_s / ref:7.1%}"
                         f"{sc.false_alarm_s / ref:7.1%}{sc.confusion_s / ref:7.1%}{len(set(labels)):4d}/{n_true}"
@@ -152,6 +166,10 @@ def main() -> None:
     best = min(_timed(embedder, windows) for _ in range(3))
     print(f"encoder load {load_s:.2f} s; embedding {speech_s:.0f} s of speech in {len(windows)} windows: {best:.2f} s")
     print(f"= {60 * best / speech_s:.2f} s per minute of speech ({torch.get_num_threads()} torch threads)")
+    cost = {"encoder_load_s": round(load_s, 3), "speech_s": round(speech_s, 1), "windows": len(windows),
+            "embed_s": round(best, 3), "s_per_speech_minute": round(60 * best / speech_s, 3),
+            "torch_threads": torch.get_num_threads()}  # fmt: skip
+    write_json(json_path(args, "diarize_eval"), {"seed": args.seed, "rows": rows, "cost": cost})
 
 
 def _timed(embedder: ResemblyzerSpeakerEmbedder, segments: list[NDArray[np.float32]]) -> float:

@@ -5,7 +5,8 @@ storyboard (a `continue` switch every 4 s, a cut every 12 s) through a session a
 keeping no frames. The window + sink keep the KV cache bounded, so the 10-minute peak should match the
 1-minute one within a few MB. A short run with the window widened to the whole video shows the contrast.
 
-Run: python bench/direct_memory.py [--minutes 1 10] [--steps N] [--full-cache-seconds 20] [--json OUT]
+Run: python bench/direct_memory.py [--minutes 1 10] [--steps N] [--full-cache-seconds 20] [--quick]
+     (--quick: 15 s vs 30 s, 5 s unbounded; results in bench/results/direct_memory[_quick].json)
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import add_json_option, json_path, write_json
 
 PROMPTS = [
     "a red circle moves right over a black background",
@@ -87,7 +92,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--steps", type=int, default=None, help="denoising steps per block (default: the model's)")
     parser.add_argument("--full-cache-seconds", type=float, default=20.0, help="0 skips the unbounded contrast")
-    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--quick", action="store_true", help="15 s vs 30 s of video and 5 s unbounded: the path.")
+    add_json_option(parser, "direct_memory")
     parser.add_argument("--child", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--window", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
@@ -95,6 +101,8 @@ def main() -> None:
     if args.child is not None:
         print(json.dumps(child(args.child, args.steps, args.window, args.out)))
         return
+    if args.quick:
+        args.minutes, args.full_cache_seconds = [0.25, 0.5], min(args.full_cache_seconds, 5.0)
     rows: dict[str, dict[str, float]] = {}
     for minutes in args.minutes:
         rows[f"{minutes:g} min"] = run(minutes * 60, args.steps, None)
@@ -110,8 +118,7 @@ def main() -> None:
     if len(lengths) >= 2:
         delta = lengths[-1]["peak_rss_mb"] - lengths[0]["peak_rss_mb"]
         print(f"peak RSS, longest minus shortest: {delta:+.1f} MB")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+    write_json(json_path(args, "direct_memory"), rows)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ The video is Big Buck Bunny looped to 60 minutes with its sound replaced by a sp
 (LibriVox clips and espeak-ng sentences, about 60% speech), so ASR cost is representative of a
 talk or a lecture rather than of a silent film. Target: wall time <= 0.25x the video's duration.
 
-Run: python bench/ingest_hour.py [--minutes 60] [--json bench/out/ingest_hour.json]
+Run: python bench/ingest_hour.py [--minutes 60] [--quick]
+     (--quick: 5 minutes; results in bench/results/ingest_hour[_quick].json)
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
-import json
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import wave
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import add_json_option, json_path, write_json
 
 from vidscout.media import samples
 from vidscout.memory.build import ingest
@@ -98,8 +103,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--quick", action="store_true", help="5 minutes of video: checks the path end to end.")
+    add_json_option(ap, "ingest_hour")
     args = ap.parse_args()
+    if args.quick:
+        args.minutes = 5.0
     video = hour_video(args.cache, args.minutes)
     with tempfile.TemporaryDirectory() as data:
         settings = Settings(data_dir=Path(data))
@@ -119,10 +127,9 @@ def main() -> None:
     print(f"{'total wall':<14}{wall:>9.1f}{wall / dur:>9.4f}  (target <= 0.25)")
     rss = f"peak RSS {r1.ru_maxrss / 1024:.0f} MiB, store {disk / 2**20:.0f} MiB"
     print(f"{'total CPU':<14}{cpu:>9.1f}{cpu / dur:>9.4f}  {rss}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        layers = [layer.model_dump() for layer in report.layers]
-        args.json.write_text(json.dumps({"duration_s": dur, "wall_s": wall, "cpu_s": cpu, "layers": layers}, indent=1))
+    layers = [layer.model_dump(mode="json") for layer in report.layers]
+    write_json(json_path(args, "ingest_hour"), {"video": video.name, "duration_s": dur, "wall_s": wall, "cpu_s": cpu,
+                                                "cpus": os.cpu_count(), "layers": layers})  # fmt: skip
 
 
 if __name__ == "__main__":

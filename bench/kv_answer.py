@@ -10,12 +10,16 @@ timing (their one-off cost is reported separately). Printed: latency per step an
 answer agreement (identical text) and accuracy of both by qa_eval's rule, disk bytes per clip and
 per hour of video, and resident memory while answering.
 
-Databases: the QA video (.cache/vidscout-qa, needles planted; answers are gradable) and, when it
-has been ingested, the 1-hour video (.cache/vidscout-hour, bench/ingest_hour.py's footage). On the
-hour, a sample of clips is encoded and the full precompute is extrapolated from the measured token
-count of every clip (stated as such in the output).
+Databases, built and ingested here when missing (both cached): the QA video (bench/qa_eval.py's, in
+.cache/vidscout-qa; needles planted, so answers are gradable) and a long video (.cache/vidscout-hour:
+bench/ingest_hour.py's footage, Big Buck Bunny looped to --hour-minutes with a speech track, or any
+--hour-video). On the long video, a sample of clips is encoded and the full precompute is extrapolated
+from the measured token count of every clip (stated as such in the output). A first run ingests both
+videos, which takes a while (the hour: about a quarter of its length or more on a laptop CPU).
 
-Run: python bench/kv_answer.py [--limit N] [--sample 40] [--json bench/out/kv_answer.json]
+Run: python bench/kv_answer.py [--limit N] [--sample 40] [--hour-minutes 60 | --hour-video V | --skip-hour]
+     [--quick]   (--quick: 4 questions, 4 sampled clips, a 5-minute "hour";
+                  results in bench/results/kv_answer[_quick].json)
 """
 
 from __future__ import annotations
@@ -39,11 +43,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from qa_eval import correct  # noqa: E402  (bench scripts are not a package)
+from _results import add_json_option, json_path, write_json  # noqa: E402  (bench scripts are not a package)
+from ingest_hour import hour_video  # noqa: E402
+from qa_eval import build_video, correct  # noqa: E402
 
 from vidscout.api import Video  # noqa: E402
 from vidscout.kv import KVOptions, kv_engine  # noqa: E402
 from vidscout.kv.answer import KVEngine  # noqa: E402
+from vidscout.media.needles import Needle  # noqa: E402
 from vidscout.memory.build import store_dir  # noqa: E402
 from vidscout.memory.store import VideoStore  # noqa: E402
 from vidscout.settings import Settings  # noqa: E402
@@ -254,40 +261,42 @@ def _ingested(video: Path, data_dir: Path) -> bool:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--media", type=Path, default=Path(".cache/media"))
     ap.add_argument("--qa-data-dir", type=Path, default=Path(".cache/vidscout-qa"))
     ap.add_argument("--hour-data-dir", type=Path, default=Path(".cache/vidscout-hour"))
+    ap.add_argument("--hour-minutes", type=float, default=60.0, help="Length of the long video built when needed.")
     ap.add_argument("--hour-video", type=Path, default=None,
-                    help="A 1-hour video already ingested in --hour-data-dir (default: the media cache's "
-                         "bbb_speech_60min.mp4), e.g. the needle benchmark's hour.")  # fmt: skip
+                    help="Use this long video instead (ingested into --hour-data-dir if it is not yet), e.g. the "
+                         "needle benchmark's hour.")  # fmt: skip
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--sample", type=int, default=40, help="Clips encoded to measure bytes and encode time.")
     ap.add_argument("--skip-qa", action="store_true")
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--skip-hour", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="4 questions, 4 sampled clips, a 5-minute long video.")
+    add_json_option(ap, "kv_answer")
     args = ap.parse_args()
+    if args.quick:
+        args.limit, args.sample, args.hour_minutes = min(args.limit or 4, 4), min(args.sample, 4), 5.0
     import torch
 
     torch.set_num_threads(2)
-    questions = json.loads((HERE / "qa_questions.json").read_text())["questions"]
-    questions = questions[: args.limit] if args.limit else questions
+    spec = json.loads((HERE / "qa_questions.json").read_text())
+    questions = spec["questions"][: args.limit] if args.limit else spec["questions"]
     print(f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, {len(questions)} questions", flush=True)
     results: dict[str, Any] = {}
-    qa_video = args.media / "qa_video.mp4"
-    if not args.skip_qa and qa_video.exists():
+    if not args.skip_qa:
+        qa_video = build_video(args.media, [Needle.model_validate(n) for n in spec["needles"]])
+        if not _ingested(qa_video, args.qa_data_dir):
+            print(f"qa: ingesting {qa_video.name} into {args.qa_data_dir} (once)", flush=True)
         results["qa"] = run_db("qa", qa_video, args.qa_data_dir, questions, args, gradable=True)
-    hour_video = args.hour_video or args.media / "bbb_speech_60min.mp4"
-    if hour_video.exists() and _ingested(hour_video, args.hour_data_dir):
-        results["hour"] = run_db("hour", hour_video, args.hour_data_dir, questions, args, gradable=False)
-    else:
-        print(
-            "hour: no complete 1-hour database; run `vidscout ingest .cache/media/bbb_speech_60min.mp4` with "
-            "VIDSCOUT_DATA_DIR=.cache/vidscout-hour first"
-        )
+    if not args.skip_hour:
+        long_video = args.hour_video or hour_video(args.media, args.hour_minutes)
+        if not _ingested(long_video, args.hour_data_dir):
+            print(f"hour: ingesting {long_video.name} into {args.hour_data_dir} (once; long)", flush=True)
+        results["hour"] = run_db("hour", long_video, args.hour_data_dir, questions, args, gradable=False)
     results["peak_rss_mib"] = _rss_mib()
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=1))
+    write_json(json_path(args, "kv_answer"), results)
 
 
 if __name__ == "__main__":

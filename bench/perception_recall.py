@@ -9,8 +9,8 @@ on every stored keyframe, the recall ceiling); speech WER per speaker kind; utte
 measured voice onsets; utterances across a pause > 1 s; diarization error; seconds per video-minute per
 layer.
 
-Run: python bench/perception_recall.py [--seeds 7,8 | --fresh 2] [--sizes 640x360,1280x720]
-     [--json bench/results/perception_recall.json]
+Run: python bench/perception_recall.py [--seeds 7,8 | --fresh 2] [--sizes 640x360,1280x720] [--quick]
+     (--quick: one fresh seed at 640x360, no ceiling; results in bench/results/perception_recall[_quick].json)
 Without --seeds, the seeds are drawn fresh from the OS (printed, so a run can be repeated).
 """
 
@@ -25,12 +25,17 @@ import argparse
 import json
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import cv2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import add_json_option, json_path, write_json
 
 from vidscout.eval.perception import score_speech, score_text
 from vidscout.media.planted import build_planted, draw_perception_spec
@@ -68,8 +73,11 @@ def main() -> None:
     ap.add_argument("--asr", default="", help="ASR spec (default: the embedded profile's).")
     ap.add_argument("--no-ceiling", action="store_true", help="Skip the OCR-every-keyframe ceiling.")
     ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--quick", action="store_true", help="One fresh seed at 640x360, without the ceiling.")
+    add_json_option(ap, "perception_recall")
     args = ap.parse_args()
+    if args.quick:
+        args.fresh, args.sizes, args.no_ceiling = 1, "640x360", True
     seeds = [int(s) for s in args.seeds.split(",") if s] or [
         random.SystemRandom().randrange(10**6) for _ in range(args.fresh)
     ]
@@ -136,9 +144,7 @@ def main() -> None:
                       for k in rows[0]["s_per_min"]},
     }  # fmt: skip
     print(json.dumps(total, indent=1))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"seeds": seeds, "videos": rows, "total": total}, indent=1) + "\n")
+    write_json(json_path(args, "perception_recall"), {"seeds": seeds, "videos": rows, "total": total})
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ strategy answers every question through `Video.ask` on the embedded profile and 
 is its stated time or its first cited span of at most 30 s, within 5 s of the event; an order question is
 its option letter). Prints accuracy per kind and strategy, and the median seconds per question.
 
-Run: python bench/qa_dev.py [--seeds 11,12,13 | --fresh 3] [--strategies retrieval,agent]
-     [--json bench/results/qa_dev.json]
+Run: python bench/qa_dev.py [--seeds 11,12,13 | --fresh 3] [--strategies retrieval,agent] [--quick]
+     (--quick: one fresh seed, retrieval only; results in bench/results/qa_dev[_quick].json)
 Without --seeds the seeds are drawn fresh from the OS and printed.
 """
 
@@ -21,12 +21,16 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
-import json
 import random
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import add_json_option, json_path, write_json
 
 from vidscout.api import Video
 from vidscout.eval.devset import KINDS, build_set, grade
@@ -44,8 +48,11 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
     ap.add_argument("--data-dir", type=Path, default=Path(".cache/vidscout-qa-dev"))
     ap.add_argument("--out", type=Path, default=Path("bench/out/qa_dev"))
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--quick", action="store_true", help="One fresh seed, retrieval only.")
+    add_json_option(ap, "qa_dev")
     args = ap.parse_args()
+    if args.quick:
+        args.fresh, args.strategies = 1, "retrieval"
     fresh = [random.SystemRandom().randrange(10**6) for _ in range(args.fresh)]
     seeds = [int(s) for s in args.seeds.split(",") if s] or fresh
     strategies = args.strategies.split(",")
@@ -88,9 +95,7 @@ def main() -> None:
         print(f"{kind:<11}{len(sel):>4}" + "".join(f"{c:>14}" for c in cells))
     medians = {n: statistics.median(r[n]["s"] for r in rows) for n in strategies}
     print("median s/question: " + ", ".join(f"{n} {m:.1f}" for n, m in medians.items()))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"seeds": seeds, "table": table, "median_s": medians, "rows": rows}, indent=1))
+    write_json(json_path(args, "qa_dev"), {"seeds": seeds, "table": table, "median_s": medians, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ graded by the one rule of `vidscout.eval.devset.grade`, for every strategy alike
 words hold every word of one expected alternative (numbers as whole words); a "when" answer is its stated
 time, or its first cited span of at most 30 s, within the question's tolerance.
 
-Run: python bench/qa_eval.py [--limit N] [--kinds speech,ocr] [--json bench/results/qa_eval.json]
+The first run builds the video and ingests it into --data-dir (shared with bench/kv_answer.py).
+
+Run: python bench/qa_eval.py [--limit N] [--kinds speech,ocr] [--strategies retrieval,agent] [--quick]
+     (--quick: the first question of each kind; results in bench/results/qa_eval[_quick].json)
 """
 
 from __future__ import annotations
@@ -21,10 +24,15 @@ import argparse
 import json
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import add_json_option, json_path, write_json
 
 from vidscout.api import Video
 from vidscout.eval.devset import WHEN_TOLERANCE_S, QAItem, grade
@@ -100,12 +108,15 @@ def main() -> None:
     ap.add_argument("--kinds", default="")
     ap.add_argument("--strategies", default="retrieval,agent")
     ap.add_argument("--max-steps", type=int, default=8, help="Agent tool calls (the agent's default is 8).")
-    ap.add_argument("--json", type=Path, default=Path("bench/results/qa_eval.json"))
+    ap.add_argument("--quick", action="store_true", help="Only the first question of each kind.")
+    add_json_option(ap, "qa_eval")
     args = ap.parse_args()
     spec = json.loads((HERE / "qa_questions.json").read_text())
     needles = [Needle.model_validate(n) for n in spec["needles"]]
     questions = [q for q in spec["questions"] if not args.kinds or q["kind"] in args.kinds.split(",")]
     questions = questions[: args.limit] if args.limit else questions
+    if args.quick:
+        questions = [q for i, q in enumerate(questions) if q["kind"] not in {p["kind"] for p in questions[:i]}]
     video_path = build_video(args.cache, needles)
     strategies = args.strategies.split(",")
     settings = Settings(data_dir=args.data_dir)
@@ -139,9 +150,7 @@ def main() -> None:
         )
     medians = {n: statistics.median(r[n]["s"] for r in rows) for n in strategies}
     print("median s/question: " + ", ".join(f"{n} {m:.1f}" for n, m in medians.items()))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"table": table, "median_s": medians, "rows": rows}, indent=1) + "\n")
+    write_json(json_path(args, "qa_eval"), {"table": table, "median_s": medians, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Cases: the reliability review's 18 KB clip (640x480, 20 s, 25 fps, one colour) a
 (a 10 s segment looped with ``-c copy``). The number is the growth of ``ru_maxrss`` during the call, after
 imports and the base64 payload are already in memory.
 
-Run: python bench/serve_decode_memory.py [--cases review,long] [--num-frames 32] [--out DIR]
+Run: python bench/serve_decode_memory.py [--cases review,long] [--num-frames 32] [--out DIR] [--quick]
+     (--quick: the review clip only; results in bench/results/serve_decode_memory[_quick].json)
 Compare against another tree with PYTHONPATH=/that/tree/src.
 """
 
@@ -17,6 +18,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import add_json_option, json_path, write_json
 
 CASES = {
     # name: (lavfi source, encoder args, loop count for -stream_loop)
@@ -78,12 +83,19 @@ def main() -> None:
     ap.add_argument("--cases", default="review,long")
     ap.add_argument("--num-frames", type=int, default=32)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "serve_decode_memory")
+    ap.add_argument("--quick", action="store_true", help="The review clip only.")
+    add_json_option(ap, "serve_decode_memory")
     args = ap.parse_args()
+    if args.quick:
+        args.cases = "review"
     if shutil.which("ffmpeg") is None:
         sys.exit("ffmpeg is needed to build the clips")
     args.out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, object]] = []
     for name in args.cases.split(","):
-        print(json.dumps({"case": name, **measure(build(name, args.out), args.num_frames)}), flush=True)
+        rows.append({"case": name, **measure(build(name, args.out), args.num_frames)})
+        print(json.dumps(rows[-1]), flush=True)
+    write_json(json_path(args, "serve_decode_memory"), {"num_frames": args.num_frames, "cases": rows})
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ filter (score > 0.3) finds in the film, and away from dark (fade) frames and the
 is one static-camera shot, so its pieces are always cut-free; two vtest pieces back to back make a
 near-invisible cut, scored separately as the hard case.
 
-Run: python bench/shot_eval.py [--seconds N] [--json OUT]
+Run: python bench/shot_eval.py [--seconds N] [--quick]
+     (--quick: the first 120 s of the film; results in bench/results/shot_eval[_quick].json)
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 import argparse
 import itertools
-import json
 import math
 import random
 import re
@@ -34,6 +34,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import add_json_option, json_path, write_json
 
 from vidscout.media.samples import big_buck_bunny, concat_with_known_cuts, vtest
 from vidscout.video.decode import ScanOptions, probe, scan
@@ -486,8 +490,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, help="analyse only the first N s of Big Buck Bunny")
     parser.add_argument("--cache", type=Path, default=Path(".cache/media"), help="media cache folder")
-    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--quick", action="store_true", help="analyse only the first 120 s of Big Buck Bunny")
+    add_json_option(parser, "shot_eval")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds = min(args.seconds or 120.0, 120.0)
 
     bbb = big_buck_bunny(args.cache)
     vt = vtest(args.cache)
@@ -548,38 +555,35 @@ def main(argv: list[str] | None = None) -> int:
         if t.missed:
             print(f"  missed by {name}: {', '.join(t.missed)}")
 
-    if args.json:
-        payload: dict[str, Any] = {
-            "tolerance_s": TOLERANCE_S,
-            "videos": [
-                {
-                    "name": v.name,
-                    "path": str(v.path),
-                    "cuts_s": v.cuts_s,
-                    "kinds": v.kinds,
-                    "pieces": [asdict(p) for p in v.pieces],
-                }
-                for v in videos
-            ],
-            "scores": {
-                group: {
-                    n: {**asdict(t), "precision": t.precision, "recall": t.recall, "f1": t.f1}
-                    for n, t in tallies.items()
-                }
-                for group, tallies in [("different_shots", easy_scores), ("same_camera", hard_scores)]
-            },
-            "detections": {v: {n: asdict(d) for n, d in dets.items()} for v, dets in found.items()},
-            "vtest_alone": {n: asdict(d) for n, d in vtest_alone.items()},
-            "bbb": {
-                "span_s": span_s,
-                "detections": {n: asdict(d) for n, d in bbb_found.items()},
-                "safe_intervals": intervals,
-                "ours_not_ffmpeg": ours_only,
-                "others_not_ours": ours_missed,
-            },
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    payload: dict[str, Any] = {
+        "tolerance_s": TOLERANCE_S,
+        "videos": [
+            {
+                "name": v.name,
+                "path": str(v.path),
+                "cuts_s": v.cuts_s,
+                "kinds": v.kinds,
+                "pieces": [asdict(p) for p in v.pieces],
+            }
+            for v in videos
+        ],
+        "scores": {
+            group: {
+                n: {**asdict(t), "precision": t.precision, "recall": t.recall, "f1": t.f1} for n, t in tallies.items()
+            }
+            for group, tallies in [("different_shots", easy_scores), ("same_camera", hard_scores)]
+        },
+        "detections": {v: {n: asdict(d) for n, d in dets.items()} for v, dets in found.items()},
+        "vtest_alone": {n: asdict(d) for n, d in vtest_alone.items()},
+        "bbb": {
+            "span_s": span_s,
+            "detections": {n: asdict(d) for n, d in bbb_found.items()},
+            "safe_intervals": intervals,
+            "ours_not_ffmpeg": ours_only,
+            "others_not_ours": ours_missed,
+        },
+    }
+    write_json(json_path(args, "shot_eval"), payload)
     return 0
 
 

@@ -29,10 +29,18 @@ def shared_benchmarks() -> Path:
 
 @pytest.fixture(scope="session")
 def needle_benchmark(media_cache: Path) -> Path:
-    """``needle.json`` of a small real needle benchmark (3 min of Big Buck Bunny, one needle per kind), cached."""
+    """``needle.json`` of a small real v1 needle benchmark (3 min of Big Buck Bunny, one needle per kind), cached."""
     from vidscout.eval.tasks.needle import make_needle_benchmark
 
     return make_needle_benchmark(
-        media_cache / "needle3", minutes=3, per_kind={"speech": 1, "text": 1, "image": 1}, seed=0,
+        media_cache / "needle3", version=1, minutes=3, per_kind={"speech": 1, "text": 1, "image": 1}, seed=0,
         media_cache=media_cache, min_gap_s=30,
     )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def needle_v2_benchmark(media_cache: Path) -> Path:
+    """``needle.json`` of a small real v2 needle benchmark (6 min of Big Buck Bunny, the short defaults), cached."""
+    from vidscout.eval.tasks.needle import make_needle_benchmark
+
+    return make_needle_benchmark(media_cache / "needle2_6", minutes=6, seed=0, media_cache=media_cache)

@@ -56,7 +56,9 @@ def test_one_real_item_writes_our_files_and_lmms_eval_s(
     # vidscout's own files
     spec = json.loads((run / "run.json").read_text())
     assert (spec["task"], spec["strategy"], spec["extractor"]) == (name, "retrieval", "official")
-    assert set(spec["models"]) == {"asr", "ocr", "tagger", "image_text", "text", "llm", "video_llm", "speaker"}
+    assert set(spec["models"]) == {
+        "asr", "ocr", "tagger", "image_text", "text", "llm", "video_llm", "speaker", "facts", "image"
+    }  # fmt: skip
     assert spec["video"]["ingest"]["sample_every_s"] == 2.0 and spec["video"]["video_llm"]["kind"] == "composite"
     (pred,) = _lines(run / "predictions.jsonl")
     assert pred["id"] == example.id and pred["answer"] == example.answer and pred["error"] is None

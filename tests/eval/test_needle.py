@@ -1,4 +1,5 @@
-"""The needle benchmark generator and its task: questions consistent with what was planted, clear errors."""
+"""The needle benchmark v1 generator and its task: questions consistent with what was planted, clear errors, and
+the same files as before needle v2 (v1 numbers stay reproducible)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import pytest
 from vidscout.choices import LETTERS
 from vidscout.errors import ConfigError
 from vidscout.eval.tasks import load_task
-from vidscout.eval.tasks.needle import EDGE_S, FACTS, NeedleTask, make_needle_benchmark
+from vidscout.eval.tasks.needle import EDGE_S, FACTS, PHOTO_DIR, NeedleTask, make_needle_benchmark, needle_questions
+from vidscout.media.needles import Needle
 from vidscout.types import parse_time
 from vidscout.video.decode import probe
+
+GOLDEN = Path(__file__).resolve().parent / "data" / "needle_v1"
 
 
 def test_every_question_matches_what_was_planted(needle_benchmark: Path) -> None:
@@ -57,8 +61,31 @@ def test_needle_annotations_errors(tmp_path: Path) -> None:
 def test_too_many_needles_for_the_length(needle_benchmark: Path, tmp_path: Path, media_cache: Path) -> None:
     footage = next((needle_benchmark.parent / "videos").glob("*.mp4"))
     with pytest.raises(ConfigError, match="need at least"):
-        make_needle_benchmark(tmp_path, minutes=3, footage=footage, media_cache=media_cache,
+        make_needle_benchmark(tmp_path, version=1, minutes=3, footage=footage, media_cache=media_cache,
                               per_kind={"speech": 3, "text": 3, "image": 0})  # fmt: skip
     with pytest.raises(ConfigError, match="fact pool has"):
-        make_needle_benchmark(tmp_path, minutes=3, footage=footage, media_cache=media_cache,
+        make_needle_benchmark(tmp_path, version=1, minutes=3, footage=footage, media_cache=media_cache,
                               per_kind={"speech": 0, "text": 0, "image": 9}, min_gap_s=5)  # fmt: skip
+    with pytest.raises(ConfigError, match="Unknown needle benchmark version 3"):
+        make_needle_benchmark(tmp_path, version=3, minutes=3, footage=footage, media_cache=media_cache)
+
+
+def test_version_1_writes_the_files_main_wrote(needle_benchmark: Path) -> None:
+    # needle3_s0.json is the fixture's needle.json as main @ 11e8bd5 wrote it (before v2), byte for byte.
+    assert needle_benchmark.read_bytes() == (GOLDEN / "needle3_s0.json").read_bytes()
+    # ...and its video was rendered from the same needles (the sidecar of plant_needles records them).
+    video = next((needle_benchmark.parent / "videos").glob("*.mp4"))
+    sidecar = json.loads(video.with_name(video.name + ".json").read_text())
+    assert sidecar["needles"] == json.loads((GOLDEN / "needle3_s0_planted.json").read_text())
+    assert NeedleTask.load(needle_benchmark).setting == "v1"
+
+
+def test_version_1_questions_are_unchanged_for_every_fact() -> None:
+    planted = [
+        (f, Needle(kind=f.kind, text=f.label or f.planted, start_s=100.0 + 200 * i + 0.3 * i,
+                   duration_s=5.0 if f.kind == "image" else 6.0,
+                   image=str(PHOTO_DIR / f.planted) if f.kind == "image" else None))
+        for i, f in enumerate(FACTS)
+    ]  # fmt: skip
+    records = needle_questions(planted, video="v.mp4", duration_s=3600.0, seed=11)
+    assert records == json.loads((GOLDEN / "questions_all_facts_s11.json").read_text())

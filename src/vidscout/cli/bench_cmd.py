@@ -16,6 +16,7 @@ from vidscout.errors import ConfigError
 
 if TYPE_CHECKING:
     from vidscout.eval.runner import RunEvent, RunResult
+    from vidscout.media.needles import NeedleKind
 
 console = Console(stderr=True)
 out = Console()
@@ -142,21 +143,58 @@ class _RunProgress:
 def make_needle(
     out_dir: Annotated[Path, typer.Argument(help="Folder for needle.json and videos/.")],
     minutes: Annotated[float, typer.Option(help="Length of the haystack.", min=3.0)] = 30.0,
+    version: Annotated[
+        int,
+        typer.Option(
+            help="2: paraphrased what/when/order/count questions over a haystack with distractor "
+            "speech; 1: the original files, byte for byte (earlier numbers).",
+            min=1,
+            max=2,
+        ),
+    ] = 2,
     footage: Annotated[Path | None, typer.Option(help="Real footage to loop (default: Big Buck Bunny).")] = None,
-    seed: Annotated[int, typer.Option(help="Picks facts, times and option order.")] = 0,
-    speech: Annotated[int, typer.Option(help="Spoken needles.", min=0)] = 5,
-    text: Annotated[int, typer.Option(help="On-screen caption needles.", min=0)] = 5,
-    image: Annotated[int, typer.Option(help="Full-screen photo needles.", min=0)] = 3,
-    min_gap: Annotated[float, typer.Option(help="Seconds between needles and between time options.", min=1)] = 90.0,
+    seed: Annotated[int, typer.Option(help="Draws facts, times, distractors and option order.")] = 0,
+    speech: Annotated[
+        int | None,
+        typer.Option(
+            help="Spoken needles asked about (v1 default 5; v2: minutes/5 from 20 minutes, at most 9).", min=0
+        ),
+    ] = None,
+    text: Annotated[
+        int | None,
+        typer.Option(
+            help="On-screen needles asked about (v1 default 5; v2: minutes/5 from 20 minutes, at most 8).", min=0
+        ),
+    ] = None,
+    image: Annotated[
+        int | None, typer.Option(help="Full-screen photos (v1 default 3; v2: 4-6 by seed).", min=0)
+    ] = None,
+    min_gap: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds between the options of a when question (v1: and between needles; "
+            "default 90 for v1, 60 for v2 from 20 minutes).",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
     """Build the needle-in-a-haystack benchmark from real footage, then print the command that runs it."""
     from vidscout.eval.tasks.needle import make_needle_benchmark
 
+    given: dict[NeedleKind, int | None] = {"speech": speech, "text": text, "image": image}
+    per_kind: dict[NeedleKind, int] | None = {k: v for k, v in given.items() if v is not None} or None
+    if version == 1 and per_kind is not None:  # v1's defaults, in v1's order (it draws facts kind by kind)
+        per_kind = {"speech": 5, "text": 5, "image": 3, **per_kind}
     with console.status("building the needle video (cached after the first time)..."):
         ann = make_needle_benchmark(
-            out_dir, minutes=minutes, footage=footage, seed=seed,
-            per_kind={"speech": speech, "text": text, "image": image}, min_gap_s=min_gap,
+            out_dir, version=version, minutes=minutes, footage=footage, seed=seed,
+            per_kind=per_kind, min_gap_s=min_gap,
         )  # fmt: skip
-    n = len(json.loads(ann.read_text(encoding="utf-8")))
-    out.print(f"{n} questions in {ann}")
+    doc = json.loads(ann.read_text(encoding="utf-8"))
+    questions = doc["questions"] if isinstance(doc, dict) else doc
+    forms: dict[str, int] = {}
+    for q in questions:
+        forms[q["form"]] = forms.get(q["form"], 0) + 1
+    shape = ", ".join(f"{n} {form}" for form, n in forms.items())
+    out.print(f"needle v{version}, seed {seed}: {len(questions)} questions ({shape}) in {ann}")
     out.print(f"run: vidscout bench needle --annotations {ann} --videos {ann.parent / 'videos'} --strategy retrieval")

@@ -205,7 +205,8 @@ class QAVideo(BaseModel, frozen=True):
     photos: list[tuple[float, float, str]]
 
 
-def _slots(rng: random.Random, pattern: str, taken: set[str]) -> dict[str, str]:
+def draw_slots(rng: random.Random, pattern: str, taken: set[str]) -> dict[str, str]:
+    """Values for the ``{slots}`` of ``pattern``, distinct and not in ``taken`` (which they are added to)."""
     makers = {
         "a": lambda: rng.choice(_WORDS), "b": lambda: rng.choice(_WORDS), "A": lambda: rng.choice(_WORDS).capitalize(),
         "B": lambda: rng.choice(_WORDS).capitalize(), "place": lambda: rng.choice(_PLACES),
@@ -248,7 +249,7 @@ def draw_qa_video(seed: int, *, name: str, size: tuple[int, int] = (640, 360), d
     lines: list[tuple[FactTemplate, dict[str, str]]] = []
     signs: list[tuple[FactTemplate, dict[str, str]]] = []
     for template in chosen:
-        values = _slots(rng, template.pattern, taken)
+        values = draw_slots(rng, template.pattern, taken)
         (lines if template.kind == "speech" else signs).append((template, values))
     rng.shuffle(lines)
     rng.shuffle(signs)
@@ -257,7 +258,7 @@ def draw_qa_video(seed: int, *, name: str, size: tuple[int, int] = (640, 360), d
     facts: list[Fact] = []
     slot = (total - 12.0) / len(lines)
     for i, (template, values) in enumerate(lines):
-        text = _fill(template.pattern, values)
+        text = fill_slots(template.pattern, values)
         start = round(4.0 + i * slot + rng.uniform(0.0, max(0.0, slot - 6.0)), 2)
         voice = rng.choice(ESPEAK_VOICES)
         speech.append(SpeechPlant(text=text, start_s=start, speaker=f"espeak:{voice}"))
@@ -269,7 +270,7 @@ def draw_qa_video(seed: int, *, name: str, size: tuple[int, int] = (640, 360), d
     busy: list[tuple[float, float]] = []
 
     def place(template: FactTemplate, values: dict[str, str], start: float, dur: float) -> None:
-        text = _fill(template.pattern, values)
+        text = fill_slots(template.pattern, values)
         px = fit_size(text, rng.choice((24, 32, 40, 48)), size[0])
         texts.append(TextPlant(text=text, start_s=round(start, 2), duration_s=round(dur, 2), size_px=px,
                                boxed=rng.random() < 0.6, light=True, outline=rng.random() < 0.5,
@@ -299,14 +300,16 @@ def draw_qa_video(seed: int, *, name: str, size: tuple[int, int] = (640, 360), d
     return QAVideo(name=name, spec=spec, facts=sorted(facts, key=lambda f: f.start_s), photos=photos)
 
 
-def _fill(pattern: str, values: dict[str, str]) -> str:
+def fill_slots(pattern: str, values: dict[str, str]) -> str:
+    """``pattern`` with its ``{slots}`` replaced by ``values``."""
     out = pattern
     for k, v in values.items():
         out = out.replace("{" + k + "}", v)
     return out
 
 
-def _template(key: str) -> FactTemplate:
+def fact_template(key: str) -> FactTemplate:
+    """The template named ``key`` (in `SPEECH_FACTS` or `TEXT_FACTS`)."""
     return next(t for t in (*SPEECH_FACTS, *TEXT_FACTS) if t.key == key)
 
 
@@ -353,10 +356,10 @@ def draw_questions(video: QAVideo, planted: PlantedVideo, seed: int) -> list[QAI
     speech = [f for f in single if f.kind == "speech"]
     signs = [f for f in single if f.kind == "text" and f.text not in reserved]
     for f in rng.sample(speech, k=4):
-        q, words = rng.choice(_template(f.template).asks)
+        q, words = rng.choice(fact_template(f.template).asks)
         add("speech", f.fill(q), expect=[[f.fill(w) for w in words]])
     for f in rng.sample(signs, k=3):
-        q, words = rng.choice(_template(f.template).asks)
+        q, words = rng.choice(fact_template(f.template).asks)
         add("text", f.fill(q), expect=[[f.fill(w) for w in words]])
     which = rng.randrange(len(video.photos))
     photo = video.photos[which]
@@ -364,28 +367,28 @@ def draw_questions(video: QAVideo, planted: PlantedVideo, seed: int) -> list[QAI
     add("photo", f"What does the {ordinal} full-screen photograph in the video show?",
         expect=[[w] for w in PHOTO_LABELS[photo[2]]])  # fmt: skip
     s, x = rng.choice(speech), rng.choice(signs)
-    add("when", f"At what time in the video is {s.fill(_template(s.template).desc)} mentioned?",
+    add("when", f"At what time in the video is {s.fill(fact_template(s.template).desc)} mentioned?",
         time_s=(s.start_s, s.end_s))  # fmt: skip
-    shown = x.fill(_template(x.template).desc)
+    shown = x.fill(fact_template(x.template).desc)
     add("when", f"At what time does {shown} appear on screen?", time_s=(x.start_s, x.end_s))
     a, b = sorted(rng.sample([f for f in speech + signs if f not in (s, x)], k=2), key=lambda f: f.start_s)
-    descs = [a.fill(_template(a.template).desc), b.fill(_template(b.template).desc)]
+    descs = [a.fill(fact_template(a.template).desc), b.fill(fact_template(b.template).desc)]
     first = rng.randrange(2)
     options = descs if first == 0 else descs[::-1]
     add("order", f"Which comes first in the video: {options[0]} or {options[1]}?", options=options,
         answer=LETTERS[first])  # fmt: skip
-    add("count", _template(repeated).count_q, expect=[[str(counts[repeated])]])
+    add("count", fact_template(repeated).count_q, expect=[[str(counts[repeated])]])
     if crossmodal is not None:
         f, g = crossmodal
-        _, words = _template(g.template).asks[0]
-        said = f.fill(_template(f.template).desc)
-        question = f"What {_template(g.template).noun} is shown on screen while {said} is being mentioned?"
+        _, words = fact_template(g.template).asks[0]
+        said = f.fill(fact_template(f.template).desc)
+        question = f"What {fact_template(g.template).noun} is shown on screen while {said} is being mentioned?"
         add("crossmodal", question, expect=[[g.fill(w) for w in words]])
     if multihop is not None:
         f, g = multihop
-        _, words = _template(g.template).asks[0]
-        said = f.fill(_template(f.template).desc)
-        question = f"Right after {said} is mentioned, which {_template(g.template).noun} appears on screen?"
+        _, words = fact_template(g.template).asks[0]
+        said = f.fill(fact_template(f.template).desc)
+        question = f"Right after {said} is mentioned, which {fact_template(g.template).noun} appears on screen?"
         add("multihop", question, expect=[[g.fill(w) for w in words]])
     return items
 

@@ -1,9 +1,14 @@
 """Plant known speech, on-screen text and pictures into real footage at known times (QA and needle tests).
 
-Speech needles are espeak-ng utterances mixed into the soundtrack at their start time; text
-needles are captions drawn with OpenCV (white on a dark box) overlaid for their span; image needles
-are a photo shown full frame (letterboxed) for their span, i.e. a shot of their own. The result
-is cached by its parameters, like the other builders in `vidscout.media.samples`.
+`plant_needles` (needle v1, the QA video): speech needles are espeak-ng utterances mixed into the
+soundtrack at their start time; text needles are captions drawn with OpenCV (white on a dark box)
+overlaid for their span; image needles are a photo shown full frame (letterboxed) for their span,
+i.e. a shot of their own.
+
+`plant_haystack` (needle v2): the same photos, text drawn in `vidscout.media.planted`'s styles, and
+any number of speech clips (espeak-ng or LibriVox recordings), with the footage's own soundtrack
+lowered under every clip. Both results are cached by their parameters, like the other builders in
+`vidscout.media.samples`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from vidscout.errors import ConfigError
 from vidscout.media import samples
+from vidscout.media.planted import TextPlant, drawtext_filter
 from vidscout.video.decode import probe
 
 NeedleKind = Literal["speech", "text", "image"]
@@ -112,4 +118,100 @@ def plant_needles(
                 "-movflags", "+faststart"]  # fmt: skip
         samples.build(out, args)
     samples.store_cached(out, key, needles=planted)
+    return out
+
+
+class Photo(BaseModel, frozen=True):
+    """A photo shown full frame (letterboxed) from ``start_s`` for ``duration_s``: a shot of its own."""
+
+    path: str
+    start_s: float = Field(ge=0)
+    duration_s: float = Field(gt=0)
+
+
+class Sound(BaseModel, frozen=True):
+    """A speech clip (a WAV file) that starts playing at ``start_s``; it lasts ``duration_s``."""
+
+    wav: str
+    start_s: float = Field(ge=0)
+    duration_s: float = Field(gt=0)
+
+
+def plant_haystack(
+    footage: Path,
+    out: Path,
+    *,
+    photos: Sequence[Photo] = (),
+    texts: Sequence[TextPlant] = (),
+    sounds: Sequence[Sound] = (),
+    duck: float = 0.25,
+    size: tuple[int, int] = (640, 360),
+    crf: int = 28,
+) -> Path:
+    """Re-encode ``footage`` at ``size`` with photos, drawn text and speech clips planted; returns ``out`` (cached).
+
+    The footage's soundtrack (mono) plays at full volume except under a clip, where it is scaled by
+    ``duck``, so every clip is heard over quieter music whether or not it is a needle.
+
+    Raises:
+        ConfigError: A plant ends after the footage, or a file is missing.
+        BackendError: ffmpeg failed.
+    """
+    info = probe(footage)
+    for name, start, dur in ([(p.path, p.start_s, p.duration_s) for p in photos]
+                             + [(t.text, t.start_s, t.duration_s) for t in texts]
+                             + [(c.wav, c.start_s, c.duration_s) for c in sounds]):  # fmt: skip
+        if start + dur > info.duration_s:
+            raise ConfigError(f"{name!r} at {start:.1f}s ends after {footage.name} ({info.duration_s:.1f} s).")
+    for path in [p.path for p in photos] + [c.wav for c in sounds]:
+        if not Path(path).is_file():
+            raise ConfigError(f"{path} does not exist.")
+    key = samples.cache_key(
+        "haystack", footage=samples.file_id(footage), photos=[p.model_dump() for p in photos],
+        texts=[t.model_dump() for t in texts], sounds=[c.model_dump() for c in sounds], duck=duck, size=size, crf=crf,
+    )  # fmt: skip
+    if samples.load_cached(out, key) is not None:
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        inputs: list[str] = ["-i", str(footage)]
+        graph: list[str] = [f"[0:v]scale={size[0]}:{size[1]},format=yuv420p[v0]"]
+        label = "v0"
+        k = 1
+        for p in photos:
+            # As in plant_needles: the photo stream exists only over its span, then the overlay passes through.
+            inputs += ["-loop", "1", "-framerate", "25", "-t", f"{p.duration_s:.3f}", "-i", p.path]
+            graph.append(
+                f"[{k}:v]scale={size[0]}:{size[1]}:force_original_aspect_ratio=decrease,"
+                f"pad={size[0]}:{size[1]}:(ow-iw)/2:(oh-ih)/2,setsar=1,setpts=PTS+{p.start_s:.3f}/TB[p{k}]"
+            )
+            graph.append(f"[{label}][p{k}]overlay=0:0:eof_action=pass[v{k}]")
+            label = f"v{k}"
+            k += 1
+        if texts:
+            drawn = ",".join(drawtext_filter(t, i, work) for i, t in enumerate(texts))
+            graph.append(f"[{label}]{drawn}[vt]")
+            label = "vt"
+        if info.has_audio:
+            graph.append("[0:a]aformat=channel_layouts=mono[bed0]")
+        else:
+            graph.append(f"anullsrc=r=48000:cl=mono,atrim=end={info.duration_s:.3f}[bed0]")
+        if sounds:
+            spans = "+".join(f"between(t,{c.start_s:.3f},{c.start_s + c.duration_s:.3f})" for c in sounds)
+            graph.append(f"[bed0]volume=volume={duck}:enable='{spans}'[bed]")
+            mix = ["[bed]"]
+            for i, c in enumerate(sounds):
+                inputs += ["-i", c.wav]
+                ms = round(c.start_s * 1000)
+                graph.append(f"[{k}:a]aformat=channel_layouts=mono,adelay={ms}|{ms}[s{i}]")
+                mix.append(f"[s{i}]")
+                k += 1
+            graph.append(f"{''.join(mix)}amix=inputs={len(mix)}:normalize=0:duration=first[aout]")
+        else:
+            graph.append("[bed0]anull[aout]")
+        args = [*inputs, "-filter_complex", ";".join(graph), "-map", f"[{label}]", "-map", "[aout]",
+                "-t", f"{info.duration_s:.3f}", "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf),
+                "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-movflags", "+faststart"]  # fmt: skip
+        samples.build(out, args)
+    samples.store_cached(out, key, photos=len(photos), texts=len(texts), sounds=len(sounds))
     return out

@@ -261,7 +261,7 @@ def draw_perception_spec(
 
 def _schedule(lines: Sequence[SpeechPlant], total_s: float, rng: random.Random) -> list[SpeechPlant]:
     """Start times for ``lines`` in order, each after the previous one ends plus a 1.5-8 s pause."""
-    durations = [_speech_seconds(line) for line in lines]
+    durations = [speech_seconds(line) for line in lines]
     slack = total_s - 3.0 - sum(durations) - 1.5 * len(lines)
     if slack < 0:
         raise ConfigError(f"{len(lines)} speech lines ({sum(durations):.0f} s) do not fit in {total_s:.0f} s.")
@@ -274,7 +274,8 @@ def _schedule(lines: Sequence[SpeechPlant], total_s: float, rng: random.Random) 
     return out
 
 
-def _speech_seconds(line: SpeechPlant) -> float:
+def speech_seconds(line: SpeechPlant) -> float:
+    """How long ``line`` plays: a LibriVox file's length, or an estimate for espeak-ng."""
     if line.wav is not None:
         return len(load_audio(Path(line.wav))) / SAMPLE_RATE
     return 0.35 * len(line.text.split()) + 0.6  # espeak at 140 wpm, plus its own lead-in and tail
@@ -353,7 +354,8 @@ def _source(piece: Piece, cache: Path, work: Path, size: tuple[int, int]) -> tup
     return out, 0.0
 
 
-def _drawtext(plant: TextPlant, i: int, work: Path) -> str:
+def drawtext_filter(plant: TextPlant, i: int, work: Path) -> str:
+    """The ffmpeg ``drawtext`` filter that draws ``plant`` (its text goes to ``work/text<i>.txt``)."""
     textfile = work / f"text{i}.txt"
     textfile.write_text(plant.text, encoding="utf-8")
     colour, other = ("white", "black") if plant.light else ("black", "white")
@@ -370,7 +372,7 @@ def _drawtext(plant: TextPlant, i: int, work: Path) -> str:
     return "drawtext=" + ":".join(parts)
 
 
-def _onset_offset(wav: Path) -> tuple[float, float]:
+def voice_span(wav: Path) -> tuple[float, float]:
     """Where a clip's voice starts and ends (first and last 10 ms frame above 2 % of its peak)."""
     audio = load_audio(wav)
     frame = SAMPLE_RATE // 100
@@ -411,7 +413,7 @@ def build_planted(spec: PlantedSpec, out: Path, *, cache: Path) -> PlantedVideo:
                 wavs.append(samples.espeak_wav(line.text, cache / "espeak" / f"{name}.wav", voice=voice))
         spoken = []
         for line, wav in zip(spec.speech, wavs, strict=True):
-            on, off = _onset_offset(wav)
+            on, off = voice_span(wav)
             spoken.append(SpokenLine(text=line.text, speaker=line.speaker, onset_s=round(line.start_s + on, 3),
                                      offset_s=round(line.start_s + off, 3)))  # fmt: skip
             if line.start_s + off > total:
@@ -429,7 +431,7 @@ def build_planted(spec: PlantedSpec, out: Path, *, cache: Path) -> PlantedVideo:
             audio=spec.bed == "soundtrack",
         )
         inputs = ["-i", str(base)]
-        video = ",".join(_drawtext(p, i, work) for i, p in enumerate(spec.texts)) or "null"
+        video = ",".join(drawtext_filter(p, i, work) for i, p in enumerate(spec.texts)) or "null"
         graph = [f"[0:v]{video}[v]"]
         mix: list[str] = []
         if spec.bed == "soundtrack":

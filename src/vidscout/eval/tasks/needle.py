@@ -1,14 +1,26 @@
-"""Needle in a haystack: a long-video benchmark any machine can build from real footage and run.
+"""Needle in a haystack: a synthetic smoke benchmark any machine can build from real footage and run.
 
 `make_needle_benchmark` loops real footage (Big Buck Bunny by default) to the requested length and
-plants needles at known, seeded times: sentences spoken by espeak-ng, captions drawn on screen and
-photos shown full frame. Each needle gets two four-option questions: *what* was said / written /
-shown (distractors are written per fact, so no other needle answers it) and *when* it happened
-(options are ``HH:MM:SS`` times at least `MIN_TIME_GAP_S` apart by default). The annotation file it writes is
-what `NeedleTask` loads, so a needle run goes through the same runner as MLVU or LVBench.
+plants needles at known, seeded times. It writes two versions:
+
+- **version 2** (the default; `vidscout.eval.needle_v2`): facts drawn from templates with random values,
+  spoken by espeak-ng voices, drawn on screen in varied styles, or shown as full-screen photos, in a
+  haystack where LibriVox readings, espeak-ng chatter and neutral captions run too. Questions of four
+  forms (what, when, order, count) paraphrase the facts; wrong times are other events' times.
+- **version 1** (``version=1``): 13 needles from a fixed pool of 16 facts over the soundtrack, each asked
+  *what* (distractors written per fact) and *when* (the quoted sentence or caption; wrong times drawn at
+  random at least `MIN_TIME_GAP_S` apart). Kept byte for byte, so earlier numbers stay reproducible.
+
+The annotation file (``needle.json``: a JSON list for v1, an object with ``"version": 2`` for v2) is what
+`NeedleTask` loads, so a needle run goes through the same runner as MLVU or LVBench; the version (and for
+v2 the seed) is the task's `setting`, recorded in ``run.json`` and ``metrics.json``.
+
+Replies are graded with vidscout's own lettered parse (`vidscout.choices.parse_choice`: a letter, "B. text",
+an answer phrase, or the text of exactly one option): the task is vidscout's, so that parse is its official
+extractor and ``--extractor official`` and ``lenient`` score the same.
 
 ```python
-ann = make_needle_benchmark(Path("needle"), minutes=30)   # needle/needle.json + needle/videos/*.mp4
+ann = make_needle_benchmark(Path("needle"), minutes=30, seed=1)   # needle/needle.json + needle/videos/*.mp4
 task = NeedleTask.load(ann, videos_dir=ann.parent / "videos")
 ```
 """
@@ -26,6 +38,7 @@ from pydantic import BaseModel, Field, ValidationError
 from vidscout._io import write_atomic
 from vidscout.choices import LETTERS
 from vidscout.errors import ConfigError
+from vidscout.eval.needle_v2 import FORMS, HaystackOptions, build_needle_v2, default_options
 from vidscout.eval.scoring import Graded, Metrics, counted, micro_row, rows_by
 from vidscout.eval.task import (
     Example,
@@ -116,7 +129,10 @@ FACTS: tuple[Fact, ...] = (
 )  # fmt: skip
 """The fact pool. Distractors never name another planted fact, and none of them appears in Big Buck Bunny."""
 
-_EXPECTED = "a needle annotation file written by make_needle_benchmark (a JSON list of needle questions)"
+_EXPECTED = (
+    "a needle annotation file written by make_needle_benchmark (v1: a JSON list of needle questions; "
+    'v2: an object with "version": 2 and its "questions")'
+)
 
 
 def _when_question(fact: Fact) -> str:
@@ -183,32 +199,55 @@ def needle_questions(
 def make_needle_benchmark(
     out_dir: Path,
     *,
+    version: int = 2,
     minutes: float = 30.0,
     footage: Path | None = None,
     per_kind: dict[NeedleKind, int] | None = None,
     seed: int = 0,
     size: tuple[int, int] = (640, 360),
     media_cache: Path | None = None,
-    min_gap_s: float = MIN_TIME_GAP_S,
+    min_gap_s: float | None = None,
+    options: HaystackOptions | None = None,
 ) -> Path:
     """Build a needle benchmark: the video under ``out_dir/videos`` and ``out_dir/needle.json``.
 
     Args:
         out_dir: Where to write; reruns with the same arguments reuse the cached video.
+        version: 2 (the default) or 1 (today's v1 files, byte for byte).
         minutes: Length of the haystack (real footage looped).
         footage: The footage to loop; None for Big Buck Bunny (fetched and cached).
-        per_kind: How many needles of each kind (default 5 speech, 5 text, 3 image).
+        per_kind: How many needles of each kind. v1: default 5 speech, 5 text, 3 image. v2: spoken and on-screen
+            facts asked about and photos ("image"); default `vidscout.eval.needle_v2.default_options`.
         seed: Picks the facts, their times and the option order.
         size: Output frame size.
         media_cache: Where Big Buck Bunny and the looped footage are cached (default ``out_dir/cache``).
-        min_gap_s: Smallest distance between two needles and between two options of a "when" question.
+        min_gap_s: Smallest distance between two options of a "when" question (v1: also between two needles;
+            default 90 s for v1; for v2 see `default_options`).
+        options: v2 only: every knob of the haystack (`HaystackOptions`); ``per_kind`` and ``min_gap_s``
+            override its fields.
 
     Returns:
         The annotation file's path.
 
     Raises:
-        ConfigError: More needles than facts of a kind, or too many needles for the length.
+        ConfigError: Unknown version, more needles than facts of a kind, or too many needles for the length.
     """
+    if version == 2:
+        base = options or default_options(minutes)
+        update: dict[str, Any] = {}
+        if per_kind is not None:
+            update.update(speech=per_kind.get("speech", base.speech), text=per_kind.get("text", base.text),
+                          photos=per_kind.get("image", base.photos))  # fmt: skip
+        if min_gap_s is not None:
+            update["option_gap_s"] = min_gap_s
+        haystack = HaystackOptions.model_validate({**base.model_dump(), **update})
+        return build_needle_v2(out_dir, minutes=minutes, footage=footage, seed=seed, options=haystack, size=size,
+                               media_cache=media_cache)  # fmt: skip
+    if version != 1:
+        raise ConfigError(f"Unknown needle benchmark version {version}; available: 1, 2.")
+    if options is not None:
+        raise ConfigError("options (HaystackOptions) apply to needle version 2 only.")
+    min_gap_s = MIN_TIME_GAP_S if min_gap_s is None else min_gap_s
     counts: dict[NeedleKind, int] = per_kind or {"speech": 5, "text": 5, "image": 3}
     rng = random.Random(seed)
     chosen: list[Fact] = []
@@ -240,7 +279,7 @@ def make_needle_benchmark(
 
 
 def needle_example(item: Record, *, where: str) -> Example:
-    """Normalise one record of a needle annotation file.
+    """Normalise one record of a v1 needle annotation file.
 
     Raises:
         ConfigError: A field is missing or has the wrong type.
@@ -267,14 +306,66 @@ def needle_example(item: Record, *, where: str) -> Example:
         raise ConfigError(f"{where} is not a valid needle question: {e.errors()[0]['msg']}") from e
 
 
+def needle_v2_example(item: Record, *, where: str) -> Example:
+    """Normalise one question of a v2 needle annotation file (``needle.json``'s ``questions``).
+
+    Raises:
+        ConfigError: A field is missing or has the wrong type.
+    """
+    duration = float(field(item, "duration", (int, float), where=where))
+    time = item.get("time")
+    if time is not None and not (isinstance(time, list) and len(cast(list[Any], time)) == 2):
+        raise ConfigError(f"{where}: 'time' must be [start, end] or null.")
+    try:
+        return Example(
+            id=cast(str, field(item, "id", str, where=where)),
+            video=cast(str, field(item, "video", str, where=where)),
+            question=cast(str, field(item, "question", str, where=where)),
+            options=str_list(item, "options", where=where),
+            answer=cast(str, field(item, "answer", str, where=where)),
+            category=[cast(str, field(item, "kind", str, where=where))],
+            duration_s=duration,
+            duration_bucket=duration_bucket(duration),
+            time_reference=None if time is None else TimeSpan(start_s=float(time[0]), end_s=float(time[1])),
+            extra={
+                "form": cast(str, field(item, "form", str, where=where)),
+                "needles": str_list(item, "needles", where=where),
+            },
+        )
+    except (ValidationError, TypeError, ValueError) as e:
+        msg = e.errors()[0]["msg"] if isinstance(e, ValidationError) else str(e)
+        raise ConfigError(f"{where} is not a valid needle question: {msg}") from e
+
+
+def _load_v2(path: Path, doc: dict[str, Any]) -> tuple[list[Example], str]:
+    """The examples of a v2 ``needle.json`` object and the setting that names it ("v2, seed 3, 30 min")."""
+    version = doc.get("version")
+    if version != 2:
+        raise ConfigError(f"{path} is needle benchmark version {version!r}; this vidscout reads versions 1 and 2.")
+    questions = doc.get("questions")
+    if not isinstance(questions, list) or not questions:
+        raise ConfigError(f"{path} holds no questions; expected {_EXPECTED}.")
+    items = cast(list[Any], questions)
+    if not all(isinstance(q, dict) for q in items):
+        raise ConfigError(f"{path}: 'questions' must be a list of objects; expected {_EXPECTED}.")
+    examples = [needle_v2_example(cast(Record, q), where=f"{path.name} question {i}") for i, q in enumerate(items)]
+    minutes = doc.get("minutes")
+    length = f", {minutes:g} min" if isinstance(minutes, int | float) else ""
+    return examples, f"v2, seed {doc.get('seed')}{length}"
+
+
 class NeedleTask(Task):
-    """Needle questions: accuracy overall, per needle kind, per question form and per position in the video."""
+    """Needle questions: accuracy overall, per needle kind, per question form, per form and kind, and per position."""
 
     name: ClassVar[str] = "needle"
     splits: ClassVar[tuple[str, ...]] = ("test",)
     prompt_template: ClassVar[str] = "mlvu_mc"
     category_group: ClassVar[str] = "kind"
-    category_order: ClassVar[tuple[str, ...]] = ("speech", "text", "image")
+    category_order: ClassVar[tuple[str, ...]] = ("speech", "text", "image", "photo")
+    official_extractor: ClassVar[str] = (
+        "vidscout parse_choice: the needle task is vidscout's own, so its lettered parse is the official one "
+        "(a letter, 'B. text', an answer phrase, or the text of exactly one option)"
+    )
 
     @classmethod
     def load(
@@ -285,21 +376,33 @@ class NeedleTask(Task):
         videos_dir: Path | None = None,
         extractor: Extractor = "official",
     ) -> Self:
-        """Load ``needle.json`` (or the folder holding it); videos default to its ``videos`` folder.
+        """Load ``needle.json`` (or the folder holding it), version 1 or 2; videos default to its ``videos`` folder.
 
         The needle task is vidscout's own, so its official extractor is `parse_choice`: both
         ``extractor`` values score the same.
         """
         path = annotations / "needle.json" if annotations.is_dir() else annotations
         split = check_split(cls, split)
-        records = read_records(path, expected=_EXPECTED)
-        if not records:
-            raise ConfigError(f"{path} holds no questions; expected {_EXPECTED}.")
-        examples = [needle_example(r, where=f"{path.name} item {i}") for i, r in enumerate(records)]
-        return cls(examples, split=split, videos_dir=videos_dir or path.parent / "videos", extractor=extractor)
+        if not path.is_file():
+            raise ConfigError(f"Annotation file {path} does not exist; expected {_EXPECTED}.")
+        try:
+            doc: Any = json.loads(path.read_text(encoding="utf-8-sig"))
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{path} is not valid JSON ({e}); expected {_EXPECTED}.") from e
+        if isinstance(doc, dict):
+            examples, setting = _load_v2(path, cast(dict[str, Any], doc))
+        else:
+            records = read_records(path, expected=_EXPECTED)
+            if not records:
+                raise ConfigError(f"{path} holds no questions; expected {_EXPECTED}.")
+            examples = [needle_example(r, where=f"{path.name} item {i}") for i, r in enumerate(records)]
+            setting = "v1"
+        task = cls(examples, split=split, videos_dir=videos_dir or path.parent / "videos", extractor=extractor)
+        task.setting = setting
+        return task
 
     def tags(self, example: Example) -> dict[str, str]:
-        """The question form ("what" / "when") and which third of the video holds the needle."""
+        """The question form (what, when, order, count) and which third of the video holds the answer."""
         out = {"form": str(example.extra.get("form", ""))}
         if example.time_reference is not None and example.duration_s:
             third = min(2, int(3 * example.time_reference.start_s / example.duration_s))
@@ -307,11 +410,14 @@ class NeedleTask(Task):
         return out
 
     def aggregate(self, graded: Sequence[Graded]) -> Metrics:
-        """Overall, then per kind, per form and per position."""
+        """Overall, then per kind, per form, per form and kind ("when / speech") and per position."""
         scored = counted(graded, exclude_unparsed=False)
         rows = [micro_row("overall", "Overall", scored)]
         rows += rows_by("kind", scored, lambda g: g.category, order=self.category_order)
-        rows += rows_by("form", scored, lambda g: [g.tags["form"]] if "form" in g.tags else [], order=("what", "when"))
+        rows += rows_by("form", scored, lambda g: [g.tags["form"]] if "form" in g.tags else [], order=FORMS)
+        pairs = [f"{f} / {k}" for f in FORMS for k in self.category_order]
+        rows += rows_by("form / kind", scored, lambda g: [f"{g.tags['form']} / {k}" for k in g.category]
+                        if "form" in g.tags else [], order=pairs)  # fmt: skip
         rows += rows_by("position", scored, lambda g: [g.tags["position"]] if "position" in g.tags else [],
                         order=("first third", "middle third", "last third"))  # fmt: skip
         return self.metrics(graded, rows, headline="Overall")
