@@ -28,7 +28,9 @@ def test_tools_run_through_langchain_and_keep_fix_it_messages(video: Video) -> N
     from vidscout.integrations.langchain import langchain_tools
 
     tools = {t.name: t for t in langchain_tools(video)}
-    assert set(tools) == {"browse", "search", "transcript", "zoom_in", "recurrences", "finish"}
+    assert set(tools) == {
+        "browse", "search", "transcript", "occurrences", "shown_while", "zoom_in", "recurrences", "finish"
+    }  # fmt: skip
     assert all(isinstance(t, BaseTool) for t in tools.values())
     assert "query" in tools["search"].args
     found = tools["search"].invoke({"query": "John Dashwood"})

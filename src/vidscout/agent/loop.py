@@ -445,7 +445,12 @@ class _Run:
         if line is None or (reading.answer is None and reading.option is None):
             yield ThoughtStep(step=0, text=f"reader: no answer from the search results ({reading.why})")
             return
-        ev = (Evidence(span=line.span, note=f"{line.kind}: {line.text[:100]}"),) if line.span is not None else ()
+        span = line.span
+        if line.hit is not None:
+            # The hit was located by the question's words; the answer's own words say where it was said or shown.
+            words = reading.words or tuple(tokenize(self.option_text.get(reading.option or "", "")))
+            span = self.ctx.searcher.locate(line.hit.model_copy(update={"at": None}), words).at or span
+        ev = (Evidence(span=span, note=f"{line.kind}: {line.text[:100]}"),) if span is not None else ()
         if reading.option is not None:
             yield ThoughtStep(step=0, text=f"reader: option {reading.option}, from [{line.kind}] {line.text[:120]}")
             yield AnswerStep(

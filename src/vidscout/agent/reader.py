@@ -42,6 +42,8 @@ class EvidenceLine(BaseModel, frozen=True):
     span: TimeSpan | None
     kind: str
     text: str
+    hit: Hit | None = None
+    """The search hit the line shows, so the answer can be pinned to the words it copies."""
 
     def render(self, n: int) -> str:
         """``n. HH:MM:SS-HH:MM:SS [kind] text``."""
@@ -74,7 +76,7 @@ def evidence_lines(results: Sequence[object]) -> list[EvidenceLine]:
         else:
             hits: list[Hit] = list(getattr(r, "hits", []))
             for h in hits:
-                lines.append(EvidenceLine(span=h.at or h.span, kind=_KIND.get(h.kind, h.kind), text=h.text))
+                lines.append(EvidenceLine(span=h.at or h.span, kind=_KIND.get(h.kind, h.kind), text=h.text, hit=h))
     return lines
 
 
@@ -85,6 +87,8 @@ class Reading(BaseModel, frozen=True):
     option: str | None = None
     line: EvidenceLine | None = None
     why: str = ""
+    words: tuple[str, ...] = ()
+    """The answer's own tokens (those not in the question): what the evidence must hold."""
 
 
 def _schema(letters: Sequence[str]) -> dict[str, Any]:
@@ -148,4 +152,4 @@ def read(
         return Reading(answer=None, line=line, why=f'the answer "{answer}" adds nothing to the question')
     if line.kind not in _RELATION_KINDS and not (asked - _VAGUE) & held:
         return Reading(answer=None, line=line, why="the line it names shares no word with the question")
-    return Reading(answer=answer, line=line)
+    return Reading(answer=answer, line=line, words=tuple(own))

@@ -248,7 +248,7 @@ class SegmentSearcher:
             rankings, k=o.rrf_k, weights=weights, key=clip_key if o.fuse_by == "clip" else hit_key
         )
         terms = tokenize(query)
-        return [self._locate(h, terms) for h in diversify(fused, min_gap_s=o.min_gap_s, top_k=top_k)]
+        return [self.locate(h, terms) for h in diversify(fused, min_gap_s=o.min_gap_s, top_k=top_k)]
 
     # --- single rankers ----------------------------------------------------------------------
 
@@ -363,10 +363,12 @@ class SegmentSearcher:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _locate(self, hit: Hit, terms: list[str]) -> Hit:
-        """``hit`` with ``at``: the utterance, or the keyframes' stretch, inside its span that holds most query words.
+    def locate(self, hit: Hit, terms: Sequence[str]) -> Hit:
+        """``hit`` with ``at``: the utterance, or the keyframes' stretch, inside its span that holds most of ``terms``.
 
         A clip can run for half a minute; answering "when" or citing evidence needs the few seconds that matter.
+        ``terms`` are `tokenize` tokens (the query's, or an answer's once it is known). Hits of other kinds, or
+        with none of the words inside, come back unchanged.
         """
         wanted = set(terms)
         if not wanted or hit.kind not in ("speech", "ocr"):
