@@ -21,7 +21,8 @@ from mcp_types import CallToolResult, ImageContent, TextContent  # noqa: E402
 
 from tests.servers import server_env, vidscout_command  # noqa: E402
 
-TOOLS = {"ingest", "chapters", "browse", "search", "transcript", "zoom_in", "ask"}
+TOOLS = {"ingest", "chapters", "browse", "search", "transcript", "occurrences", "shown_while", "recurrences", "zoom_in",
+         "ask"}  # fmt: skip
 
 
 def _text(result: CallToolResult) -> str:
@@ -81,6 +82,8 @@ def test_stdio_lists_tools_ingests_with_progress_and_answers(allowed_dir: Path, 
                 ]:
                     refused = await _call(client, "search", {"video": video, "query": "John"})
                     assert refused.is_error and words in _text(refused), (video, _text(refused))
+                counted = await _call(client, "occurrences", {"video": "speech.mp4", "query": "Dashwood"})
+                assert not counted.is_error and '"Dashwood" occurs 1 time(s)' in _text(counted), _text(counted)
                 escape_target = str((allowed_dir / "escape.mp4").resolve())
                 assert escape_target not in _text(await _call(client, "browse", {"video": "escape.mp4"}))
 

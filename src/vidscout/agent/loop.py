@@ -268,7 +268,7 @@ def _append_turn(messages: list[ChatMessage], mode: str, call: _Call | None, raw
 
 
 def gather_evidence(ctx: ToolContext, spans: Sequence[TimeSpan], *, limit: int = 1500) -> str:
-    """What the database holds at the cited spans: speech, on-screen text, captions, visual tags."""
+    """What the database holds at the cited spans: speech, on-screen text, captions, visual tags and facts."""
     parts: list[str] = []
     for span in spans:
         lines = [f"[{format_hms(span.start_s)}-{format_hms(span.end_s)}]"]
@@ -282,6 +282,8 @@ def gather_evidence(ctx: ToolContext, spans: Sequence[TimeSpan], *, limit: int =
             lines.append("caption: " + " ".join(ev.captions))
         if ev.tags:
             lines.append("visual labels: " + summarise_tags(ev.tags))
+        if ev.facts:
+            lines.append("seen: " + "; ".join(ev.facts))
         if len(lines) == 1:
             lines.append("(nothing recorded here)")
         parts.append("\n".join(lines))
@@ -293,7 +295,7 @@ def _cited_text(ctx: ToolContext, spans: Sequence[TimeSpan]) -> str:
     out: list[str] = []
     for span in spans:
         ev = span_evidence(ctx.store, span.start_s, span.end_s, frame_margin_s=1.0)
-        out += [*ev.speech, *(text for text, _ in ev.ocr), *ev.captions, summarise_tags(ev.tags)]
+        out += [*ev.speech, *(text for text, _ in ev.ocr), *ev.captions, summarise_tags(ev.tags), *ev.facts]
     return " ".join(t for t in out if t)
 
 
