@@ -41,7 +41,7 @@ from vidscout.eval.perception import score_speech, score_text
 from vidscout.media.planted import build_planted, draw_perception_spec
 from vidscout.memory.build import IngestOptions, ingest, store_dir
 from vidscout.memory.documents import ocr_blocks
-from vidscout.memory.store import VideoStore
+from vidscout.memory.store import OcrLine, VideoStore
 from vidscout.models.registry import Backends
 from vidscout.settings import ModelSpecs, Settings
 
@@ -52,7 +52,7 @@ def _every_keyframe(store: VideoStore, backends: Backends, min_score: float) -> 
     for f in store.frames():
         image = cv2.cvtColor(cv2.imread(str(store.frame_path(f))), cv2.COLOR_BGR2RGB)
         lines = [b for b in backends.ocr.read(image) if b.score >= min_score]
-        rows = [(f.id, b.text, b.score, json.dumps(b.box)) for b in lines]
+        rows = [OcrLine(frame_id=f.id, t_s=f.t_s, text=b.text, score=b.score, box=b.box) for b in lines]
         out[f.id] = [t for t, _ in ocr_blocks(rows)]
     return out
 

@@ -1,4 +1,5 @@
-"""The house rules of the package: imports only run down the layers, and no module imports itself in a loop.
+"""The house rules of the package: imports only run down the layers, no module imports itself in a loop, and
+SQL lives only in the modules that own a database.
 
 Every ``import``/``from`` statement counts, at module level, inside functions and under ``TYPE_CHECKING``:
 a lazy import is still an arrow a reader has to follow.
@@ -7,6 +8,7 @@ a lazy import is still an arrow a reader has to follow.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,3 +129,52 @@ def test_no_import_loops_between_modules() -> None:
     # A package's __init__ re-exporting its own modules is not a loop a reader follows.
     real = [c for c in cycles if not any(m == c[0].rpartition(".")[0] or c[0] == m for m in c[1:-1])]
     assert not real, "import loops:\n" + "\n".join(" -> ".join(c) for c in real)
+
+
+SQL_OWNERS = {"vidscout/memory/store.py", "vidscout/memory/library_index.py"}
+"""The store modules: `VideoStore` owns the per-video schema, `LibraryIndex` the library's own database."""
+
+_SQL = re.compile(
+    r"^\s*(select\s.+\sfrom\s|insert\s+(or\s+\w+\s+)?into\s|update\s+\w+\s+set\s|delete\s+from\s"
+    r"|create\s+(table|index|unique|virtual|trigger|view)\s|pragma\s+\w+|with\s+\w+\s+as\s*\("
+    r"|drop\s+(table|index)\s|alter\s+table\s)",
+    re.IGNORECASE | re.DOTALL,
+)
+_SQL_CALLS = {"execute", "executemany", "executescript", "query"}
+
+
+def _sql_uses(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, what) for every SQL-looking string and every ``.execute``/``.query``-style call in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parts = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values}
+    for node in ast.walk(tree):
+        text = None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in parts:
+            text = node.value
+        elif isinstance(node, ast.JoinedStr):  # f"SELECT {cols} FROM ...": the placeholders as {}
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+        if text is not None and _SQL.match(text):
+            yield node.lineno, f"SQL string {text.strip()[:40]!r}"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SQL_CALLS:
+            yield node.lineno, f".{node.func.attr}(...) call"
+
+
+def test_sql_lives_only_in_the_store_modules() -> None:
+    wrong = sorted(
+        f"{path.relative_to(SRC.parent)}:{line} {what}"
+        for path in SRC.rglob("*.py")
+        if str(path.relative_to(SRC.parent)) not in SQL_OWNERS
+        for line, what in _sql_uses(path)
+    )
+    assert not wrong, "SQL outside the store modules (add a typed VideoStore method instead):\n" + "\n".join(wrong)
+
+
+def test_the_sql_check_sees_sql(tmp_path: Path) -> None:
+    planted = tmp_path / "planted.py"
+    planted.write_text(
+        "rows = store.query('select id from frames')\n"
+        "conn.executemany(f'INSERT INTO {table} VALUES (?)', values)\n"
+        "note = 'Select the clip that best answers the question.'\n",
+        encoding="utf-8",
+    )
+    assert sorted(line for line, _ in _sql_uses(planted)) == [1, 1, 2, 2]

@@ -28,8 +28,8 @@ def _digest(settings: Settings, update: LibraryUpdate) -> dict[str, Any]:
         assert row.key is not None, row
         with VideoStore.open(settings.videos_dir / row.key) as store:
             counts = {t: store.count(t) for t in TABLES}
-            docs = store.query("SELECT kind, start_s, end_s, text FROM docs ORDER BY id")
-            speech = store.query("SELECT start_s, end_s, text FROM speech ORDER BY id")
+            docs = [(d.kind, d.start_s, d.end_s, d.text) for d in store.documents()]
+            speech = [(u.start_s, u.end_s, u.text) for u in sorted(store.utterances(), key=lambda u: u.id)]
         stores[row.name] = {"counts": counts, "docs": docs, "speech": speech}
     with LibraryIndex.open(update.root) as index:
         library = {"docs": [t for _, t in index.all_doc_texts()], "frames": index.count("frames")}

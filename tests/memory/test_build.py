@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.db import db_rows
 from vidscout.api import Video
 from vidscout.media import samples
 from vidscout.memory.build import IngestOptions, ingest, store_dir
@@ -92,7 +93,7 @@ def test_ingest_builds_every_layer_and_a_rerun_is_cached(
         conn.execute("DELETE FROM docs")
     with Video.open(video, settings=settings, backends=backends) as opened:
         fresh = {layer.name: layer.fingerprint for layer in opened.store.layers()}
-        assert opened.store.query("SELECT COUNT(*) FROM docs")[0][0] == info["indexes"]["text"]
+        assert db_rows(opened.store, "SELECT COUNT(*) FROM docs")[0][0] == info["indexes"]["text"]
     assert fresh["text_index"] != "older recipe"
 
 
@@ -107,7 +108,7 @@ def test_changing_one_backend_recomputes_only_that_layer_and_its_dependents(
     assert status["text_index"] == "computed"  # its documents include the tags
     assert {status[n] for n in ("scan", "segments", "frame_vectors", "ocr", "speech", "speakers")} == {"cached"}
     with VideoStore.open(store_dir(tmp_path, video)) as store:
-        tags = store.query("SELECT tags FROM tags")
+        tags = db_rows(store, "SELECT tags FROM tags")
     assert tags and all(len(json.loads(t[0])) <= 3 for t in tags)
 
 
@@ -162,15 +163,15 @@ def test_kill_9_mid_ingest_then_rerun_gives_the_same_database(
     def snapshot(root: Path) -> dict[str, object]:
         with VideoStore.open(store_dir(root, video)) as s:
             return {
-                "frames": s.query("SELECT t_s, file FROM frames ORDER BY t_s"),
+                "frames": db_rows(s, "SELECT t_s, file FROM frames ORDER BY t_s"),
                 "cuts": s.cuts(),
-                "segments": s.query("SELECT level, idx, start_s, end_s, parent FROM segments ORDER BY level, idx"),
-                "speech": s.query("SELECT start_s, end_s, text FROM speech ORDER BY start_s"),
-                "tags": s.query("SELECT frame_id, tags FROM tags ORDER BY frame_id"),
-                "ocr": s.query("SELECT frame_id, text FROM ocr ORDER BY frame_id, id"),
-                "ocr_frames": s.query("SELECT frame_id, was_read FROM ocr_frames ORDER BY frame_id"),
-                "speakers": s.query("SELECT speech_id, speaker FROM speakers ORDER BY speech_id"),
-                "docs": s.query("SELECT segment_id, kind, text FROM docs ORDER BY id"),
+                "segments": db_rows(s, "SELECT level, idx, start_s, end_s, parent FROM segments ORDER BY level, idx"),
+                "speech": db_rows(s, "SELECT start_s, end_s, text FROM speech ORDER BY start_s"),
+                "tags": db_rows(s, "SELECT frame_id, tags FROM tags ORDER BY frame_id"),
+                "ocr": db_rows(s, "SELECT frame_id, text FROM ocr ORDER BY frame_id, id"),
+                "ocr_frames": db_rows(s, "SELECT frame_id, was_read FROM ocr_frames ORDER BY frame_id"),
+                "speakers": db_rows(s, "SELECT speech_id, speaker FROM speakers ORDER BY speech_id"),
+                "docs": db_rows(s, "SELECT segment_id, kind, text FROM docs ORDER BY id"),
                 "layers": [(x.name, x.done) for x in s.layers()],
             }
 

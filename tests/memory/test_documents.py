@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 from vidscout.memory.documents import clip_documents, speech_per_span
 from vidscout.memory.store import VideoStore
-from vidscout.types import TimeSpan
+from vidscout.models.base import SpeechSegment, Word
+from vidscout.types import Segment, TimeSpan
 
 CLIPS = [(0.0, 35.875), (35.875, 39.75), (39.75, 47.0), (47.0, 60.0)]
 
 
-def _store(root: Path, speech: list[tuple[float, float, str, list[list[object]]]]) -> VideoStore:
+def _store(root: Path, speech: list[tuple[float, float, str, list[list[Any]]]]) -> VideoStore:
     store = VideoStore.open(root, create=True)
-    with store.transaction() as c:
-        for i, (a, b) in enumerate(CLIPS):
-            c.execute("INSERT INTO segments (level, idx, start_s, end_s, parent) VALUES ('clip', ?, ?, ?, NULL)",
-                      (i, a, b))  # fmt: skip
-        for a, b, text, words in speech:
-            c.execute("INSERT INTO speech (start_s, end_s, text, words, avg_logprob) VALUES (?, ?, ?, ?, 0)",
-                      (a, b, text, json.dumps(words)))  # fmt: skip
+    with store.transaction():
+        store.replace_segments(
+            [Segment(level="clip", index=i, span=TimeSpan(start_s=a, end_s=b)) for i, (a, b) in enumerate(CLIPS)]
+        )
+        store.add_utterances([
+            SpeechSegment(text=text, start_s=a, end_s=b,
+                          words=tuple(Word(text=str(t), start_s=float(w0), end_s=float(w1), prob=float(pr))
+                                      for t, w0, w1, pr in words))
+            for a, b, text, words in speech
+        ])  # fmt: skip
     return store
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.db import db_rows
 from vidscout.api import Video
 from vidscout.cli.app import app
 from vidscout.errors import StoreError
@@ -23,6 +24,7 @@ from vidscout.memory.build import IngestOptions, ingest, store_dir
 from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import SCHEMA_VERSION, StoreLock, VideoStore
 from vidscout.memory.summary import describe_store
+from vidscout.models.base import SpeechSegment
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
 
@@ -104,14 +106,14 @@ def _wait_for(check: Callable[[], bool], what: str, *, timeout_s: float = 120.0)
 def _snapshot(root: Path) -> dict[str, object]:
     with VideoStore.open(root) as s:
         return {
-            "frames": s.query("SELECT id, t_s, file FROM frames ORDER BY t_s"),
+            "frames": db_rows(s, "SELECT id, t_s, file FROM frames ORDER BY t_s"),
             "cuts": s.cuts(),
-            "segments": s.query("SELECT level, idx, start_s, end_s, parent FROM segments ORDER BY level, idx"),
-            "speech": s.query("SELECT start_s, end_s, text FROM speech ORDER BY start_s, id"),
-            "tags": s.query("SELECT frame_id, tags FROM tags ORDER BY frame_id"),
-            "ocr": s.query("SELECT frame_id, text FROM ocr ORDER BY frame_id, id"),
-            "ocr_frames": s.query("SELECT frame_id, was_read FROM ocr_frames ORDER BY frame_id"),
-            "docs": s.query("SELECT segment_id, kind, text FROM docs ORDER BY id"),
+            "segments": db_rows(s, "SELECT level, idx, start_s, end_s, parent FROM segments ORDER BY level, idx"),
+            "speech": db_rows(s, "SELECT start_s, end_s, text FROM speech ORDER BY start_s, id"),
+            "tags": db_rows(s, "SELECT frame_id, tags FROM tags ORDER BY frame_id"),
+            "ocr": db_rows(s, "SELECT frame_id, text FROM ocr ORDER BY frame_id, id"),
+            "ocr_frames": db_rows(s, "SELECT frame_id, was_read FROM ocr_frames ORDER BY frame_id"),
+            "docs": db_rows(s, "SELECT segment_id, kind, text FROM docs ORDER BY id"),
             "layers": [(x.name, x.fingerprint, x.done) for x in s.layers()],
             "indexes": {f: VectorIndex.load(root / f).size for f in ("frames.faiss", "text.faiss")},
         }
@@ -148,7 +150,7 @@ def test_two_concurrent_ingests_take_turns_and_give_the_store_of_one(
 
     assert _snapshot(root) == _snapshot(store_dir(clean / "videos", video))
     with VideoStore.open(root) as s:
-        speech = s.query("SELECT start_s, end_s, text FROM speech")
+        speech = db_rows(s, "SELECT start_s, end_s, text FROM speech")
         assert speech and len(speech) == len(set(speech))
 
 
@@ -174,7 +176,7 @@ def test_open_waits_for_a_running_ingest_and_holds_off_a_rebuild_while_it_reads(
         described = describe_store(opened.store)
         assert described["complete"] and all(layer["done"] for layer in described["layers"])
         hits = opened.search("cloudy weather")
-        tags_before = opened.store.query("SELECT frame_id, tags FROM tags ORDER BY frame_id")
+        tags_before = db_rows(opened.store, "SELECT frame_id, tags FROM tags ORDER BY frame_id")
         assert first.wait(timeout=60) == 0
 
         # While this handle reads, an ingest that must change the store (other tag count) waits for it ...
@@ -183,7 +185,7 @@ def test_open_waits_for_a_running_ingest_and_holds_off_a_rebuild_while_it_reads(
         _wait_for(lambda: "waiting" in (tmp_path / "second.err").read_text(), "the second ingest to wait")
         time.sleep(0.5)
         assert second.poll() is None
-        assert opened.store.query("SELECT frame_id, tags FROM tags ORDER BY frame_id") == tags_before
+        assert db_rows(opened.store, "SELECT frame_id, tags FROM tags ORDER BY frame_id") == tags_before
         assert opened.search("cloudy weather") == hits
         # ... and in this process it is refused rather than left waiting for a handle it holds itself,
         with pytest.raises(StoreError, match="open for reading in this process"):
@@ -195,7 +197,7 @@ def test_open_waits_for_a_running_ingest_and_holds_off_a_rebuild_while_it_reads(
     assert second.returncode == 0, (tmp_path / "second.err").read_text()
     assert json.loads(out)["tags"] == "computed"
     with VideoStore.open(root) as s:
-        assert all(len(json.loads(t)) == 2 for (t,) in s.query("SELECT tags FROM tags"))
+        assert all(len(json.loads(t)) == 2 for (t,) in db_rows(s, "SELECT tags FROM tags"))
 
 
 # --- damaged files ----------------------------------------------------------------------------
@@ -366,9 +368,9 @@ def test_a_v1_store_reads_as_it_is_and_the_next_ingest_migrates_it(
     with VideoStore.open(v1_store) as s:
         assert s.schema_version == SCHEMA_VERSION
     assert _snapshot(v1_store) == _snapshot(clean_root)
-    with VideoStore.open(v1_store, create=True) as s, s.transaction() as c:  # duplicates are impossible now
-        c.execute("INSERT INTO speech (start_s, end_s, text, words, avg_logprob) "
-                  "SELECT start_s, end_s, text, words, avg_logprob FROM speech")  # fmt: skip
+    with VideoStore.open(v1_store, create=True) as s:  # duplicates are impossible now
+        s.add_utterances([SpeechSegment(text=u.text, start_s=u.start_s, end_s=u.end_s, words=u.words)
+                          for u in s.utterances()])  # fmt: skip
     assert _snapshot(v1_store) == _snapshot(clean_root)
 
 

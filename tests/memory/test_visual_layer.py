@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.db import db_rows
 from vidscout.api import Video
 from vidscout.media.planted import PHOTO_DIR, Piece, PlantedSpec, build_planted
 from vidscout.memory.build import IngestOptions, ingest, store_dir
@@ -113,7 +114,7 @@ def test_every_keyframe_and_shot_has_facts_and_they_are_right(store: VideoStore)
 
 
 def test_facts_reach_documents_search_browse_and_chapters(store: VideoStore, ctx: ToolContext) -> None:
-    visual = " | ".join(r[0] for r in store.query("SELECT text FROM docs WHERE kind = 'visual'"))
+    visual = " | ".join(r[0] for r in db_rows(store, "SELECT text FROM docs WHERE kind = 'visual'"))
     for words in ("at least", "people", "mostly blue", "still picture", "camera pans right", "things move"):
         assert words in visual, (words, visual)
     street = _spans()["street"][0]
@@ -234,12 +235,12 @@ def test_kill_9_during_visual_facts_then_rerun_gives_the_same_rows(
     def rows(root: Path) -> dict[str, Any]:
         with VideoStore.open(store_dir(root, video)) as s:
             return {
-                "frames": s.query("SELECT f.t_s, v.facts FROM visual_frames v JOIN frames f ON f.id = v.frame_id"
+                "frames": db_rows(s, "SELECT f.t_s, v.facts FROM visual_frames v JOIN frames f ON f.id = v.frame_id"
                                   " ORDER BY f.t_s"),
-                "shots": s.query("SELECT * FROM visual_shots ORDER BY shot"),
-                "images": s.query("SELECT f.t_s, i.vec FROM image_vectors i JOIN frames f ON f.id = i.frame_id"
+                "shots": db_rows(s, "SELECT * FROM visual_shots ORDER BY shot"),
+                "images": db_rows(s, "SELECT f.t_s, i.vec FROM image_vectors i JOIN frames f ON f.id = i.frame_id"
                                   " ORDER BY f.t_s"),
-                "docs": s.query("SELECT kind, text FROM docs ORDER BY id"),
+                "docs": db_rows(s, "SELECT kind, text FROM docs ORDER BY id"),
                 "layers": [(x.name, x.done) for x in s.layers()],
             }  # fmt: skip
 

@@ -1,16 +1,15 @@
-"""Hand-built stores for retrieval tests: real SQLite and FAISS files, rows inserted directly."""
+"""Hand-built stores for retrieval tests: real SQLite and FAISS files, rows written by the store's writers."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from vidscout.memory.index import VectorIndex
-from vidscout.memory.store import VideoStore, blob_to_vec, vec_to_blob
-from vidscout.models.base import TextEmbedder
+from vidscout.memory.store import VideoStore
+from vidscout.models.base import SpeechSegment, TextEmbedder, Word
+from vidscout.types import Segment, TimeSpan
 
 
 def build_store(
@@ -32,44 +31,30 @@ def build_store(
     store = VideoStore.open(root, create=True)
     store.begin_layer("scan", "test", "test", {"every": every_s})
     image_embedder = image_embedder or text_embedder
-    with store.transaction() as c:
-        seg_ids = [
-            c.execute(
-                "INSERT INTO segments (level, idx, start_s, end_s, parent) VALUES ('clip', ?, ?, ?, NULL)",
-                (i, a, b),
-            ).lastrowid
-            for i, (a, b) in enumerate(clips)
-        ]
-        doc_vecs = text_embedder.embed_text([d[2] for d in docs]) if docs else []
-        c.executemany(
-            "INSERT INTO docs (segment_id, kind, start_s, end_s, text, vec) VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (seg_ids[ci], kind, clips[ci][0], clips[ci][1], text, vec_to_blob(v))
-                for (ci, kind, text), v in zip(docs, doc_vecs, strict=True)
-            ],
+    with store.transaction():
+        store.replace_segments(
+            [Segment(level="clip", index=i, span=TimeSpan(start_s=a, end_s=b)) for i, (a, b) in enumerate(clips)]
         )
+        seg_ids = [store.segment_id("clip", i) for i in range(len(clips))]
+        doc_vecs = text_embedder.embed_text([d[2] for d in docs]) if docs else np.zeros((0, 1), np.float32)
+        store.replace_documents(
+            [(seg_ids[ci], kind, clips[ci][0], clips[ci][1], text) for ci, kind, text in docs], doc_vecs
+        )
+        store.add_keyframes([(t, f"{t:010.3f}.jpg", 0.0) for t, _ in frames])
+        id_at = {f.t_s: f.id for f in store.frames()}
+        ids = [id_at[t] for t, _ in frames]
         frame_vecs = image_embedder.embed_text([f[1] for f in frames]) if frames else []
-        for (t, desc), v in zip(frames, frame_vecs, strict=True):
-            fid = c.execute(
-                "INSERT INTO frames (t_s, file, text_score) VALUES (?, ?, 0)", (t, f"{t:010.3f}.jpg")
-            ).lastrowid
-            c.execute("INSERT INTO frame_vectors VALUES (?, ?)", (fid, vec_to_blob(v)))
-            c.execute("INSERT INTO tags VALUES (?, ?)", (fid, json.dumps([[w, 0.5] for w in desc.split()])))
-        for a, b, text in speech:
-            words = text.split()
-            step = (b - a) / len(words)
-            times = [[w, round(a + i * step, 3), round(a + (i + 1) * step, 3), 1.0] for i, w in enumerate(words)]
-            c.execute(
-                "INSERT INTO speech (start_s, end_s, text, words, avg_logprob) VALUES (?, ?, ?, ?, 0)",
-                (a, b, text, json.dumps(times)),
-            )
-    _save_index(store, "SELECT id, vec FROM docs ORDER BY id", store.root / "text.faiss")
-    _save_index(store, "SELECT frame_id, vec FROM frame_vectors ORDER BY frame_id", store.root / "frames.faiss")
+        store.write_vectors("frame_vectors", list(zip(ids, frame_vecs, strict=True)))
+        store.write_tags([(fid, [(w, 0.5) for w in desc.split()]) for fid, (_, desc) in zip(ids, frames, strict=True)])
+        store.add_utterances([_utterance(a, b, text) for a, b, text in speech])
+    store.write_index("text_index")
+    store.write_index("frame_vectors")
     return store
 
 
-def _save_index(store: VideoStore, sql: str, path: Path) -> None:
-    rows = store.query(sql)
-    if rows:
-        vecs = np.stack([blob_to_vec(r[1]) for r in rows])
-        VectorIndex.build(vecs, np.array([r[0] for r in rows], dtype=np.int64)).save(path)
+def _utterance(a: float, b: float, text: str) -> SpeechSegment:
+    """An utterance whose words are spread evenly over [a, b]."""
+    words = text.split()
+    step = (b - a) / len(words)
+    timed = [Word(text=w, start_s=a + i * step, end_s=a + (i + 1) * step) for i, w in enumerate(words)]
+    return SpeechSegment(text=text, start_s=a, end_s=b, words=tuple(timed))

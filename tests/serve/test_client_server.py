@@ -16,6 +16,7 @@ import av
 import numpy as np
 import pytest
 
+from tests.db import db_rows
 from tests.models.conftest import text_frame
 from tests.serve.conftest import NAME, Recorder, cassette
 from vidscout.errors import BackendError
@@ -220,17 +221,17 @@ def test_ingest_captions_every_clip_through_the_server(
     ingest(scenes_video, tmp_path, backends)
     with VideoStore.open(store_dir(tmp_path, scenes_video)) as store:
         clips = store.segments("clip")
-        caps = store.query("SELECT start_s, end_s, text FROM captions ORDER BY start_s")
+        caps = db_rows(store, "SELECT start_s, end_s, text FROM captions ORDER BY start_s")
         assert len(caps) == len(clips) >= 1
         layer = store.layer("captions")
         assert layer is not None and layer.done and layer.spec.startswith("openai:")
         for a, b, text in caps:
             shown = [w for i, w in enumerate(SCENES) if 2.0 * i < b and a < 2.0 * (i + 1)]
             assert any(w in text.upper() for w in shown), (a, b, shown, text)
-        visual = " ".join(r[0] for r in store.query("SELECT text FROM docs WHERE kind = 'visual'"))
+        visual = " ".join(r[0] for r in db_rows(store, "SELECT text FROM docs WHERE kind = 'visual'"))
         assert all(text in visual for _, _, text in caps)
     ingest(scenes_video, tmp_path, backends, options=IngestOptions(captions="off"))
     with VideoStore.open(store_dir(tmp_path, scenes_video)) as store:
         assert store.layer("captions") is None and store.count("captions") == 0
-        visual = " ".join(r[0] for r in store.query("SELECT text FROM docs WHERE kind = 'visual'"))
+        visual = " ".join(r[0] for r in db_rows(store, "SELECT text FROM docs WHERE kind = 'visual'"))
         assert not any(text in visual for _, _, text in caps)

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from vidscout.cli.options import BaseUrlOpt, DataDirOpt, ProfileOpt, build_settings
 from vidscout.errors import ConfigError
 
 if TYPE_CHECKING:
-    from vidscout.eval.runner import RunEvent, RunResult
+    from vidscout.eval.runner import RunEvent
     from vidscout.media.needles import NeedleKind
 
 console = Console(stderr=True)
@@ -76,32 +75,9 @@ def bench(
     if as_json:
         out.print_json((run_dir / "metrics.json").read_text(encoding="utf-8"))
     else:
-        print_result(out, result)
+        from vidscout.cli.render import bench_result
 
-
-def print_result(console: Console, result: RunResult) -> None:
-    """The metrics table, the counts and where the files are."""
-    m = result.metrics
-    title = f"{m.task} ({m.split}{', ' + m.setting if m.setting else ''}) - {result.spec.strategy}"
-    table = Table(title=title, title_justify="left")
-    for col in m.TABLE_HEADER:
-        table.add_column(col, justify="right" if col != "metric" and col != "group" else "left")
-    for row in m.to_table_rows():
-        table.add_row(*row, style="bold" if row[1] == m.headline else None)
-    console.print(table)
-    stderr = f" ± {m.stderr:.1f} (s.e., {m.stderr_method})" if m.stderr is not None else ""
-    wrong = f"{m.n_errors} error(s) and {m.n_unparsed - m.n_errors} unparsed reply(ies), counted wrong"
-    console.print(f"{m.headline}: [bold]{m.headline_value:.1f}%[/]{stderr} on {m.n_scored} questions; {wrong}")
-    if m.extractor:
-        console.print(f"extractor: {m.extractor}")
-    med = f"{result.median_answer_s:.2f} s" if result.median_answer_s is not None else "-"
-    console.print(f"answered now {result.answered_now}, resumed {result.resumed}, errors {result.errors}, "
-                  f"missing {result.missing_questions} (of {result.selected}); median {med} per question")  # fmt: skip
-    for miss in result.missing:
-        console.print(f"[yellow]missing[/] {miss.video}: {miss.questions} question(s) - {miss.reason}")
-    for note in m.notes:
-        console.print(f"[dim]note:[/] {note}")
-    console.print(f"files: {result.out_dir}/predictions.jsonl, metrics.json, metrics.png, lmms_eval/")
+        bench_result(out, result)
 
 
 class _RunProgress:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from vidscout.errors import ConfigError
 from vidscout.settings import Settings
@@ -21,7 +20,6 @@ from vidscout.settings import Settings
 if TYPE_CHECKING:
     from vidscout.generation.base import FrameChunk, GeneratorCapabilities
     from vidscout.generation.director import DirectorResult
-    from vidscout.generation.generate import RenderReport
 
 console = Console(stderr=True)
 out = Console()
@@ -91,30 +89,6 @@ def direct(
     if as_json:
         out.print_json(json.dumps(report.model_dump(mode="json")))
     else:
-        out.print(render_summary(report))
+        from vidscout.cli.render import generation_summary
 
-
-def render_summary(report: RenderReport) -> Table:
-    """A Rich table: one row per shot (prompt, frames, oracle), then the run's totals."""
-    table = Table(title=f"{report.video}: {report.n_frames} frames, {report.duration_s:.1f} s ({report.backend})")
-    for col in ("shot", "in", "frames", "prompt", "oracle"):
-        table.add_column(col)
-    shots = report.metrics.shots if report.metrics else ()
-    for seg, shot in zip(report.segments, shots or [None] * len(report.segments), strict=False):
-        score = f"{shot.oracle_score:.2f}" if shot is not None and shot.oracle_score is not None else "-"
-        table.add_row(seg["shot_id"], seg["transition"], f"{seg['frames'][0]}-{seg['frames'][1]}", seg["prompt"], score)
-    m = report.metrics
-    if m is not None:
-        extra = [f"flicker {m.flicker:.4f}", f"false cuts {m.false_cuts}"]
-        if m.cut_recall is not None:
-            extra.append(f"cuts found {m.cut_recall:.0%}")
-        if m.continue_jump_px is not None:
-            extra.append(f"sprite jump at continue {m.continue_jump_px:.1f} px")
-        if m.oracle_score is not None:
-            extra.append(f"oracle {m.oracle_score:.2f} (chance {m.oracle_chance:.2f})")
-        table.caption = " · ".join(extra)
-    table.caption = (table.caption or "") + (
-        f"\n{report.achieved_fps:.1f} frames/s = {report.realtime_factor:.2f}x real time; "
-        f"sidecar {Path(report.video).with_suffix('.json')}"
-    )
-    return table
+        out.print(generation_summary(report))

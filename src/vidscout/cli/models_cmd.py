@@ -6,8 +6,8 @@ import json
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
-from rich.table import Table
 
+from vidscout.cli.render import BackendRow, backend_table
 from vidscout.models.probe import availability
 from vidscout.models.registry import PROFILES, ROLES, fetch_embedded, resolve_specs
 from vidscout.settings import Settings
@@ -32,20 +32,14 @@ def run_models(settings: Settings, *, fetch: bool, as_json: bool, out: Console, 
             for key, path in fetched.items():
                 console.print(f"[green]ok[/] {key}: {path}")
     active = resolve_specs(settings)
-    rows: list[dict[str, object]] = []
+    rows: list[BackendRow] = []
     for profile, specs in PROFILES.items():
         for role in ROLES:
             spec = active[role] if profile == settings.profile else specs[role].replace("{base_url}", settings.base_url)
             ok, reason = availability(spec, weights_dir=settings.weights_dir)
-            rows.append({"profile": profile, "role": role, "spec": spec, "available": ok, "detail": reason,
-                         "active": profile == settings.profile})  # fmt: skip
+            rows.append(BackendRow(profile=profile, role=role, spec=spec, available=ok, detail=reason,
+                                   active=profile == settings.profile))  # fmt: skip
     if as_json:
-        out.print_json(json.dumps(rows))
+        out.print_json(json.dumps([r.model_dump() for r in rows]))
         return
-    table = Table(title=f"Backends (active profile: {settings.profile})", title_justify="left")
-    for col in ("profile", "role", "spec", "here", "detail"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        mark = "[green]yes[/]" if r["available"] else "[red]no[/]"
-        table.add_row(str(r["profile"]), str(r["role"]), str(r["spec"]), mark, str(r["detail"]))
-    out.print(table)
+    backend_table(out, rows, profile=settings.profile)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -12,6 +15,11 @@ from rich.table import Table
 from vidscout.agent.trace import AnswerStep, ObservationStep, Step, ThoughtStep, ToolCallStep
 from vidscout.memory.build import IngestReport
 from vidscout.types import Answer, format_hms
+
+if TYPE_CHECKING:
+    from vidscout.eval.runner import RunResult
+    from vidscout.generation.generate import RenderReport
+    from vidscout.serve.vllm import Check
 
 
 def ingest_summary(console: Console, report: IngestReport) -> None:
@@ -217,3 +225,84 @@ def library_hits(console: Console, hits: list[Any]) -> None:
         table.add_row(str(i), escape(h.video_name), format_hms(h.span.start_s), format_hms(h.span.end_s), h.kind,
                       f"{h.score:.3f}", escape(h.text[:160]))  # fmt: skip
     console.print(table)
+
+
+class BackendRow(BaseModel, frozen=True):
+    """One role's backend in one profile, and whether it can run here (``detail`` says why not)."""
+
+    profile: str
+    role: str
+    spec: str
+    available: bool
+    detail: str
+    active: bool
+
+
+def server_checks(console: Console, checks: Sequence[Check]) -> None:
+    """One row per check of a running server: whether it passed, what was seen, how long it took."""
+    table = Table("check", "ok", "detail", "s")
+    for c in checks:
+        table.add_row(c.name, "[green]yes[/]" if c.ok else "[red]no[/]", c.detail, f"{c.seconds:.2f}")
+    console.print(table)
+
+
+def backend_table(console: Console, rows: Sequence[BackendRow], *, profile: str) -> None:
+    """The backend of every role in every profile, and whether it can run here."""
+    table = Table(title=f"Backends (active profile: {profile})", title_justify="left")
+    for col in ("profile", "role", "spec", "here", "detail"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        mark = "[green]yes[/]" if r.available else "[red]no[/]"
+        table.add_row(r.profile, r.role, r.spec, mark, r.detail)
+    console.print(table)
+
+
+def bench_result(console: Console, result: RunResult) -> None:
+    """The metrics table, the counts and where the files are."""
+    m = result.metrics
+    title = f"{m.task} ({m.split}{', ' + m.setting if m.setting else ''}) - {result.spec.strategy}"
+    table = Table(title=title, title_justify="left")
+    for col in m.TABLE_HEADER:
+        table.add_column(col, justify="right" if col != "metric" and col != "group" else "left")
+    for row in m.to_table_rows():
+        table.add_row(*row, style="bold" if row[1] == m.headline else None)
+    console.print(table)
+    stderr = f" ± {m.stderr:.1f} (s.e., {m.stderr_method})" if m.stderr is not None else ""
+    wrong = f"{m.n_errors} error(s) and {m.n_unparsed - m.n_errors} unparsed reply(ies), counted wrong"
+    console.print(f"{m.headline}: [bold]{m.headline_value:.1f}%[/]{stderr} on {m.n_scored} questions; {wrong}")
+    if m.extractor:
+        console.print(f"extractor: {m.extractor}")
+    med = f"{result.median_answer_s:.2f} s" if result.median_answer_s is not None else "-"
+    console.print(f"answered now {result.answered_now}, resumed {result.resumed}, errors {result.errors}, "
+                  f"missing {result.missing_questions} (of {result.selected}); median {med} per question")  # fmt: skip
+    for miss in result.missing:
+        console.print(f"[yellow]missing[/] {miss.video}: {miss.questions} question(s) - {miss.reason}")
+    for note in m.notes:
+        console.print(f"[dim]note:[/] {note}")
+    console.print(f"files: {result.out_dir}/predictions.jsonl, metrics.json, metrics.png, lmms_eval/")
+
+
+def generation_summary(report: RenderReport) -> Table:
+    """A Rich table: one row per shot (prompt, frames, oracle), then the run's totals."""
+    table = Table(title=f"{report.video}: {report.n_frames} frames, {report.duration_s:.1f} s ({report.backend})")
+    for col in ("shot", "in", "frames", "prompt", "oracle"):
+        table.add_column(col)
+    shots = report.metrics.shots if report.metrics else ()
+    for seg, shot in zip(report.segments, shots or [None] * len(report.segments), strict=False):
+        score = f"{shot.oracle_score:.2f}" if shot is not None and shot.oracle_score is not None else "-"
+        table.add_row(seg["shot_id"], seg["transition"], f"{seg['frames'][0]}-{seg['frames'][1]}", seg["prompt"], score)
+    m = report.metrics
+    if m is not None:
+        extra = [f"flicker {m.flicker:.4f}", f"false cuts {m.false_cuts}"]
+        if m.cut_recall is not None:
+            extra.append(f"cuts found {m.cut_recall:.0%}")
+        if m.continue_jump_px is not None:
+            extra.append(f"sprite jump at continue {m.continue_jump_px:.1f} px")
+        if m.oracle_score is not None:
+            extra.append(f"oracle {m.oracle_score:.2f} (chance {m.oracle_chance:.2f})")
+        table.caption = " · ".join(extra)
+    table.caption = (table.caption or "") + (
+        f"\n{report.achieved_fps:.1f} frames/s = {report.realtime_factor:.2f}x real time; "
+        f"sidecar {Path(report.video).with_suffix('.json')}"
+    )
+    return table

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 import typer
 from pydantic import SecretStr
 from rich.console import Console
-from rich.table import Table
 
 from vidscout.errors import ConfigError
 from vidscout.settings import ModelSpecs, Settings
@@ -145,10 +144,9 @@ def vllm(
         if as_json:
             out.print_json(json.dumps([c.model_dump() for c in checks]))
         else:
-            table = Table("check", "ok", "detail", "s")
-            for c in checks:
-                table.add_row(c.name, "[green]yes[/]" if c.ok else "[red]no[/]", c.detail, f"{c.seconds:.2f}")
-            out.print(table)
+            from vidscout.cli.render import server_checks
+
+            server_checks(out, checks)
         if not all(c.ok for c in checks):
             raise typer.Exit(1)
         return

@@ -9,10 +9,8 @@ pause, and speaker diarization error. Used by ``bench/perception_recall.py`` and
 from __future__ import annotations
 
 import itertools
-import json
 import statistics
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -20,7 +18,7 @@ from vidscout.eval.metrics import word_error_rate
 from vidscout.media.planted import PlantedVideo, SpokenLine
 from vidscout.memory.diarize import score_diarization
 from vidscout.memory.documents import ocr_blocks
-from vidscout.memory.store import VideoStore
+from vidscout.memory.store import OcrLine, VideoStore
 from vidscout.text import normalise_words
 
 TEXT_READ_AT = 0.8
@@ -78,10 +76,9 @@ def score_text(store: VideoStore, video: PlantedVideo, *, read: Callable[[int], 
     """Score the store's OCR rows (or, with ``read``, another reader's blocks per keyframe id) against the plants."""
     frames = store.frames()
     if read is None:
-        rows = store.query("SELECT frame_id, text, score, box FROM ocr ORDER BY frame_id, id")
-        per_frame: dict[int, list[tuple[Any, ...]]] = {}
-        for r in rows:
-            per_frame.setdefault(int(r[0]), []).append(r)
+        per_frame: dict[int, list[OcrLine]] = {}
+        for line in store.ocr_lines():
+            per_frame.setdefault(line.frame_id, []).append(line)
         blocks_of = {f.id: [t for t, _ in ocr_blocks(per_frame.get(f.id, []))] for f in frames}
     else:
         blocks_of = {f.id: read(f.id) for f in frames}
@@ -120,11 +117,10 @@ def _kind(line: SpokenLine) -> str:
 
 def score_speech(store: VideoStore, video: PlantedVideo, *, pause_s: float = 1.0) -> SpeechScore:
     """Score the store's speech rows against the planted lines (words placed by their midpoints)."""
-    rows = store.query("SELECT start_s, end_s, words FROM speech ORDER BY start_s, id")
     utterances: list[tuple[float, float, list[tuple[str, float, float]]]] = []
-    for start, end, blob in rows:
-        words = [(str(w[0]), float(w[1]), float(w[2])) for w in json.loads(blob or "[]")]
-        utterances.append((float(start), float(end), words))
+    for u in store.utterances():
+        words = [(w.text, w.start_s, w.end_s) for w in u.words]
+        utterances.append((float(u.start_s), float(u.end_s), words))
     all_words = sorted((w for _, _, ws in utterances for w in ws), key=lambda w: w[1])
     lines = sorted(video.spoken, key=lambda s: s.onset_s)
     refs: dict[str, list[str]] = {}
@@ -150,10 +146,9 @@ def score_speech(store: VideoStore, video: PlantedVideo, *, pause_s: float = 1.0
         if any(g > pause_s for g in gaps) or any(g > pause_s for g in inner):
             across += 1
     der, found = None, 0
-    labelled = store.query("SELECT s.start_s, s.end_s, k.speaker FROM speech s JOIN speakers k ON k.speech_id = s.id"
-                           if _has_table(store, "speakers") else "SELECT 0, 0, NULL WHERE 0")  # fmt: skip
+    labelled = store.speaker_turns()
     if labelled:
-        hyp = [(float(a), float(b), str(k)) for a, b, k in labelled]
+        hyp = [(a, b, k) for a, b, k in labelled]
         ref = [(ln.onset_s, ln.offset_s, ln.speaker) for ln in lines]
         der = score_diarization(ref, hyp).rate
         found = len({k for _, _, k in hyp})
@@ -163,7 +158,3 @@ def score_speech(store: VideoStore, video: PlantedVideo, *, pause_s: float = 1.0
         offset_errors_s=offset_err, across_pause=across, utterances=len(utterances), der=der,
         speakers_true=len({ln.speaker for ln in lines}), speakers_found=found,
     )  # fmt: skip
-
-
-def _has_table(store: VideoStore, name: str) -> bool:
-    return bool(store.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import importlib.metadata
 import itertools
-import json
 import logging
 import sqlite3
 import time
@@ -38,20 +37,19 @@ from vidscout._io import write_atomic
 from vidscout.errors import BackendError, ConfigError, StoreError, VidScoutError
 from vidscout.memory.diarize import DiarizeOptions, diarize, split_regions
 from vidscout.memory.documents import clip_documents
-from vidscout.memory.index import VectorIndex
 from vidscout.memory.speech import split_at_pauses
 from vidscout.memory.store import (
     LOCK_FILE,
     SCHEMA_VERSION,
+    KeyframeLayer,
+    ShotFactsRow,
     StoreLock,
     VideoStore,
-    blob_to_vec,
     content_key,
     damaged_store_error,
     fingerprint,
     is_corruption,
     move_aside,
-    vec_to_blob,
 )
 from vidscout.memory.text_regions import text_likelihood
 from vidscout.memory.visual import detection_plan
@@ -65,8 +63,8 @@ from vidscout.models.base import (
     ImageEmbedder,
     ImageTextEmbedder,
     SpeakerEmbedder,
-    SpeechSegment,
     Tagger,
+    TextBox,
     TextEmbedder,
     VideoLLM,
 )
@@ -535,10 +533,9 @@ def _scan_layer(ctx: _Ctx) -> None:
         # Cuts younger than min_shot_s may still be retracted as flashes: leave them for later.
         settled = upto if final else upto - o.shots.min_shot_s
         cuts = [c for c in detector.cuts if done_until < c <= settled and c not in committed]
-        with store.transaction() as c:
-            c.executemany("INSERT OR IGNORE INTO frames (t_s, file, text_score) VALUES (?, ?, ?)", frames)
-            c.executemany("INSERT OR IGNORE INTO cuts VALUES (?)", [(t,) for t in cuts])
-            store.update_layer(c, "scan", progress=min(1.0, max(settled, 0.0) / info.duration_s))
+        with store.transaction():
+            store.add_keyframes(frames, cuts)
+            store.update_layer("scan", progress=min(1.0, max(settled, 0.0) / info.duration_s))
         committed.update(cuts)
         frames.clear()
 
@@ -593,23 +590,12 @@ def _segments_layer(ctx: _Ctx) -> None:
         if len(idx):
             feats[i] = np.mean([hists[j] for j in idx], axis=0)
     segments = build_hierarchy(cuts, covered, clip_features=feats if hists else None, options=ctx.opts.segments)
-    with store.transaction() as c:
-        c.execute("DELETE FROM segments")
-        c.executemany(
-            "INSERT INTO segments (level, idx, start_s, end_s, parent) VALUES (?, ?, ?, ?, ?)",
-            [(s.level, s.index, s.span.start_s, s.span.end_s, s.parent) for s in segments],
-        )
+    store.replace_segments(segments)
     counts = {lvl: sum(1 for s in segments if s.level == lvl) for lvl in ("shot", "clip", "chapter")}
     ctx.finish("segments", status, t0, counts)
 
 
 # --- per-keyframe visual layers ---------------------------------------------------------------
-
-
-def _pending_frame_ids(store: VideoStore, table: str) -> set[int]:
-    """Keyframes that have no row yet in a per-frame table."""
-    query = f"SELECT id FROM frames WHERE id NOT IN (SELECT frame_id FROM {table})"
-    return {int(r[0]) for r in store.query(query)}
 
 
 def _read_rgb(store: VideoStore, file: str, *, flags: int = cv2.IMREAD_COLOR) -> NDArray[np.uint8]:
@@ -628,14 +614,18 @@ def _visual_layers(ctx: _Ctx) -> None:
     shared CNN pass) plus an equal share of reading the keyframes.
     """
     k = ctx.opts.top_tags
-    pending: dict[str, set[int]] = {}
-    status: dict[str, str] = {}
-    layers = (("tags", "tagger", {"top_k": k}), ("frame_vectors", "image_text", {}), ("image_vectors", "image", {}))
+    pending: dict[KeyframeLayer, set[int]] = {}
+    status: dict[KeyframeLayer, str] = {}
+    layers: tuple[tuple[KeyframeLayer, str, dict[str, Any]], ...] = (
+        ("tags", "tagger", {"top_k": k}),
+        ("frame_vectors", "image_text", {}),
+        ("image_vectors", "image", {}),
+    )
     for name, role, params in layers:
         st = ctx.begin(name, ctx.backends.spec(role), params, ["scan"])
         if st is not None:
             status[name] = st
-            pending[name] = _pending_frame_ids(ctx.store, name)
+            pending[name] = ctx.store.frames_without(name)
     if not status:
         return
     t0 = time.perf_counter()
@@ -644,35 +634,38 @@ def _visual_layers(ctx: _Ctx) -> None:
     frames = [f for f in ctx.store.frames() if f.id in wanted]
     total = ctx.store.count("frames")
     done = {name: total - len(ids) for name, ids in pending.items()}
-    embed: dict[str, Callable[[list[Image]], Sequence[Any]]] = {
+    embed: dict[KeyframeLayer, Callable[[list[Image]], Sequence[Any]]] = {
         "tags": lambda images: [
-            json.dumps([[t.label, round(t.score, 4)] for t in tg]) for tg in ctx.backends.tagger.tag(images, top_k=k)
+            [(t.label, round(t.score, 4)) for t in tg] for tg in ctx.backends.tagger.tag(images, top_k=k)
         ],
-        "frame_vectors": lambda images: [vec_to_blob(v) for v in ctx.backends.image_text.embed_images(images)],
-        "image_vectors": lambda images: [vec_to_blob(v) for v in ctx.backends.image.embed_images(images)],
+        "frame_vectors": lambda images: list(ctx.backends.image_text.embed_images(images)),
+        "image_vectors": lambda images: list(ctx.backends.image.embed_images(images)),
     }
     for i in range(0, len(frames), ctx.opts.batch):
         chunk = frames[i : i + ctx.opts.batch]
         images = [_read_rgb(ctx.store, f.file) for f in chunk]
-        rows: dict[str, list[tuple[int, Any]]] = {}
+        rows: dict[KeyframeLayer, list[tuple[int, Any]]] = {}
         for name in status:
             t = time.perf_counter()
             sel = [j for j, f in enumerate(chunk) if f.id in pending[name]]
             values = embed[name]([images[j] for j in sel]) if sel else []
             rows[name] = [(chunk[j].id, v) for j, v in zip(sel, values, strict=True)]
             spent[name] += time.perf_counter() - t
-        with ctx.store.transaction() as c:
+        with ctx.store.transaction():
             for name, values in rows.items():
-                c.executemany(f"INSERT OR REPLACE INTO {name} VALUES (?, ?)", values)
+                if name == "tags":
+                    ctx.store.write_tags(values)
+                else:
+                    ctx.store.write_vectors(name, values)
                 done[name] += len(values)
-                ctx.store.update_layer(c, name, progress=done[name] / max(total, 1))
+                ctx.store.update_layer(name, progress=done[name] / max(total, 1))
         for name in rows:
             ctx.progress(name, done[name], total)
     # Before the layers are marked done: a kill in between must not leave them without an index.
-    for name, file in (("frame_vectors", "frames.faiss"), ("image_vectors", "images.faiss")):
+    for name in ("frame_vectors", "image_vectors"):
         if name in status:
             t = time.perf_counter()
-            _save_index(ctx.store, f"SELECT frame_id, vec FROM {name} ORDER BY frame_id", file)
+            ctx.store.write_index(name)
             spent[name] += time.perf_counter() - t
     shared = (time.perf_counter() - t0 - sum(spent.values())) / len(status)
     for name, st in status.items():
@@ -703,10 +696,10 @@ def _visual_facts_layer(ctx: _Ctx) -> None:
     starts = [s.span.start_s for s in shots]
     shot_of = [bisect.bisect_right(starts, f.t_s) - 1 for f in frames]
     plan = detection_plan([f.t_s for f in frames], starts, every_s=o.detect_every_s)
-    stored = _stored_facts(store)  # a resumed run continues from these
+    stored = store.frame_facts()  # a resumed run continues from these
     extractor = ctx.backends.facts
     before: tuple[int, Image, FrameFacts] | None = None  # index, image and facts of the last keyframe computed
-    rows: list[tuple[int, str]] = []
+    rows: list[tuple[int, FrameFacts]] = []
     ran = 0
     for n, f in enumerate(frames):
         if f.id in stored:
@@ -729,24 +722,19 @@ def _visual_facts_layer(ctx: _Ctx) -> None:
             facts = facts.model_copy(update={"people": detected.people, "faces": detected.faces})
             ran += 1
         before = (n, image, facts)
-        rows.append((f.id, facts.model_dump_json(exclude_defaults=True)))
+        rows.append((f.id, facts))
         if len(rows) >= o.batch:
             _commit_facts(ctx, rows, n + 1, len(frames))
             rows = []
     if rows:
         _commit_facts(ctx, rows, len(frames), len(frames))
-    per_frame = _stored_facts(store)
+    per_frame = store.frame_facts()
     merged = [
-        (s.index, s.span.start_s, s.span.end_s,
-         summarise_facts([per_frame[f.id] for f, k in zip(frames, shot_of, strict=True) if k == i]))
+        ShotFactsRow(s.index, s.span.start_s, s.span.end_s,
+                     summarise_facts([per_frame[f.id] for f, k in zip(frames, shot_of, strict=True) if k == i]))
         for i, s in enumerate(shots)
     ]  # fmt: skip
-    with store.transaction() as c:
-        c.execute("DELETE FROM visual_shots")
-        c.executemany(
-            "INSERT INTO visual_shots VALUES (?, ?, ?, ?)",
-            [(i, a, b, m.model_dump_json(exclude_defaults=True)) for i, a, b, m in merged],
-        )
+    store.replace_shot_facts(merged)
     facts = list(per_frame.values())
     stats = {
         "keyframes": len(frames),
@@ -758,28 +746,11 @@ def _visual_facts_layer(ctx: _Ctx) -> None:
     ctx.finish("visual_facts", status, t0, stats)
 
 
-def _commit_facts(ctx: _Ctx, rows: list[tuple[int, str]], upto: int, total: int) -> None:
-    with ctx.store.transaction() as c:
-        c.executemany("INSERT OR REPLACE INTO visual_frames VALUES (?, ?)", rows)
-        ctx.store.update_layer(c, "visual_facts", progress=0.99 * upto / max(total, 1))  # 1.0 once shots are merged
+def _commit_facts(ctx: _Ctx, rows: list[tuple[int, FrameFacts]], upto: int, total: int) -> None:
+    with ctx.store.transaction():
+        ctx.store.write_frame_facts(rows)
+        ctx.store.update_layer("visual_facts", progress=0.99 * upto / max(total, 1))  # 1.0 once shots are merged
     ctx.progress("visual_facts", upto, total)
-
-
-def _stored_facts(store: VideoStore) -> dict[int, FrameFacts]:
-    return {
-        int(r[0]): FrameFacts.model_validate_json(r[1])
-        for r in store.query("SELECT frame_id, facts FROM visual_frames")
-    }
-
-
-def _save_index(store: VideoStore, rows_sql: str, file: str) -> None:
-    """Write the FAISS file of (id, vector blob) rows; with no rows, remove a stale one."""
-    rows = store.query(rows_sql)
-    if not rows:
-        (store.root / file).unlink(missing_ok=True)
-        return
-    vecs = np.stack([blob_to_vec(r[1]) for r in rows])
-    VectorIndex.build(vecs, np.array([r[0] for r in rows], dtype=np.int64)).save(store.root / file)
 
 
 def _ocr_layer(ctx: _Ctx) -> None:
@@ -797,7 +768,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
         return
     t0 = time.perf_counter()
     store = ctx.store
-    decided = {int(r[0]): bool(r[1]) for r in store.query("SELECT frame_id, was_read FROM ocr_frames")}
+    decided = store.ocr_decisions()
     shots = store.segments("shot")
     shot_starts = np.array([s.span.start_s for s in shots]) if shots else np.zeros(1)
     frames = store.frames()
@@ -814,19 +785,18 @@ def _ocr_layer(ctx: _Ctx) -> None:
             last_file = next(g.file for g in frames if g.id == last[1])
             last = (last[0], last[1], _grey_thumb(_read_rgb(store, last_file)))
         reuse = last is not None and last[0] == shot and picture_change(thumb, last[2]) < o.ocr_reuse_diff
-        if reuse and last is not None:
-            rows = store.query("SELECT text, score, box FROM ocr WHERE frame_id = ? ORDER BY id", (last[1],))
-            values = [(f.id, r[0], r[1], r[2]) for r in rows]
-        else:
+        lines: list[TextBox] = []
+        if not (reuse and last is not None):
             lines = [b for b in ctx.backends.ocr.read(image) if b.score >= o.ocr_min_score]
-            values = [(f.id, b.text, b.score, json.dumps(b.box)) for b in lines]
-            last = (shot, f.id, thumb)
-        with store.transaction() as c:
-            c.executemany("INSERT INTO ocr (frame_id, text, score, box) VALUES (?, ?, ?, ?)", values)
-            c.execute("INSERT INTO ocr_frames VALUES (?, ?)", (f.id, int(not reuse)))
-            store.update_layer(c, "ocr", progress=(n + 1) / max(len(frames), 1))
+        with store.transaction():
+            if reuse and last is not None:
+                store.reuse_ocr(f.id, from_frame=last[1])
+            else:
+                store.add_ocr(f.id, lines)
+                last = (shot, f.id, thumb)
+            store.update_layer("ocr", progress=(n + 1) / max(len(frames), 1))
         ctx.progress("ocr", n + 1, len(frames))
-    n_read = store.query("SELECT COUNT(*) FROM ocr_frames WHERE was_read = 1")[0][0]
+    n_read = store.ocr_frames_read()
     stats = {"keyframes": len(frames), "frames_read": n_read, "lines": store.count("ocr")}
     ctx.finish("ocr", status, t0, stats)
 
@@ -869,19 +839,6 @@ def quiet_split_points(audio: NDArray[np.float32], chunk_s: float, *, search_s: 
     return points
 
 
-def _speech_row(seg: SpeechSegment, *, offset_s: float) -> tuple[float, float, str, str, float]:
-    words = [
-        [w.text, round(offset_s + w.start_s, 3), round(offset_s + w.end_s, 3), round(w.prob, 3)] for w in seg.words
-    ]
-    return (
-        offset_s + seg.start_s,
-        offset_s + seg.end_s,
-        seg.text.strip(),
-        json.dumps(words),
-        seg.avg_logprob,
-    )
-
-
 def _speech_layer(ctx: _Ctx) -> None:
     if not ctx.info.has_audio:
         ctx.fps_of["speech"] = fingerprint("none", {}, [])
@@ -909,15 +866,12 @@ def _speech_layer(ctx: _Ctx) -> None:
         except Exception as e:
             raise BackendError(f"Speech recognition failed on {a:.0f}-{b:.0f}s: {e}") from e
         utterances = split_at_pauses(segs, max_pause_s=ctx.opts.utterance_max_pause_s)
-        with store.transaction() as c:
-            c.executemany(
-                "INSERT INTO speech (start_s, end_s, text, words, avg_logprob) VALUES (?, ?, ?, ?, ?)",
-                [_speech_row(s, offset_s=a) for s in utterances if s.text.strip()],
-            )
-            store.update_layer(c, "speech", progress=min(1.0, b / dur))
+        with store.transaction():
+            store.add_utterances([s for s in utterances if s.text.strip()], offset_s=a)
+            store.update_layer("speech", progress=min(1.0, b / dur))
         ctx.progress("speech", b, audio_s)
     n = store.count("speech")
-    spoken = store.query("SELECT COALESCE(SUM(end_s - start_s), 0) FROM speech")[0][0]
+    spoken = store.speech_seconds()
     ctx.finish(
         "speech",
         status,
@@ -957,38 +911,28 @@ def _speakers_layer(ctx: _Ctx) -> bool:
     embedder = ctx.backends.speaker
     t0 = time.perf_counter()
     store = ctx.store
-    utterances = store.query("SELECT id, start_s, end_s FROM speech ORDER BY start_s, id")
     windows: list[tuple[int, float, float]] = []
-    for sid, a, b in utterances:
-        windows += [(int(sid), w0, w1) for w0, w1 in split_regions([(float(a), float(b))], max_s=o.speaker_window_s)]
-    done = {int(r[0]) for r in store.query("SELECT idx FROM speaker_windows")}
+    for u in store.utterances():
+        regions = split_regions([(float(u.start_s), float(u.end_s))], max_s=o.speaker_window_s)
+        windows += [(u.id, w0, w1) for w0, w1 in regions]
+    done = store.speaker_window_indexes()
     todo = [i for i in range(len(windows)) if i not in done]
     audio = load_audio(ctx.video) if todo else np.zeros(0, np.float32)
     for k in range(0, len(todo), o.batch):
         batch = todo[k : k + o.batch]
         clips = [audio[int(windows[i][1] * SAMPLE_RATE) : int(windows[i][2] * SAMPLE_RATE)] for i in batch]
         vecs = embedder.embed(clips)
-        with store.transaction() as c:
-            c.executemany(
-                "INSERT INTO speaker_windows (idx, speech_id, start_s, end_s, vec) VALUES (?, ?, ?, ?, ?)",
-                [(i, *windows[i], vec_to_blob(v)) for i, v in zip(batch, vecs, strict=True)],
-            )
-            store.update_layer(c, "speakers", progress=0.95 * (len(done) + k + len(batch)) / max(len(windows), 1))
+        with store.transaction():
+            store.add_speaker_windows([(i, *windows[i], v) for i, v in zip(batch, vecs, strict=True)])
+            store.update_layer("speakers", progress=0.95 * (len(done) + k + len(batch)) / max(len(windows), 1))
         ctx.progress("speakers", len(done) + k + len(batch), len(windows))
-    rows = store.query("SELECT speech_id, start_s, end_s, vec FROM speaker_windows ORDER BY idx")
-    labels = (
-        diarize([(float(r[1]), float(r[2])) for r in rows], np.stack([blob_to_vec(r[3]) for r in rows])) if rows else []
-    )
+    rows = store.speaker_windows()
+    labels = diarize([(r.start_s, r.end_s) for r in rows], np.stack([r.vec for r in rows])) if rows else []
     votes: dict[int, dict[str, float]] = {}
     for r, label in zip(rows, labels, strict=True):
-        mine = votes.setdefault(int(r[0]), {})
-        mine[label] = mine.get(label, 0.0) + float(r[2]) - float(r[1])
-    with store.transaction() as c:
-        c.execute("DELETE FROM speakers")
-        c.executemany(
-            "INSERT INTO speakers (speech_id, speaker) VALUES (?, ?)",
-            [(sid, max(v, key=lambda k: (v[k], k))) for sid, v in votes.items()],
-        )
+        mine = votes.setdefault(r.speech_id, {})
+        mine[label] = mine.get(label, 0.0) + r.end_s - r.start_s
+    store.replace_speakers({sid: max(v, key=lambda k: (v[k], k)) for sid, v in votes.items()})
     ctx.finish("speakers", status, t0, {"windows": len(rows), "speakers": len(set(labels))})
     return True
 
@@ -1027,22 +971,21 @@ def _captions_layer(ctx: _Ctx) -> bool:
     t0 = time.perf_counter()
     store = ctx.store
     clips = store.segments("clip")
-    done = {int(r[0]) for r in store.query("SELECT segment_id FROM captions")}
+    done = store.captioned_segments()
     vlm = ctx.backends.video_llm
     width = min(o.caption_width, ctx.info.width)
     for n, clip in enumerate(clips):
         sid = store.segment_id("clip", clip.index)
         if sid in done:
             continue
-        a, b = clip.span.start_s, clip.span.end_s
         if isinstance(vlm, ClipVideoLLM):
             text = vlm.describe_clip(ctx.video, clip.span, CAPTION_PROMPT)
         else:
             times = [min(t, ctx.info.duration_s) for t in clip.span.even_times(o.caption_frames)]
             text = vlm.describe(frames_at(ctx.video, times, width=width), times, CAPTION_PROMPT)
-        with store.transaction() as c:
-            c.execute("INSERT INTO captions VALUES (?, ?, ?, ?)", (sid, a, b, " ".join(text.split())))
-            store.update_layer(c, "captions", progress=(n + 1) / len(clips))
+        with store.transaction():
+            store.add_caption(sid, clip.span, " ".join(text.split()))
+            store.update_layer("captions", progress=(n + 1) / len(clips))
         ctx.progress("captions", n + 1, len(clips))
     ctx.finish("captions", status, t0, {"clips": len(clips)})
     return True
@@ -1068,11 +1011,6 @@ def _text_index_layer(ctx: _Ctx, *, captions: bool = False, speakers: bool = Fal
     store = ctx.store
     docs = clip_documents(store)
     vecs = ctx.backends.text_embedder.embed_text([d[4] for d in docs]) if docs else np.zeros((0, 1), np.float32)
-    with store.transaction() as c:
-        c.execute("DELETE FROM docs")
-        c.executemany(
-            "INSERT INTO docs (segment_id, kind, start_s, end_s, text, vec) VALUES (?, ?, ?, ?, ?, ?)",
-            [(*d, vec_to_blob(v)) for d, v in zip(docs, vecs, strict=True)],
-        )
-    _save_index(store, "SELECT id, vec FROM docs ORDER BY id", "text.faiss")
+    store.replace_documents(docs, vecs)
+    store.write_index("text_index")
     ctx.finish("text_index", status, t0, {"documents": len(docs)})

@@ -60,7 +60,7 @@ def chapter_summaries(store: VideoStore, *, llm: LLM | None = None, keyframes: i
         speech = " ".join(ev.speech)
         ocr = tuple(text for text, _ in sorted(ev.ocr, key=lambda line: -line[1])[:8])  # the 8 surest lines
         tags = summarise_tags(ev.tags, top=4)
-        files = [r[0] for r in store.query("SELECT file FROM frames WHERE t_s >= ? AND t_s < ? ORDER BY t_s", (a, b))]
+        files = [f.file for f in store.frames_between(a, b)]
         picks = (
             tuple(files[int(i)] for i in np.linspace(0, len(files) - 1, min(keyframes, len(files)))) if files else ()
         )

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import bisect
-import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from vidscout.memory.store import VideoStore
+from vidscout.memory.store import OcrLine, VideoStore
 from vidscout.memory.text_regions import Box, text_blocks
 from vidscout.memory.visual import span_phrases
 from vidscout.text import tokenize
@@ -27,33 +26,19 @@ class SpanEvidence(NamedTuple):
 def span_evidence(store: VideoStore, start_s: float, end_s: float, *, frame_margin_s: float = 0.0) -> SpanEvidence:
     """Speech, OCR lines and tags over [start_s, end_s); keyframes may be taken ``frame_margin_s`` wider."""
     labels = store.speakers()
-    speech = store.query(
-        "SELECT id, text FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s", (start_s, end_s)
-    )
+    speech = store.utterances(start_s, end_s)
     window = (start_s - frame_margin_s, end_s + frame_margin_s)
-    ocr_rows = store.query(
-        "SELECT o.frame_id, o.text, o.score, o.box FROM ocr o JOIN frames f ON f.id = o.frame_id"
-        " WHERE f.t_s >= ? AND f.t_s < ? ORDER BY f.t_s, o.id",
-        window,
-    )
-    tags = store.query(
-        "SELECT t.tags FROM tags t JOIN frames f ON f.id = t.frame_id WHERE f.t_s >= ? AND f.t_s < ? ORDER BY f.t_s",
-        window,
-    )
-    captions = store.query(
-        "SELECT text FROM captions WHERE end_s > ? AND start_s < ? ORDER BY start_s", (start_s, end_s)
-    )
     return SpanEvidence(
-        speech=[f"{labels[int(r[0])]}: {r[1]}" if int(r[0]) in labels else str(r[1]) for r in speech],
-        ocr=ocr_blocks(ocr_rows),
-        tags=[json.loads(r[0]) for r in tags],
-        captions=[str(r[0]) for r in captions],
+        speech=[f"{labels[u.id]}: {u.text}" if u.id in labels else u.text for u in speech],
+        ocr=ocr_blocks(store.ocr_lines(*window)),
+        tags=[[[label, score] for label, score in row.labels] for row in store.tag_rows(*window)],
+        captions=store.captions(start_s, end_s),
         facts=tuple(span_phrases(store, *window)),
     )
 
 
-def ocr_blocks(rows: Sequence[tuple[Any, ...]]) -> list[tuple[str, float]]:
-    """Distinct text blocks of ``(frame_id, text, score, box JSON)`` rows (in time order), best score each.
+def ocr_blocks(lines: Sequence[OcrLine]) -> list[tuple[str, float]]:
+    """Distinct text blocks of OCR lines (in time order), best score each.
 
     Each frame's lines are laid out into blocks (`vidscout.memory.text_regions.text_blocks`); a block seen
     on several keyframes is listed once, where it first appears.
@@ -70,12 +55,11 @@ def ocr_blocks(rows: Sequence[tuple[Any, ...]]) -> list[tuple[str, float]]:
             name = names.setdefault(key, text)
             best[name] = max(best.get(name, 0.0), score)
 
-    for frame_id, text, score, box in rows:
-        if frame_id != current:
+    for line in lines:
+        if line.frame_id != current:
             flush()
-            frame, current = [], frame_id
-        x0, y0, x1, y1 = (float(v) for v in json.loads(box))
-        frame.append((str(text), float(score), (x0, y0, x1, y1)))
+            frame, current = [], line.frame_id
+        frame.append((line.text, line.score, line.box))
     flush()
     return list(best.items())
 
@@ -96,11 +80,10 @@ def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan]) -> list[str]:
 
     labels = store.speakers()
     last: dict[int, str | None] = {}
-    rows = store.query("SELECT id, start_s, end_s, text, words FROM speech ORDER BY start_s, id")
-    for sid, start, end, text, words in rows:
+    for sid, start, end, text, words in store.utterances():
         weight: dict[int, float] = {}
-        for _, w0, w1, *_ in json.loads(words) if words else []:
-            i = place((float(w0) + float(w1)) / 2)
+        for w in words:
+            i = place((w.start_s + w.end_s) / 2)
             if i is not None:
                 weight[i] = weight.get(i, 0.0) + 1.0
         if not weight:
@@ -110,7 +93,7 @@ def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan]) -> list[str]:
                     weight[i] = shared
         if weight:
             i = max(weight, key=lambda i: (weight[i], -i))
-            label = labels.get(int(sid))
+            label = labels.get(sid)
             # A label where the speaker changes, not before every utterance of one speaker.
             who = f"{label}: " if label and label != last.get(i) else ""
             last[i] = label

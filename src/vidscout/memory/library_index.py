@@ -6,6 +6,9 @@ their words), their keyframes' times and tags, and which store each slot was cop
 id is ``slot << 32 | its id in the video's store``, so one video's rows are one id range: adding, re-ingesting
 or removing a video touches only its range. The per-video stores stay the source of truth: `sync_index`
 copies what changed from them, and rebuilds the whole index when its files disagree with its rows.
+
+This module is the store of that database, as `vidscout.memory.store` is of each video's: its SQL lives here
+and nowhere else, and it reads the video stores through `VideoStore`'s typed methods.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pydantic import BaseModel
 
 from vidscout.errors import StoreError
 from vidscout.memory.index import VectorIndex
-from vidscout.memory.store import StoreLock, VideoStore, blob_to_vec
+from vidscout.memory.store import StoreLock, VideoStore
 from vidscout.text import tokenize
 
 SLOT_SHIFT = 32
@@ -345,29 +348,24 @@ def _clip_at(starts: Sequence[float], t_s: float) -> int | None:
 def _copy_store(member: IndexMember, store: VideoStore, fingerprint: str) -> _Copied:
     """One video's rows and vectors, with library ids."""
     lo, _ = slot_range(member.slot)
-    clips = store.query("SELECT id, idx, start_s FROM segments WHERE level='clip' ORDER BY idx")
-    clip_of_row = {int(r[0]): int(r[1]) for r in clips}
-    starts = [float(r[2]) for r in clips]
+    clip_of_row = store.segment_row_ids("clip")
+    starts = [s.span.start_s for s in store.segments("clip")]
     docs: list[tuple[Any, ...]] = []
     doc_vecs: list[NDArray[np.float32]] = []
-    for r in store.query("SELECT id, segment_id, kind, start_s, end_s, text, vec FROM docs ORDER BY id"):
-        clip = clip_of_row.get(int(r[1]), _clip_at(starts, float(r[3])))
-        a = max(0.0, float(r[3]))
-        docs.append((lo + int(r[0]), member.slot, clip, str(r[2]), a, max(a, float(r[4])), str(r[5])))
-        if r[6] is not None:
-            doc_vecs.append(blob_to_vec(r[6]))
+    for d, vec in zip(store.documents(), store.document_vectors(), strict=True):
+        clip = clip_of_row.get(d.segment_id, _clip_at(starts, float(d.start_s)))
+        a = max(0.0, float(d.start_s))
+        docs.append((lo + d.id, member.slot, clip, d.kind, a, max(a, float(d.end_s)), d.text))
+        if vec is not None:
+            doc_vecs.append(vec)
     if doc_vecs and len(doc_vecs) != len(docs):
         raise StoreError(f"{store.root}: {len(docs) - len(doc_vecs)} documents have no vector; re-ingest the video.")
     frames: list[tuple[Any, ...]] = []
     frame_vecs: list[NDArray[np.float32]] = []
-    rows = store.query(
-        "SELECT f.id, f.t_s, v.vec, t.tags FROM frames f JOIN frame_vectors v ON v.frame_id = f.id"
-        " LEFT JOIN tags t ON t.frame_id = f.id ORDER BY f.id"
-    )
-    for r in rows:
-        labels = ", ".join(str(t[0]) for t in json.loads(r[3])) if r[3] else ""
-        frames.append((lo + int(r[0]), member.slot, _clip_at(starts, float(r[1])), float(r[1]), labels))
-        frame_vecs.append(blob_to_vec(r[2]))
+    for k in store.keyframe_vectors():
+        labels = ", ".join(label for label, _ in k.labels) if k.labels else ""
+        frames.append((lo + k.id, member.slot, _clip_at(starts, k.t_s), k.t_s, labels))
+        frame_vecs.append(k.vec)
     scan = store.layer("scan")
     every = scan.params.get("every") if scan else None
     covered = store.get_meta("covered_s")

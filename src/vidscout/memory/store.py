@@ -7,6 +7,8 @@ fingerprints of the layers it depends on, and whether it finished. Ingest compar
 to decide what to (re)compute, which makes it incremental and resumable.
 
 ``<store>/ingest.lock`` (`StoreLock`) keeps writers apart from each other and from readers.
+`VideoStore` is the only code that knows the schema: layers, tools and the library read and write through its
+typed methods (``tests/test_layers.py`` fails on SQL anywhere else).
 """
 
 from __future__ import annotations
@@ -19,16 +21,17 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from vidscout.errors import ConfigError, StoreError
+from vidscout.models.base import FrameFacts, SpeechSegment, TextBox, Word
 from vidscout.types import Segment, SegmentLevel, TimeSpan
 
 SCHEMA_VERSION = 2
@@ -92,6 +95,9 @@ LAYER_TABLES: dict[str, tuple[str, ...]] = {
     "image_vectors": ("image_vectors",),
 }
 
+KeyframeLayer = Literal["tags", "frame_vectors", "image_vectors"]
+"""The layers that hold one row per keyframe, computed together over batches of keyframes."""
+
 # The FAISS file each layer writes from its rows: (file name, table whose row count it must equal).
 LAYER_INDEXES: dict[str, tuple[str, str]] = {
     "frame_vectors": ("frames.faiss", "frame_vectors"),
@@ -129,6 +135,79 @@ class TagRow(BaseModel, frozen=True):
     frame_id: int
     t_s: float
     labels: list[tuple[str, float]]
+
+
+class SpeechRow(NamedTuple):
+    """One stored utterance; its words carry their own times (seconds from the start of the video)."""
+
+    id: int
+    start_s: float
+    end_s: float
+    text: str
+    words: tuple[Word, ...]
+
+
+class SpeakerTurn(NamedTuple):
+    """An utterance's span and the speaker label it was given."""
+
+    start_s: float
+    end_s: float
+    speaker: str
+
+
+class SpeakerWindow(NamedTuple):
+    """A short window of one utterance and its voice embedding, shape (dim,) float32."""
+
+    speech_id: int
+    start_s: float
+    end_s: float
+    vec: NDArray[np.float32]
+
+
+class DocumentRow(NamedTuple):
+    """One evidence document of the text index (its vector lives in ``text.faiss`` under ``id``)."""
+
+    id: int
+    segment_id: int
+    kind: str
+    start_s: float
+    end_s: float
+    text: str
+
+
+class KeyframeVector(NamedTuple):
+    """A keyframe with its image-text vector (``frames.faiss``) and its labels, best first (None: not tagged)."""
+
+    id: int
+    t_s: float
+    vec: NDArray[np.float32]
+    labels: list[tuple[str, float]] | None
+
+
+class ShotFactsRow(NamedTuple):
+    """The facts of one shot's keyframes merged (`vidscout.models.visual_facts.summarise_facts`)."""
+
+    shot: int
+    start_s: float
+    end_s: float
+    facts: BaseModel
+
+
+def _words(blob: str) -> tuple[Word, ...]:
+    """Parse the speech table's word JSON: ``[[text, start_s, end_s, prob], ...]``."""
+    rows: list[list[Any]] = json.loads(blob) if blob else []
+    return tuple(
+        Word(text=str(r[0]), start_s=float(r[1]), end_s=float(r[2]), prob=float(r[3]) if len(r) > 3 else 1.0)
+        for r in rows
+    )
+
+
+def _speech_row(r: Sequence[Any]) -> SpeechRow:
+    return SpeechRow(id=int(r[0]), start_s=r[1], end_s=r[2], text=str(r[3]), words=_words(r[4]))
+
+
+def _labels(blob: str) -> list[tuple[str, float]]:
+    return [(str(a), float(b)) for a, b in json.loads(blob)]
 
 
 def _box(blob: str) -> tuple[float, float, float, float]:
@@ -409,15 +488,27 @@ class VideoStore:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Generator[sqlite3.Connection]:
-        """All-or-nothing writes: a crash inside leaves the database as it was before."""
+    def transaction(self) -> Generator[None]:
+        """All-or-nothing writes: a crash inside leaves the database as it was before.
+
+        The store's writers called inside join this transaction; called alone, each one is its own.
+        """
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self._conn
+            yield
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Generator[sqlite3.Connection]:
+        """The connection inside a transaction: the caller's `transaction`, or one of its own."""
+        if self._conn.in_transaction:
+            yield self._conn
+            return
+        with self.transaction():
+            yield self._conn
 
     # --- metadata and manifest -------------------------------------------------------------
 
@@ -457,7 +548,7 @@ class VideoStore:
         current = self.layer(name)
         if current is not None and current.fingerprint == fp:
             return False
-        with self.transaction() as c:
+        with self._write() as c:
             for table in LAYER_TABLES[name]:
                 c.execute(f"DELETE FROM {table}")
             c.execute(
@@ -467,9 +558,9 @@ class VideoStore:
             )
         return True
 
-    def update_layer(self, c: sqlite3.Connection, name: str, *, progress: float, add_seconds: float = 0.0) -> None:
-        """Record progress inside the caller's transaction (with the rows it belongs to)."""
-        c.execute(
+    def update_layer(self, name: str, *, progress: float, add_seconds: float = 0.0) -> None:
+        """Record progress; inside a `transaction`, it commits with the rows it belongs to."""
+        self._conn.execute(
             "UPDATE layers SET progress=?, seconds=seconds+?, updated_at=? WHERE name=?",
             (progress, add_seconds, time.time(), name),
         )
@@ -483,7 +574,7 @@ class VideoStore:
 
     def drop_layer(self, name: str) -> None:
         """Remove a layer's rows and manifest entry (a layer that was turned off)."""
-        with self.transaction() as c:
+        with self._write() as c:
             for table in LAYER_TABLES[name]:
                 c.execute(f"DELETE FROM {table}")
             c.execute("DELETE FROM layers WHERE name=?", (name,))
@@ -557,7 +648,7 @@ class VideoStore:
             " WHERE f.t_s >= ? AND f.t_s < ? ORDER BY f.t_s",
             (start_s, end_s if end_s != float("inf") else 1e18),
         )
-        return [TagRow(frame_id=r[0], t_s=r[1], labels=[(str(a), float(b)) for a, b in json.loads(r[2])]) for r in rows]
+        return [TagRow(frame_id=r[0], t_s=r[1], labels=_labels(r[2])) for r in rows]
 
     def frames(self) -> list[FrameRecord]:
         """All sampled frames in time order."""
@@ -598,12 +689,293 @@ class VideoStore:
         labels = {int(r[0]): str(r[1]) for r in rows}
         return labels if len(set(labels.values())) >= 2 else {}
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Read-only SQL for layers and tools that need their own views of the records."""
-        return list(self._conn.execute(sql, params))
-
     def count(self, table: str) -> int:
         """Rows in one of the store's tables."""
         if table not in {t for ts in LAYER_TABLES.values() for t in ts}:
             raise ValueError(f"unknown table {table}")
         return int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    def frames_between(self, start_s: float, end_s: float) -> list[FrameRecord]:
+        """The keyframes in [start_s, end_s), in time order."""
+        rows = self._conn.execute(
+            "SELECT id, t_s, file, text_score FROM frames WHERE t_s >= ? AND t_s < ? ORDER BY t_s", (start_s, end_s)
+        )
+        return [FrameRecord(id=r[0], t_s=r[1], file=r[2], text_score=r[3]) for r in rows]
+
+    def nearest_frame(self, t_s: float) -> FrameRecord | None:
+        """The keyframe nearest to ``t_s``, or None when there are none."""
+        row = self._conn.execute(
+            "SELECT id, t_s, file, text_score FROM frames ORDER BY ABS(t_s - ?) LIMIT 1", (t_s,)
+        ).fetchone()
+        return None if row is None else FrameRecord(id=row[0], t_s=row[1], file=row[2], text_score=row[3])
+
+    def frame_times(self) -> dict[int, float]:
+        """Time (seconds) of every keyframe by its row id, in row order."""
+        return {int(r[0]): float(r[1]) for r in self._conn.execute("SELECT id, t_s FROM frames")}
+
+    def frames_without(self, layer: KeyframeLayer) -> set[int]:
+        """Keyframes (row ids) that have no row yet in a per-keyframe layer."""
+        rows = self._conn.execute(f"SELECT id FROM frames WHERE id NOT IN (SELECT frame_id FROM {layer})")
+        return {int(r[0]) for r in rows}
+
+    def segment_row_ids(self, level: SegmentLevel) -> dict[int, int]:
+        """The segments of one level as {row id: index}."""
+        rows = self._conn.execute("SELECT id, idx FROM segments WHERE level=?", (level,))
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def utterances(
+        self, start_s: float | None = None, end_s: float | None = None, *, closed: bool = False
+    ) -> list[SpeechRow]:
+        """The utterances overlapping [start_s, end_s] (all without bounds), in time order.
+
+        Args:
+            start_s: Window start, seconds (None: the whole video).
+            end_s: Window end, seconds (None: the whole video).
+            closed: Also take utterances that only touch the window's ends.
+        """
+        cols, order = "SELECT id, start_s, end_s, text, words FROM speech", "ORDER BY start_s, id"
+        if start_s is None or end_s is None:
+            rows = self._conn.execute(f"{cols} {order}")
+        elif closed:
+            rows = self._conn.execute(f"{cols} WHERE end_s >= ? AND start_s <= ? {order}", (start_s, end_s))
+        else:
+            rows = self._conn.execute(f"{cols} WHERE end_s > ? AND start_s < ? {order}", (start_s, end_s))
+        return [_speech_row(r) for r in rows]
+
+    def speech_seconds(self) -> float:
+        """Total length of the utterances, seconds."""
+        return float(self._conn.execute("SELECT COALESCE(SUM(end_s - start_s), 0) FROM speech").fetchone()[0])
+
+    def speaker_turns(self) -> list[SpeakerTurn]:
+        """Every labelled utterance's span and speaker (none in stores older than the speakers layer)."""
+        if not self._has_table("speakers"):
+            return []
+        rows = self._conn.execute(
+            "SELECT s.start_s, s.end_s, k.speaker FROM speech s JOIN speakers k ON k.speech_id = s.id"
+        )
+        return [SpeakerTurn(float(r[0]), float(r[1]), str(r[2])) for r in rows]
+
+    def speaker_window_indexes(self) -> set[int]:
+        """Indexes of the speaker windows already embedded."""
+        return {int(r[0]) for r in self._conn.execute("SELECT idx FROM speaker_windows")}
+
+    def speaker_windows(self) -> list[SpeakerWindow]:
+        """The embedded speaker windows, in index order."""
+        rows = self._conn.execute("SELECT speech_id, start_s, end_s, vec FROM speaker_windows ORDER BY idx")
+        return [SpeakerWindow(int(r[0]), float(r[1]), float(r[2]), blob_to_vec(r[3])) for r in rows]
+
+    def ocr_decisions(self) -> dict[int, bool]:
+        """Per keyframe the OCR layer decided on: whether it was read (False: it kept an earlier frame's lines)."""
+        return {int(r[0]): bool(r[1]) for r in self._conn.execute("SELECT frame_id, was_read FROM ocr_frames")}
+
+    def ocr_frames_read(self) -> int:
+        """Keyframes the OCR read (rather than keeping an earlier frame's lines)."""
+        return int(self._conn.execute("SELECT COUNT(*) FROM ocr_frames WHERE was_read = 1").fetchone()[0])
+
+    def has_ocr_text(self, start_s: float, end_s: float) -> bool:
+        """Whether any keyframe in [start_s, end_s) has on-screen text."""
+        row = self._conn.execute(
+            "SELECT 1 FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ? LIMIT 1",
+            (start_s, end_s),
+        ).fetchone()
+        return row is not None
+
+    def frequent_ocr_texts(self, start_s: float, end_s: float, *, limit: int) -> list[str]:
+        """The ``limit`` OCR lines read on most keyframes in [start_s, end_s) (ties: the earliest first)."""
+        rows = self._conn.execute(
+            "SELECT o.text FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ?"
+            " GROUP BY o.text ORDER BY COUNT(*) DESC, MIN(f.t_s) LIMIT ?",
+            (start_s, end_s, limit),
+        )
+        return [str(r[0]) for r in rows]
+
+    def tags_of(self, frame_ids: Sequence[int]) -> dict[int, list[tuple[str, float]]]:
+        """The visual labels (best first) of the given keyframes that have them."""
+        marks = ",".join("?" * len(frame_ids))
+        rows = self._conn.execute(f"SELECT frame_id, tags FROM tags WHERE frame_id IN ({marks})", list(frame_ids))
+        return {int(r[0]): _labels(r[1]) for r in rows}
+
+    def keyframe_from(self, t_s: float) -> tuple[float, list[tuple[str, float]] | None] | None:
+        """The first keyframe at or after ``t_s``: its time and labels (None: not tagged); None when there is none."""
+        row = self._conn.execute(
+            "SELECT f.t_s, t.tags FROM frames f LEFT JOIN tags t ON t.frame_id = f.id WHERE f.t_s >= ? ORDER BY f.t_s"
+            " LIMIT 1",
+            (t_s,),
+        ).fetchone()
+        if row is None:
+            return None
+        return float(row[0]), (_labels(row[1]) if row[1] else None)
+
+    def image_vectors_of(self, frame_ids: Sequence[int]) -> list[NDArray[np.float32]]:
+        """The image vectors of the given keyframes that have one, by keyframe id."""
+        marks = ",".join("?" * len(frame_ids))
+        rows = self._conn.execute(f"SELECT vec FROM image_vectors WHERE frame_id IN ({marks})", list(frame_ids))
+        return [blob_to_vec(r[0]) for r in rows]
+
+    def frame_facts(self) -> dict[int, FrameFacts]:
+        """The visual facts of every keyframe that has them, by keyframe id."""
+        rows = self._conn.execute("SELECT frame_id, facts FROM visual_frames")
+        return {int(r[0]): FrameFacts.model_validate_json(r[1]) for r in rows}
+
+    def facts_between(self, start_s: float, end_s: float) -> list[FrameFacts]:
+        """The visual facts of the keyframes in [start_s, end_s), in time order."""
+        rows = self._conn.execute(
+            "SELECT v.facts FROM visual_frames v JOIN frames f ON f.id = v.frame_id"
+            " WHERE f.t_s >= ? AND f.t_s < ? ORDER BY f.t_s",
+            (start_s, end_s),
+        )
+        return [FrameFacts.model_validate_json(r[0]) for r in rows]
+
+    def captions(self, start_s: float, end_s: float) -> list[str]:
+        """The clip captions overlapping (start_s, end_s), in time order."""
+        rows = self._conn.execute(
+            "SELECT text FROM captions WHERE end_s > ? AND start_s < ? ORDER BY start_s", (start_s, end_s)
+        )
+        return [str(r[0]) for r in rows]
+
+    def captioned_segments(self) -> set[int]:
+        """Row ids of the clips that have a caption."""
+        return {int(r[0]) for r in self._conn.execute("SELECT segment_id FROM captions")}
+
+    def documents(self) -> list[DocumentRow]:
+        """The text index's documents, by id."""
+        rows = self._conn.execute("SELECT id, segment_id, kind, start_s, end_s, text FROM docs ORDER BY id")
+        return [DocumentRow(int(r[0]), int(r[1]), str(r[2]), r[3], r[4], str(r[5])) for r in rows]
+
+    def document_vectors(self) -> list[NDArray[np.float32] | None]:
+        """The vectors of the text index's documents, by id as `documents` (None: a document without one)."""
+        rows = self._conn.execute("SELECT vec FROM docs ORDER BY id")
+        return [None if r[0] is None else blob_to_vec(r[0]) for r in rows]
+
+    def keyframe_vectors(self) -> list[KeyframeVector]:
+        """The keyframes that have an image-text vector, by id, with their labels."""
+        rows = self._conn.execute(
+            "SELECT f.id, f.t_s, v.vec, t.tags FROM frames f JOIN frame_vectors v ON v.frame_id = f.id"
+            " LEFT JOIN tags t ON t.frame_id = f.id ORDER BY f.id"
+        )
+        return [
+            KeyframeVector(int(r[0]), float(r[1]), blob_to_vec(r[2]), _labels(r[3]) if r[3] else None) for r in rows
+        ]
+
+    def _has_table(self, name: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()
+        return row is not None
+
+    # --- writes, one or a few per layer (inside a `transaction`, they commit with it) ------------
+
+    def add_keyframes(self, frames: Sequence[tuple[float, str, float]], cuts: Sequence[float] = ()) -> None:
+        """Scan rows: keyframes as (t_s, JPEG file name, text likelihood) and cut times; stored ones are kept."""
+        with self._write() as c:
+            c.executemany("INSERT OR IGNORE INTO frames (t_s, file, text_score) VALUES (?, ?, ?)", frames)
+            c.executemany("INSERT OR IGNORE INTO cuts VALUES (?)", [(t,) for t in cuts])
+
+    def replace_segments(self, segments: Sequence[Segment]) -> None:
+        """Replace every segment (shots, clips, chapters)."""
+        with self._write() as c:
+            c.execute("DELETE FROM segments")
+            c.executemany(
+                "INSERT INTO segments (level, idx, start_s, end_s, parent) VALUES (?, ?, ?, ?, ?)",
+                [(s.level, s.index, s.span.start_s, s.span.end_s, s.parent) for s in segments],
+            )
+
+    def write_tags(self, rows: Sequence[tuple[int, Sequence[tuple[str, float]]]]) -> None:
+        """Set the labels (best first, as (label, score)) of keyframes given by id."""
+        with self._write() as c:
+            values = [(fid, json.dumps([[label, score] for label, score in labels])) for fid, labels in rows]
+            c.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?)", values)
+
+    def write_vectors(
+        self, layer: Literal["frame_vectors", "image_vectors"], rows: Sequence[tuple[int, NDArray[np.float32]]]
+    ) -> None:
+        """Set one per-keyframe vector layer's vectors of keyframes given by id."""
+        with self._write() as c:
+            c.executemany(f"INSERT OR REPLACE INTO {layer} VALUES (?, ?)", [(i, vec_to_blob(v)) for i, v in rows])
+
+    def write_frame_facts(self, rows: Sequence[tuple[int, FrameFacts]]) -> None:
+        """Set the visual facts of keyframes given by id."""
+        values = [(fid, facts.model_dump_json(exclude_defaults=True)) for fid, facts in rows]
+        with self._write() as c:
+            c.executemany("INSERT OR REPLACE INTO visual_frames VALUES (?, ?)", values)
+
+    def replace_shot_facts(self, rows: Sequence[ShotFactsRow]) -> None:
+        """Replace the merged visual facts of every shot."""
+        with self._write() as c:
+            c.execute("DELETE FROM visual_shots")
+            c.executemany(
+                "INSERT INTO visual_shots VALUES (?, ?, ?, ?)",
+                [(r.shot, r.start_s, r.end_s, r.facts.model_dump_json(exclude_defaults=True)) for r in rows],
+            )
+
+    def add_ocr(self, frame_id: int, lines: Sequence[TextBox]) -> None:
+        """The lines read on a keyframe (possibly none), recording that it was read."""
+        with self._write() as c:
+            c.executemany(
+                "INSERT INTO ocr (frame_id, text, score, box) VALUES (?, ?, ?, ?)",
+                [(frame_id, b.text, b.score, json.dumps(b.box)) for b in lines],
+            )
+            c.execute("INSERT INTO ocr_frames VALUES (?, ?)", (frame_id, 1))
+
+    def reuse_ocr(self, frame_id: int, *, from_frame: int) -> None:
+        """Give a keyframe the lines of an earlier one that shows the same picture, recording it was not read."""
+        with self._write() as c:
+            c.execute(
+                "INSERT INTO ocr (frame_id, text, score, box)"
+                " SELECT ?, text, score, box FROM ocr WHERE frame_id = ? ORDER BY id",
+                (frame_id, from_frame),
+            )
+            c.execute("INSERT INTO ocr_frames VALUES (?, ?)", (frame_id, 0))
+
+    def add_utterances(self, utterances: Sequence[SpeechSegment], *, offset_s: float = 0.0) -> None:
+        """Add utterances whose times count from ``offset_s`` seconds into the video (duplicates are ignored)."""
+        with self._write() as c:
+            c.executemany(
+                "INSERT INTO speech (start_s, end_s, text, words, avg_logprob) VALUES (?, ?, ?, ?, ?)",
+                [_speech_values(u, offset_s=offset_s) for u in utterances],
+            )
+
+    def add_speaker_windows(self, rows: Sequence[tuple[int, int, float, float, NDArray[np.float32]]]) -> None:
+        """Add embedded speaker windows as (index, speech row id, start_s, end_s, voice vector)."""
+        with self._write() as c:
+            c.executemany(
+                "INSERT INTO speaker_windows (idx, speech_id, start_s, end_s, vec) VALUES (?, ?, ?, ?, ?)",
+                [(i, sid, a, b, vec_to_blob(v)) for i, sid, a, b, v in rows],
+            )
+
+    def replace_speakers(self, labels: Mapping[int, str]) -> None:
+        """Replace the speaker label of every utterance, as {speech row id: label}."""
+        with self._write() as c:
+            c.execute("DELETE FROM speakers")
+            c.executemany("INSERT INTO speakers (speech_id, speaker) VALUES (?, ?)", list(labels.items()))
+
+    def add_caption(self, segment_id: int, span: TimeSpan, text: str) -> None:
+        """Set the caption of one clip (by segment row id)."""
+        with self._write() as c:
+            c.execute("INSERT INTO captions VALUES (?, ?, ?, ?)", (segment_id, span.start_s, span.end_s, text))
+
+    def replace_documents(self, docs: Sequence[tuple[int, str, float, float, str]], vecs: NDArray[np.float32]) -> None:
+        """Replace the text index's documents, (segment row id, kind, start_s, end_s, text), and vectors (n, dim)."""
+        with self._write() as c:
+            c.execute("DELETE FROM docs")
+            c.executemany(
+                "INSERT INTO docs (segment_id, kind, start_s, end_s, text, vec) VALUES (?, ?, ?, ?, ?, ?)",
+                [(*d, vec_to_blob(v)) for d, v in zip(docs, vecs, strict=True)],
+            )
+
+    def write_index(self, layer: str) -> None:
+        """Write the FAISS file of a layer of `LAYER_INDEXES` from its rows; with no rows, remove a stale one."""
+        from vidscout.memory.index import VectorIndex  # faiss loads only where an index is written
+
+        file, table = LAYER_INDEXES[layer]
+        key = "id" if table == "docs" else "frame_id"
+        rows = self._conn.execute(f"SELECT {key}, vec FROM {table} ORDER BY {key}").fetchall()
+        if not rows:
+            (self.root / file).unlink(missing_ok=True)
+            return
+        vecs = np.stack([blob_to_vec(r[1]) for r in rows])
+        VectorIndex.build(vecs, np.array([r[0] for r in rows], dtype=np.int64)).save(self.root / file)
+
+
+def _speech_values(u: SpeechSegment, *, offset_s: float) -> tuple[float, float, str, str, float]:
+    """A speech table row: times shifted by ``offset_s``, words as ``[[text, start_s, end_s, prob], ...]`` JSON."""
+    words = [[w.text, round(offset_s + w.start_s, 3), round(offset_s + w.end_s, 3), round(w.prob, 3)] for w in u.words]
+    return (offset_s + u.start_s, offset_s + u.end_s, u.text.strip(), json.dumps(words), u.avg_logprob)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from vidscout.errors import StoreError
 from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import VideoStore, damaged_store_error, is_corruption
+from vidscout.models.base import Word
 
 
 def describe_store(store: VideoStore, *, video: Path | None = None) -> dict[str, Any]:
@@ -32,11 +32,9 @@ def describe_store(store: VideoStore, *, video: Path | None = None) -> dict[str,
 def _describe(store: VideoStore) -> dict[str, Any]:
     video = store.get_meta("video") or {}
     duration = float(video.get("duration_s") or 0.0)
-    speech = store.query("SELECT start_s, end_s, text, words FROM speech ORDER BY start_s")
-    speech_s = sum(b - a for a, b, *_ in speech)
-    ocr = store.query(
-        "SELECT f.t_s, o.text, o.score FROM ocr o JOIN frames f ON f.id = o.frame_id ORDER BY f.t_s, o.id"
-    )
+    speech = store.utterances()
+    speech_s = sum(u.end_s - u.start_s for u in speech)
+    ocr = store.ocr_lines()
     indexes: dict[str, int] = {}
     for name in ("frames", "text"):
         path = store.root / f"{name}.faiss"
@@ -63,11 +61,19 @@ def _describe(store: VideoStore) -> dict[str, Any]:
         "speech": {
             "coverage": round(speech_s / duration, 4) if duration else 0.0,
             "seconds": round(speech_s, 2),
-            "segments": [{"start_s": a, "end_s": b, "text": t, "words": json.loads(w)} for a, b, t, w in speech],
+            "segments": [
+                {"start_s": u.start_s, "end_s": u.end_s, "text": u.text, "words": [_word(w) for w in u.words]}
+                for u in speech
+            ],
         },
-        "ocr": [{"t_s": t, "text": text, "score": round(score, 3)} for t, text, score in ocr],
+        "ocr": [{"t_s": line.t_s, "text": line.text, "score": round(line.score, 3)} for line in ocr],
         "indexes": indexes,
     }
+
+
+def _word(w: Word) -> list[Any]:
+    """A word as the speech table stores it: ``[text, start_s, end_s, prob]``."""
+    return [w.text, w.start_s, w.end_s, w.prob]
 
 
 def _span(seg: Any) -> dict[str, Any]:

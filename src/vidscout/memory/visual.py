@@ -40,22 +40,14 @@ def facts_between(store: VideoStore, start_s: float, end_s: float) -> list[Frame
     """The stored facts of the keyframes in [start_s, end_s), in time order."""
     if not has_visual_facts(store):
         return []
-    rows = store.query(
-        "SELECT v.facts FROM visual_frames v JOIN frames f ON f.id = v.frame_id"
-        " WHERE f.t_s >= ? AND f.t_s < ? ORDER BY f.t_s",
-        (start_s, end_s),
-    )
-    return [FrameFacts.model_validate_json(r[0]) for r in rows]
+    return store.facts_between(start_s, end_s)
 
 
 def span_facts(store: VideoStore, start_s: float, end_s: float, *, frame_margin_s: float = 0.0) -> SpanFacts:
     """The merged facts of the keyframes in a span (taken ``frame_margin_s`` wider), with whether text was read."""
     a, b = start_s - frame_margin_s, end_s + frame_margin_s
     facts = summarise_facts(facts_between(store, a, b))
-    text = store.query(
-        "SELECT 1 FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ? LIMIT 1", (a, b)
-    )
-    return facts.model_copy(update={"text": bool(text)}) if text else facts
+    return facts.model_copy(update={"text": True}) if store.has_ocr_text(a, b) else facts
 
 
 def span_phrases(store: VideoStore, start_s: float, end_s: float, *, frame_margin_s: float = 0.0) -> list[str]:

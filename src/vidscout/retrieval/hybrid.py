@@ -6,19 +6,18 @@ the pure functions of `vidscout.retrieval.search`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from vidscout.errors import ConfigError, StoreError
 from vidscout.memory.index import VectorIndex
-from vidscout.memory.store import LAYER_INDEXES, VideoStore
-from vidscout.models.base import ImageTextEmbedder, TextEmbedder, Word
+from vidscout.memory.store import LAYER_INDEXES, SpeechRow, VideoStore
+from vidscout.models.base import ImageTextEmbedder, TextEmbedder
 from vidscout.retrieval.bm25 import BM25Index, BM25Options
 from vidscout.retrieval.search import (
     Hit,
@@ -71,12 +70,6 @@ def _span(start_s: float, end_s: float) -> TimeSpan:
     """A span from stored times, tolerating tiny inversions that ASR sometimes writes."""
     a = max(0.0, float(start_s))
     return TimeSpan(start_s=a, end_s=max(a, float(end_s)))
-
-
-def _words(blob: str) -> tuple[Word, ...]:
-    """Parse the speech table's word JSON: ``[[text, start_s, end_s, prob], ...]``."""
-    rows: list[list[Any]] = json.loads(blob) if blob else []
-    return tuple(Word(text=str(r[0]), start_s=float(r[1]), end_s=float(r[2]), prob=float(r[3])) for r in rows)
 
 
 def _load_index(store: VideoStore, layer: str, embedder: TextEmbedder | ImageTextEmbedder | None) -> VectorIndex | None:
@@ -175,20 +168,20 @@ class SegmentSearcher:
             StoreError: A FAISS file is missing, unreadable or out of step with its rows.
         """
         clips = store.segments("clip")
-        clip_of_row = {int(r[0]): int(r[1]) for r in store.query("SELECT id, idx FROM segments WHERE level='clip'")}
+        clip_of_row = store.segment_row_ids("clip")
         starts = [c.span.start_s for c in clips]
         docs = [
             _Doc(
-                id=int(r[0]),
-                clip=clip_of_row.get(int(r[1]), clip_index_at(starts, float(r[3]))),
-                kind=r[2],
-                span=_span(r[3], r[4]),
-                text=str(r[5]),
+                id=d.id,
+                clip=clip_of_row.get(d.segment_id, clip_index_at(starts, float(d.start_s))),
+                kind=d.kind,
+                span=_span(d.start_s, d.end_s),
+                text=d.text,
             )
-            for r in store.query("SELECT id, segment_id, kind, start_s, end_s, text FROM docs ORDER BY id")
-            if r[2] in DOC_KINDS
+            for d in store.documents()
+            if d.kind in DOC_KINDS
         ]
-        frame_times = {int(r[0]): float(r[1]) for r in store.query("SELECT id, t_s FROM frames")}
+        frame_times = store.frame_times()
         return cls(
             store,
             docs=docs,
@@ -354,12 +347,9 @@ class SegmentSearcher:
 
     def speech_in(self, window: TimeSpan) -> list[Utterance]:
         """Every utterance overlapping ``window``, in time order, with word times."""
-        rows = self.store.query(
-            "SELECT id, start_s, end_s, text, words FROM speech WHERE end_s >= ? AND start_s <= ? ORDER BY start_s, id",
-            (window.start_s, window.end_s),
-        )
+        rows = self.store.utterances(window.start_s, window.end_s, closed=True)
         labels = self._speakers
-        return [_utterance(r, labels) for r in rows if in_window(_span(r[1], r[2]), window)]
+        return [_utterance(r, labels) for r in rows if in_window(_span(r.start_s, r.end_s), window)]
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -380,14 +370,9 @@ class SegmentSearcher:
                 if found and (best is None or found > best[0]):
                     best = (found, u.span)
             return hit if best is None else hit.model_copy(update={"at": best[1]})
-        rows = self.store.query(
-            "SELECT f.t_s, o.text FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ?"
-            " ORDER BY f.t_s",
-            (hit.span.start_s, hit.span.end_s),
-        )
         per_frame: dict[float, set[str]] = {}
-        for t, text in rows:
-            per_frame.setdefault(float(t), set()).update(tokenize(str(text)))
+        for line in self.store.ocr_lines(hit.span.start_s, hit.span.end_s):
+            per_frame.setdefault(line.t_s, set()).update(tokenize(line.text))
         scores = {t: len(words & wanted) for t, words in per_frame.items()}
         top = max(scores.values(), default=0)
         if not top:
@@ -406,8 +391,7 @@ class SegmentSearcher:
 
     @cached_property
     def _speech(self) -> tuple[list[Utterance], BM25Index]:
-        rows = self.store.query("SELECT id, start_s, end_s, text, words FROM speech ORDER BY start_s, id")
-        utterances = [_utterance(r, self._speakers) for r in rows]
+        utterances = [_utterance(r, self._speakers) for r in self.store.utterances()]
         return utterances, BM25Index.from_texts([u.text for u in utterances], options=self.options.bm25)
 
     def _doc_hit(self, doc: _Doc, source: Literal["text", "bm25"], score: float, terms: list[str],
@@ -421,10 +405,8 @@ class SegmentSearcher:
         """Frame hits with their keyframe's visual labels as text, when the tags layer exists."""
         if not hits:
             return hits
-        ids = [h.frame_id for h in hits]
-        marks = ",".join("?" * len(ids))
-        rows = self.store.query(f"SELECT frame_id, tags FROM tags WHERE frame_id IN ({marks})", ids)
-        labels = {int(r[0]): ", ".join(str(t[0]) for t in json.loads(r[1])) for r in rows}
+        tags = self.store.tags_of([h.frame_id for h in hits if h.frame_id is not None])
+        labels = {fid: ", ".join(label for label, _ in found) for fid, found in tags.items()}
         return [h.model_copy(update={"text": labels.get(h.frame_id or -1, "")}) for h in hits]
 
 
@@ -432,8 +414,7 @@ def _wants(kinds: Collection[HitKind] | None, offered: Sequence[HitKind]) -> boo
     return kinds is None or any(k in kinds for k in offered)
 
 
-def _utterance(row: tuple[Any, ...], speakers: dict[int, str]) -> Utterance:
+def _utterance(row: SpeechRow, speakers: dict[int, str]) -> Utterance:
     return Utterance(
-        id=int(row[0]), span=_span(row[1], row[2]), text=str(row[3]), words=_words(row[4]),
-        speaker=speakers.get(int(row[0])),
-    )  # fmt: skip
+        id=row.id, span=_span(row.start_s, row.end_s), text=row.text, words=row.words, speaker=speakers.get(row.id)
+    )

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from vidscout.errors import ConfigError, StoreError
 from vidscout.memory.index import VectorIndex
-from vidscout.memory.store import LAYER_INDEXES, VideoStore, blob_to_vec
+from vidscout.memory.store import LAYER_INDEXES, VideoStore
 from vidscout.models.base import Image, ImageEmbedder
 from vidscout.types import TimeSpan
 
@@ -102,7 +102,7 @@ class ImageSearcher:
                 f"{file} holds {index.dim}-d vectors but the {embedder.name!r} image embedder makes {embedder.dim}-d "
                 "ones; search with the models the video was ingested with, or re-ingest it."
             )
-        times = {int(r[0]): float(r[1]) for r in store.query("SELECT id, t_s FROM frames")}
+        times = store.frame_times()
         scan = store.layer("scan")
         every = scan.params.get("every") if scan else None
         period = float(every) if isinstance(every, int | float) and every > 0 else 2.0
@@ -140,11 +140,10 @@ class ImageSearcher:
             if abs(self._times[i] - t) <= self.options.shot_window_s
             and bisect.bisect_right(self._shot_starts, self._times[i]) - 1 == shot
         ]  # fmt: skip
-        marks = ",".join("?" * len(near))
-        rows = self.store.query(f"SELECT vec FROM image_vectors WHERE frame_id IN ({marks})", near)
-        if not rows:
+        vecs = self.store.image_vectors_of(near)
+        if not vecs:
             raise StoreError(f"{self.store.root} has no image vector for the keyframe at {t:.1f} s.")
-        return t, np.stack([blob_to_vec(r[0]) for r in rows])
+        return t, np.stack(vecs)
 
     def appearances(self, vecs: NDArray[np.float32], *, min_score: float) -> list[Appearance]:
         """Every appearance of a picture, in time order: keyframes within ``min_score`` cosine of a row of ``vecs``.

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -12,6 +11,7 @@ from vidscout.errors import ToolRetry
 from vidscout.memory.documents import summarise_tags
 from vidscout.memory.store import VideoStore
 from vidscout.memory.visual import span_phrases
+from vidscout.models.base import Word
 from vidscout.retrieval.search import in_window
 from vidscout.text import join_words
 from vidscout.tools.options import BrowseOptions
@@ -103,32 +103,23 @@ def _groups(segments: Sequence[Segment], max_items: int) -> list[list[Segment]]:
 def range_item(store: VideoStore, segments: Sequence[Segment], options: BrowseOptions) -> RangeItem:
     """The evidence of consecutive segments: first words said, frequent on-screen text, labels, visual facts."""
     a, b = segments[0].span.start_s, segments[-1].span.end_s
-    said = store.query("SELECT text, words FROM speech WHERE end_s > ? AND start_s < ? ORDER BY start_s", (a, b))
-    words = [w for text, timed in said for w in _words_within(text, timed, a, b)]
+    words = [w for u in store.utterances(a, b) for w in _words_within(u.text, u.words, a, b)]
     speech = " ".join(words[: options.speech_words]) + (" …" if len(words) > options.speech_words else "")
-    ocr = store.query(
-        "SELECT o.text FROM ocr o JOIN frames f ON f.id = o.frame_id WHERE f.t_s >= ? AND f.t_s < ?"
-        " GROUP BY o.text ORDER BY COUNT(*) DESC, MIN(f.t_s) LIMIT ?",
-        (a, b, options.ocr_lines),
-    )
-    tags = store.query(
-        "SELECT t.tags FROM tags t JOIN frames f ON f.id = t.frame_id WHERE f.t_s >= ? AND f.t_s < ?", (a, b)
-    )
-    labels = summarise_tags([json.loads(r[0]) for r in tags], top=options.tags)
+    ocr = store.frequent_ocr_texts(a, b, limit=options.ocr_lines)
+    labels = summarise_tags([row.labels for row in store.tag_rows(a, b)], top=options.tags)
     return RangeItem(
         span=TimeSpan(start_s=a, end_s=b),
         count=len(segments),
         speech=speech,
-        ocr=tuple(str(r[0]) for r in ocr),
+        ocr=tuple(ocr),
         tags=tuple(t for t in labels.split(", ") if t),
         looks=tuple(p for p in span_phrases(store, a, b) if p != "text on screen")[: options.looks],
     )
 
 
-def _words_within(text: str, words_json: str, start_s: float, end_s: float) -> list[str]:
+def _words_within(text: str, timed: Sequence[Word], start_s: float, end_s: float) -> list[str]:
     """The words of an utterance said in [start_s, end_s) (all of them when it has no word times)."""
-    timed: list[list[Any]] = json.loads(words_json) if words_json else []
-    inside = [str(w[0]).strip() for w in timed if start_s <= float(w[1]) < end_s]
+    inside = [w.text.strip() for w in timed if start_s <= w.start_s < end_s]
     if not timed or len(inside) == len(timed):
         return text.split()
     return join_words(inside).split()

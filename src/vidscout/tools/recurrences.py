@@ -6,8 +6,6 @@ appearance comes with what is shown right after it.
 
 from __future__ import annotations
 
-import json
-
 from pydantic import BaseModel, Field
 
 from vidscout.errors import StoreError, ToolRetry
@@ -85,11 +83,10 @@ def recurrences(ctx: ToolContext, args: RecurrencesArgs) -> RecurrencesResult:
 
 def _described(ctx: ToolContext, t_s: float, period_s: float) -> str:
     """The first keyframe at or after ``t_s``: its two best labels and its visual facts."""
-    row = ctx.store.query("SELECT f.t_s, t.tags FROM frames f LEFT JOIN tags t ON t.frame_id = f.id"
-                          " WHERE f.t_s >= ? ORDER BY f.t_s LIMIT 1", (t_s - 1e-6,))  # fmt: skip
-    if not row:
+    found = ctx.store.keyframe_from(t_s - 1e-6)
+    if found is None:
         return ""
-    t, tags = float(row[0][0]), row[0][1]
-    labels = [str(label) for label, _ in json.loads(tags)[:2]] if tags else []
+    t, tags = found
+    labels = [label for label, _ in tags[:2]] if tags else []
     facts = span_phrases(ctx.store, t, t + period_s)
     return ", ".join([*labels, *facts])

@@ -158,10 +158,10 @@ def build_app(
             return _problem("t must be a time in seconds.")
         if handle is None:
             return _problem("Open the video first.", status=404)
-        rows = handle.store.query("SELECT file FROM frames ORDER BY ABS(t_s - ?) LIMIT 1", (t_s,))
-        if not rows:
+        nearest = handle.store.nearest_frame(t_s)
+        if nearest is None:
             return _problem("The video has no keyframes.", status=404)
-        return FileResponse(handle.store.root / "frames" / str(rows[0][0]), media_type="image/jpeg",
+        return FileResponse(handle.store.frame_path(nearest), media_type="image/jpeg",
                             headers={"Cache-Control": "max-age=3600"})  # fmt: skip
 
     routes = [
@@ -210,7 +210,7 @@ def _stream(job: Callable[[Emit], None]) -> StreamingResponse:
 
 def _video_json(library: VideoLibrary, video: Video, o: UIOptions) -> dict[str, Any]:
     """The opened video for the page: its media URL and its chapters, each with keyframe thumbnails."""
-    times = dict(video.store.query("SELECT file, t_s FROM frames"))
+    times = {f.file: f.t_s for f in video.store.frames()}
     chapters = [
         {
             "index": s.index,
