@@ -14,11 +14,12 @@ questions), not patterns of one question set; a question without them gets the s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
+from vidscout.choices import time_options
 from vidscout.text import tokenize
 
 _EVENT_VERBS = r"(?:mentioned|said|spoken|announced|discussed|talked about|read out|read|shown|displayed|named|heard)"
@@ -51,9 +52,17 @@ def _phrase(text: str) -> str | None:
     return " ".join(words) if words else None
 
 
-def briefing_calls(question: str, *, top_k: int = 6) -> Iterator[BriefingCall]:
-    """The calls for ``question``: a search, then the relation tools its wording asks for."""
+def briefing_calls(question: str, *, options: Sequence[str] = (), top_k: int = 6) -> Iterator[BriefingCall]:
+    """The calls for ``question``: a search, then the relation tools its wording asks for.
+
+    With answer options that are not clock times, a second search for the question with its options: a
+    question alone ("Which code is displayed?") rarely shares a word with the line that answers it, while
+    the right option usually does.
+    """
     yield BriefingCall(tool="search", arguments={"query": question, "top_k": top_k}, why="the question")
+    if options and time_options(options) is None:
+        query = f"{question} {' '.join(options)}"[:500]
+        yield BriefingCall(tool="search", arguments={"query": query, "top_k": top_k}, why="the question's options")
     if m := _COUNT.search(question):
         what = _phrase(m.group("what"))
         if what and what.lower() not in ("time", "times"):

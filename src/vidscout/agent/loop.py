@@ -420,13 +420,13 @@ class _Run:
         parts: list[str] = []
         results: list[object] = []
         if self.opts.initial_search:
-            for call in briefing_calls(self.question):
+            for call in briefing_calls(self.question, options=[text for _, text in self.letters]):
                 if call.tool not in self.tools:
                     continue
                 outcome = self.tools.call(call.tool, call.arguments, self.ctx)
                 if outcome.ok:
                     results.append(outcome.result)
-                if call.tool == "search" and outcome.ok:
+                if call.tool == "search" and outcome.ok and not self.first_hits:  # the question's own search
                     self.first_hits = list(getattr(outcome.result, "hits", []))
                 yield ToolCallStep(step=0, name=call.tool, arguments=call.arguments, call_id="initial")
                 text = _truncate(outcome.observation, self.opts.observation_chars)

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from vidscout.choices import time_options
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
@@ -77,7 +78,13 @@ def evidence_lines(results: Sequence[object]) -> list[EvidenceLine]:
             hits: list[Hit] = list(getattr(r, "hits", []))
             for h in hits:
                 lines.append(EvidenceLine(span=h.at or h.span, kind=_KIND.get(h.kind, h.kind), text=h.text, hit=h))
-    return lines
+    seen: set[tuple[TimeSpan | None, str, str]] = set()
+    unique = []
+    for line in lines:  # two searches (the question, then with its options) often find the same hit
+        if (key := (line.span, line.kind, line.text)) not in seen:
+            seen.add(key)
+            unique.append(line)
+    return unique
 
 
 class Reading(BaseModel, frozen=True):
@@ -134,7 +141,7 @@ def read(
     line = lines[n - 1]
     if options:
         letter = data.get("option")
-        return Reading(answer=None, option=letter if isinstance(letter, str) else None, line=line)
+        return _check_option(question, letter if isinstance(letter, str) else None, line, options)
     answer = " ".join(str(data.get("answer", "")).split())
     if when and line.span is not None and not _CLOCK.search(answer):
         answer = f"At {format_hms(line.span.start_s)}: {answer}" if answer else f"At {format_hms(line.span.start_s)}"
@@ -153,3 +160,31 @@ def read(
     if line.kind not in _RELATION_KINDS and not (asked - _VAGUE) & held:
         return Reading(answer=None, line=line, why="the line it names shares no word with the question")
     return Reading(answer=answer, line=line, words=tuple(own))
+
+
+def _on_line(line: EvidenceLine, text: str, asked: set[str], times: dict[str, float] | None, letter: str) -> bool:
+    """Whether an option is on ``line``: its own words are on it, or (a clock time) it falls in its span."""
+    if times is not None:
+        return line.span is not None and line.span.start_s - 5.0 <= times[letter] <= line.span.end_s + 5.0
+    own = [t for t in tokenize(text) if t not in asked]
+    return bool(own) and set(own) <= set(tokenize(line.text))
+
+
+def _check_option(question: str, letter: str | None, line: EvidenceLine, options: Sequence[tuple[str, str]]) -> Reading:
+    """The reader's option, kept when it is on the line it names, the same rule as a written answer.
+
+    When the named line holds exactly one other option, that one is taken (small models slip on letters more
+    often than on lines); when it holds none, there is no reading and the tool loop goes on.
+    """
+    by_letter = dict(options)
+    if letter not in by_letter:
+        return Reading(answer=None, line=line, why="the reader named no option")
+    asked = set(tokenize(question))
+    seconds = time_options([text for _, text in options])
+    times = None if seconds is None else {x: t for (x, _), t in zip(options, seconds, strict=True)}
+    if _on_line(line, by_letter[letter], asked, times, letter):
+        return Reading(answer=None, option=letter, line=line)
+    held = [x for x, text in options if _on_line(line, text, asked, times, x)]
+    if len(held) == 1:
+        return Reading(answer=None, option=held[0], line=line)
+    return Reading(answer=None, line=line, why=f"option {letter} is not on the line it names")

@@ -1,0 +1,64 @@
+"""The reader's acceptance rules: an answer or option is kept only when it is on the evidence line it names.
+
+The model is scripted (the rules are logic over its reply, not over what a model knows).
+"""
+
+from __future__ import annotations
+
+import json
+
+from vidscout.agent.briefing import briefing_calls
+from vidscout.agent.reader import EvidenceLine, Reading, evidence_lines, read
+from vidscout.models.testing import ScriptedLLM
+from vidscout.retrieval.search import Hit
+from vidscout.tools.search import SearchResult
+from vidscout.types import TimeSpan
+
+LINES = [
+    EvidenceLine(span=TimeSpan(start_s=37.0, end_s=44.0), kind="on screen", text="CODE 7311"),
+    EvidenceLine(span=TimeSpan(start_s=500.0, end_s=520.0), kind="seen", text="menu, website, text on screen"),
+    EvidenceLine(span=TimeSpan(start_s=90.0, end_s=96.0), kind="said", text="The museum closes early on Monday."),
+]
+CODES = [("A", "5404"), ("B", "2458"), ("C", "7311"), ("D", "7325")]
+
+
+def _read(reply: dict[str, object], question: str, options: list[tuple[str, str]] | None = None) -> Reading:
+    return read(question, LINES, ScriptedLLM([json.dumps(reply)]), options=options or [])
+
+
+def test_a_written_answer_holds_only_on_its_line() -> None:
+    kept = _read({"line": 3, "answer": "Monday"}, "On which day does the museum close early?")
+    assert kept.answer == "Monday" and kept.line == LINES[2] and kept.words == ("monday",)
+    moved = _read({"line": 1, "answer": "Monday"}, "On which day does the museum close early?")
+    assert moved.answer == "Monday" and moved.line == LINES[2]  # the one line that holds it
+    made_up = _read({"line": 3, "answer": "Tuesday"}, "On which day does the museum close early?")
+    assert made_up.answer is None and "not on the line" in made_up.why
+    none = _read({"line": 0, "answer": ""}, "On which day does the museum close early?")
+    assert none.answer is None and none.line is None
+
+
+def test_an_option_holds_only_on_its_line_and_a_slipped_letter_is_taken_back() -> None:
+    question = "Which code is displayed on screen?"
+    assert _read({"line": 1, "option": "C"}, question, CODES).option == "C"
+    slipped = _read({"line": 1, "option": "D"}, question, CODES)  # the line holds 7311, option C
+    assert slipped.option == "C" and slipped.line == LINES[0]
+    unsupported = _read({"line": 2, "option": "D"}, question, CODES)  # a line holding no option at all
+    assert unsupported.option is None and unsupported.answer is None and "not on the line" in unsupported.why
+
+
+def test_a_clock_time_option_holds_when_it_falls_in_the_line_s_span() -> None:
+    times = [("A", "00:00:37"), ("B", "00:06:24"), ("C", "00:07:40"), ("D", "00:12:07")]
+    question = "At what time does the code appear on screen?"
+    assert _read({"line": 1, "option": "A"}, question, times).option == "A"
+    assert _read({"line": 1, "option": "D"}, question, times).option == "A"
+    assert _read({"line": 3, "option": "B"}, question, times).option is None
+
+
+def test_options_add_a_search_and_lines_from_both_searches_are_not_repeated() -> None:
+    calls = list(briefing_calls("Which code is displayed on screen?", options=["5404", "7311"]))
+    assert [c.tool for c in calls] == ["search", "search"] and "7311" in calls[1].arguments["query"]
+    when = list(briefing_calls("When is the code shown?", options=["00:00:37", "00:06:24"]))
+    assert [c.tool for c in when] == ["search"]  # clock times share no words with the evidence
+    hit = Hit(source="text", kind="ocr", span=TimeSpan(start_s=37.0, end_s=44.0), text="CODE 7311", score=1.0)
+    result = SearchResult(query="code", hits=[hit])
+    assert len(evidence_lines([result, result.model_copy(update={"query": "code 7311"})])) == 1
