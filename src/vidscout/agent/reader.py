@@ -146,14 +146,14 @@ def read(
     if when and line.span is not None and not _CLOCK.search(answer):
         answer = f"At {format_hms(line.span.start_s)}: {answer}" if answer else f"At {format_hms(line.span.start_s)}"
     asked = set(tokenize(question))
-    own = [t for t in tokenize(_CLOCK.sub(" ", answer)) if t not in asked]
-    held = set(tokenize(line.text))
-    if answer and own and not all(t in held for t in own):
+    own = _own_words(_CLOCK.sub(" ", answer), asked)
+    if answer and own and not _holds(line, own):
         # Small models name the wrong line number more often than they miscopy: take the one line that holds it.
-        holding = [x for x in lines if all(t in set(tokenize(x.text)) for t in own)]
+        holding = [x for x in lines if _holds(x, own)]
         if len(holding) == 1:
-            line, held = holding[0], set(tokenize(holding[0].text))
-    if not answer or (own and not all(t in held for t in own)):
+            line = holding[0]
+    held = set(tokenize(line.text))
+    if not answer or (own and not _holds(line, own)):
         return Reading(answer=None, line=line, why=f'the answer "{answer}" is not on the line it names')
     if not when and not own:
         return Reading(answer=None, line=line, why=f'the answer "{answer}" adds nothing to the question')
@@ -162,12 +162,22 @@ def read(
     return Reading(answer=answer, line=line, words=tuple(own))
 
 
+def _own_words(text: str, asked: set[str]) -> list[str]:
+    """The tokens of an answer or option that the question does not already say."""
+    return [t for t in tokenize(text) if t not in asked]
+
+
+def _holds(line: EvidenceLine, words: Sequence[str]) -> bool:
+    """Whether every one of ``words`` is on ``line``."""
+    return set(words) <= set(tokenize(line.text))
+
+
 def _on_line(line: EvidenceLine, text: str, asked: set[str], times: dict[str, float] | None, letter: str) -> bool:
     """Whether an option is on ``line``: its own words are on it, or (a clock time) it falls in its span."""
     if times is not None:
         return line.span is not None and line.span.start_s - 5.0 <= times[letter] <= line.span.end_s + 5.0
-    own = [t for t in tokenize(text) if t not in asked]
-    return bool(own) and set(own) <= set(tokenize(line.text))
+    own = _own_words(text, asked)
+    return bool(own) and _holds(line, own)
 
 
 def _check_option(question: str, letter: str | None, line: EvidenceLine, options: Sequence[tuple[str, str]]) -> Reading:
