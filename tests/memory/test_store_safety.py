@@ -381,3 +381,39 @@ def test_a_store_from_a_newer_vidscout_is_refused_with_the_fix(data: Path, video
     for create in (False, True):
         with pytest.raises(StoreError, match=r"newer vidscout \(schema v99.*--rebuild"):
             VideoStore.open(root, create=create)
+
+
+_READ_META = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=5.0)
+row = conn.execute("SELECT value FROM meta WHERE key = ?", (sys.argv[2],)).fetchone()
+conn.close()
+print(row[0] if row else "missing")
+"""
+
+
+def test_a_second_store_opened_in_one_process_keeps_the_first_ones_commits(tmp_path: Path) -> None:
+    """A reader opened beside a writer (a server answering while it ingests) must not cost the writer's commits.
+
+    Closing any descriptor of a file drops the process's POSIX locks on it. If opening the reader read the
+    database's header while the writer's connection was open, another process closing its connection would
+    checkpoint and delete the write-ahead log under the writer, and the writer's next commit would be lost.
+    """
+    root = tmp_path / "store"
+    db = root / "db.sqlite"
+
+    def read_elsewhere(key: str) -> str:
+        out = subprocess.run([sys.executable, "-c", _READ_META, str(db), key], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    with VideoStore.open(root, create=True) as writer:
+        writer.set_meta("first", 1)
+        with VideoStore.open(root) as reader:
+            assert reader.get_meta("first") == 1
+            assert read_elsewhere("first") == "1"  # another process opens and closes a connection
+            writer.set_meta("second", 2)
+            assert read_elsewhere("second") == "2"
+            assert reader.get_meta("second") == 2
+    with VideoStore.open(root) as again:
+        assert again.get_meta("second") == 2

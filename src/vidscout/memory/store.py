@@ -341,6 +341,11 @@ def is_corruption(e: sqlite3.Error) -> bool:
     return type(e) is sqlite3.DatabaseError or code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
+_connections_here: dict[str, int] = {}
+"""How many connections this process holds to each database file (by resolved path); see `VideoStore.open`."""
+_connections_lock = threading.Lock()
+
+
 def _check_file(db: Path) -> str | None:
     """Cheap checks of ``db`` before SQLite reads it: the header's magic, and its page count against the size."""
     size = db.stat().st_size
@@ -384,6 +389,7 @@ class VideoStore:
         self.root = root
         self._conn = conn
         self._lock = lock
+        self._held: str | None = None  # this connection's entry in `_connections_here`
 
     @classmethod
     def open(
@@ -408,23 +414,43 @@ class VideoStore:
         db = root / "db.sqlite"
         if not db.exists() and not create:
             raise ConfigError(f"No vidscout database at {root}; run `vidscout ingest VIDEO` first.")
-        if db.exists() and (why := _check_file(db)) is not None:
-            raise damaged_store_error(root, why, video=video)
-        if create:
-            (root / "frames").mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(db), timeout=30.0, isolation_level=None, check_same_thread=False)
+        key = str(db.resolve())
+        with _connections_lock:
+            # Reading the header opens and closes the file, and closing any descriptor of a file drops every
+            # POSIX lock this process holds on it, the shared lock of an open SQLite connection included; then
+            # another process closing its connection takes the file for itself and checkpoints and deletes the
+            # write-ahead log under that connection, whose later commits are lost. So the header is checked
+            # only while this process has no connection to the file (the first one checked it).
+            if db.exists() and not _connections_here.get(key) and (why := _check_file(db)) is not None:
+                raise damaged_store_error(root, why, video=video)
+            if create:
+                (root / "frames").mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(db), timeout=30.0, isolation_level=None, check_same_thread=False)
+            _connections_here[key] = _connections_here.get(key, 0) + 1
+        store = cls(root, conn, lock=lock)
+        store._held = key
         try:
-            store = cls(root, conn, lock=lock)
             store._prepare(write=create)
         except sqlite3.DatabaseError as e:
-            conn.close()
+            store._close_connection()
             if is_corruption(e):
                 raise damaged_store_error(root, f"{db.name}: {e}", video=video) from e
             raise
         except BaseException:
-            conn.close()
+            store._close_connection()
             raise
         return store
+
+    def _close_connection(self) -> None:
+        self._conn.close()
+        if self._held is not None:
+            with _connections_lock:
+                left = _connections_here.get(self._held, 1) - 1
+                if left > 0:
+                    _connections_here[self._held] = left
+                else:
+                    _connections_here.pop(self._held, None)
+            self._held = None
 
     def _prepare(self, *, write: bool) -> None:
         c = self._conn
@@ -476,7 +502,7 @@ class VideoStore:
 
     def close(self) -> None:
         """Close the SQLite connection and release the store's lock, if it holds one."""
-        self._conn.close()
+        self._close_connection()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
