@@ -4,7 +4,11 @@ The video is Big Buck Bunny looped to 60 minutes with its sound replaced by a sp
 (LibriVox clips and espeak-ng sentences, about 60% speech), so ASR cost is representative of a
 talk or a lecture rather than of a silent film. Target: wall time <= 0.25x the video's duration.
 
-Run: python bench/ingest_hour.py [--minutes 60] [--quick]
+With --compare, the same video is first ingested with the audio layers on the main thread after the frame
+layers (`IngestOptions(parallel_audio=False)`), then as by default (audio layers on a second thread beside
+the frame layers), each into a fresh database, and the ratio of the two wall times is printed.
+
+Run: python bench/ingest_hour.py [--minutes 60] [--quick] [--compare]
      (--quick: 5 minutes; results in bench/results/ingest_hour[_quick].json)
 """
 
@@ -24,6 +28,7 @@ import tempfile
 import time
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import add_json_option, json_path, write_json
 
 from vidscout.media import samples
-from vidscout.memory.build import ingest
+from vidscout.memory.build import IngestOptions, ingest
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
 
@@ -98,38 +103,53 @@ def hour_video(cache: Path, minutes: float) -> Path:
     return out
 
 
-def main() -> None:
-    """Build the video, ingest it into a fresh database, print per-layer seconds and ratios."""
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--minutes", type=float, default=60.0)
-    ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
-    ap.add_argument("--quick", action="store_true", help="5 minutes of video: checks the path end to end.")
-    add_json_option(ap, "ingest_hour")
-    args = ap.parse_args()
-    if args.quick:
-        args.minutes = 5.0
-    video = hour_video(args.cache, args.minutes)
+def ingest_once(video: Path, options: IngestOptions, label: str) -> dict[str, Any]:
+    """Ingest `video` into a fresh database; print per-layer seconds and ratios; return the measurements."""
     with tempfile.TemporaryDirectory() as data:
         settings = Settings(data_dir=Path(data))
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
-        report = ingest(video, settings.videos_dir, Backends(settings))
+        report = ingest(video, settings.videos_dir, Backends(settings), options=options)
         wall = time.perf_counter() - t0
         r1 = resource.getrusage(resource.RUSAGE_SELF)
         disk = sum(f.stat().st_size for f in Path(report.store).rglob("*") if f.is_file())
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     dur = report.video.duration_s
-    print(f"{video.name}: {dur:.0f} s of video, {os.cpu_count()} CPUs")
+    print(f"{video.name} ({label}): {dur:.0f} s of video, {os.cpu_count()} CPUs")
     print(f"{'layer':<14}{'seconds':>9}{'x video':>9}  result")
     for layer in report.layers:
         stats = ", ".join(f"{k}={v}" for k, v in layer.stats.items())
         print(f"{layer.name:<14}{layer.seconds:>9.1f}{layer.seconds / dur:>9.4f}  {stats}")
     print(f"{'total wall':<14}{wall:>9.1f}{wall / dur:>9.4f}  (target <= 0.25)")
-    rss = f"peak RSS {r1.ru_maxrss / 1024:.0f} MiB, store {disk / 2**20:.0f} MiB"
-    print(f"{'total CPU':<14}{cpu:>9.1f}{cpu / dur:>9.4f}  {rss}")
+    rss = f"peak RSS so far {r1.ru_maxrss / 1024:.0f} MiB, store {disk / 2**20:.0f} MiB"
+    print(f"{'total CPU':<14}{cpu:>9.1f}{cpu / dur:>9.4f}  {rss}", flush=True)
     layers = [layer.model_dump(mode="json") for layer in report.layers]
-    write_json(json_path(args, "ingest_hour"), {"video": video.name, "duration_s": dur, "wall_s": wall, "cpu_s": cpu,
-                                                "cpus": os.cpu_count(), "layers": layers})  # fmt: skip
+    return {"video": video.name, "duration_s": dur, "wall_s": wall, "cpu_s": cpu, "cpus": os.cpu_count(),
+            "parallel_audio": options.parallel_audio, "peak_rss_mib": r1.ru_maxrss / 1024,
+            "layers": layers}  # fmt: skip
+
+
+def main() -> None:
+    """Build the video, ingest it into a fresh database (twice with --compare), print where time goes."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
+    ap.add_argument("--quick", action="store_true", help="5 minutes of video: checks the path end to end.")
+    ap.add_argument("--compare", action="store_true", help="Also ingest with the audio layers on the main thread.")
+    add_json_option(ap, "ingest_hour")
+    args = ap.parse_args()
+    if args.quick:
+        args.minutes = 5.0
+    video = hour_video(args.cache, args.minutes)
+    out: dict[str, Any] = {}
+    if args.compare:
+        out["one_thread"] = ingest_once(video, IngestOptions(parallel_audio=False), "audio after frames, one thread")
+    out |= ingest_once(video, IngestOptions(), "default: audio layers on a second thread")
+    if args.compare:
+        ratio = out["wall_s"] / out["one_thread"]["wall_s"]
+        out["wall_ratio_vs_one_thread"] = ratio
+        print(f"wall time, audio thread / one thread: {ratio:.3f}")
+    write_json(json_path(args, "ingest_hour"), out)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -110,6 +111,48 @@ def test_changing_one_backend_recomputes_only_that_layer_and_its_dependents(
     with VideoStore.open(store_dir(tmp_path, video)) as store:
         tags = db_rows(store, "SELECT tags FROM tags")
     assert tags and all(len(json.loads(t[0])) <= 3 for t in tags)
+
+
+def _rows(root: Path, video: Path) -> dict[str, object]:
+    with VideoStore.open(store_dir(root, video)) as s:
+        return {
+            "speech": db_rows(s, "SELECT start_s, end_s, text FROM speech ORDER BY start_s"),
+            "speakers": db_rows(s, "SELECT speech_id, speaker FROM speakers ORDER BY speech_id"),
+            "ocr": db_rows(s, "SELECT frame_id, text FROM ocr ORDER BY frame_id, id"),
+            "docs": db_rows(s, "SELECT segment_id, kind, text FROM docs ORDER BY id"),
+            "layers": sorted((x.name, x.fingerprint, x.done) for x in s.layers()),
+        }
+
+
+def test_the_audio_thread_builds_the_same_database_as_one_thread(
+    tmp_path: Path, backends: Backends, speech_clip: tuple[Path, list[tuple[float, float, str]]]
+) -> None:
+    video, _ = speech_clip
+    one = ingest(video, tmp_path / "one", backends, options=IngestOptions(parallel_audio=False))
+    two = ingest(video, tmp_path / "two", backends, options=IngestOptions(parallel_audio=True))
+    assert [x.name for x in two.layers] == [x.name for x in one.layers]  # reported in the same order
+    assert _rows(tmp_path / "two", video) == _rows(tmp_path / "one", video)
+    assert _rows(tmp_path / "one", video)["speech"]
+
+
+def test_a_failing_frame_layer_stops_the_audio_thread_and_the_next_ingest_completes(
+    tmp_path: Path, backends: Backends, speech_clip: tuple[Path, list[tuple[float, float, str]]]
+) -> None:
+    video, _ = speech_clip
+
+    def cancel_at_ocr(layer: str, done: float, total: float) -> None:
+        if layer == "ocr":  # a caller's progress callback may cancel an ingest by raising
+            raise RuntimeError("cancelled by the caller")
+
+    with pytest.raises(RuntimeError, match="cancelled by the caller"):
+        ingest(video, tmp_path, backends, progress=cancel_at_ocr)
+    assert not [t for t in threading.enumerate() if t.name == "vidscout-audio"]
+    report = ingest(video, tmp_path, backends)
+    status = {layer.name: layer.status for layer in report.layers}
+    assert status["ocr"] == "resumed" and status["text_index"] == "computed"
+    with VideoStore.open(store_dir(tmp_path, video)) as s:
+        assert all(x.done for x in s.layers())
+        assert s.count("speech") > 0
 
 
 _INGEST = """

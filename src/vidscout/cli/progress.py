@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 
 from rich.console import Console
@@ -17,6 +18,7 @@ class StageProgress:
             TimeElapsedColumn(), console=console, disable=not enabled, transient=False,
         )  # fmt: skip
         self._tasks: dict[str, TaskID] = {}
+        self._lock = threading.Lock()  # ingest reports the audio layers from a second thread
 
     def __enter__(self) -> StageProgress:
         self._progress.__enter__()
@@ -29,6 +31,7 @@ class StageProgress:
 
     def __call__(self, stage: str, done: float, total: float) -> None:
         """Update (or add) the bar of ``stage``."""
-        if stage not in self._tasks:
-            self._tasks[stage] = self._progress.add_task(stage, total=max(total, 1e-9))
+        with self._lock:
+            if stage not in self._tasks:
+                self._tasks[stage] = self._progress.add_task(stage, total=max(total, 1e-9))
         self._progress.update(self._tasks[stage], completed=done, total=max(total, 1e-9))

@@ -21,9 +21,10 @@ import importlib.metadata
 import itertools
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -103,6 +104,11 @@ class IngestOptions(BaseModel, frozen=True):
     )
     ocr_min_score: float = Field(default=0.6, description="Drop OCR lines below this confidence.")
     asr_chunk_s: float = Field(default=300.0, gt=10, description="Audio is transcribed in chunks of about this length.")
+    parallel_audio: bool = Field(
+        default=True,
+        description="Run the speech and speaker layers on a second thread (with their own database connection) "
+        "while the frame layers run; the results are the same, only the wall time changes.",
+    )
     utterance_max_pause_s: float = Field(
         default=1.0, gt=0, description="Utterances are cut where two words are further apart than this (seconds)."
     )
@@ -237,6 +243,12 @@ class _Ctx:
     reports: list[LayerReport] = field(default_factory=list[LayerReport])
     fps_of: dict[str, str] = field(default_factory=dict[str, str])
     check_only: bool = False  # only confirm every layer is current (read-only store); `_NeedsWrite` if not
+    stop: threading.Event | None = None  # set when a layer on another thread failed: stop at the next commit
+
+    def check_stop(self) -> None:
+        """Raise `_Stopped` when another thread asked this one to stop (between commits, never inside one)."""
+        if self.stop is not None and self.stop.is_set():
+            raise _Stopped
 
     def begin(self, name: str, spec: str, params: dict[str, Any], deps: Sequence[str]) -> str | None:
         """Start or resume a layer; returns its status, or None when it is already complete."""
@@ -264,6 +276,10 @@ class _Ctx:
 
 class _NeedsWrite(Exception):
     """A read-only check found a layer (or the metadata) that ingest must write."""
+
+
+class _Stopped(Exception):
+    """A layer on a second thread stopped because the main thread failed."""
 
 
 def ingest(
@@ -494,16 +510,78 @@ def _build(job: _Job, *, rebuild: bool) -> IngestReport:
 
 
 def _run_layers(ctx: _Ctx) -> None:
-    """Every layer in dependency order (each skips itself when current)."""
+    """Every layer in dependency order (each skips itself when current).
+
+    The audio layers (speech, speakers) need nothing from the frames: when writing, they run on a second
+    thread beside the frame layers (`_AudioBranch`), which fills the cores that one branch alone leaves idle.
+    """
     _scan_layer(ctx)
     _segments_layer(ctx)
-    _visual_layers(ctx)
-    _visual_facts_layer(ctx)
-    _ocr_layer(ctx)
-    _speech_layer(ctx)
-    speakers = _speakers_layer(ctx)
+    branch = _AudioBranch(ctx) if ctx.opts.parallel_audio and not ctx.check_only and ctx.info.has_audio else None
+    try:
+        _visual_layers(ctx)
+        _visual_facts_layer(ctx)
+        _ocr_layer(ctx)
+    except BaseException as e:
+        if branch is not None:
+            branch.stop(wait=not isinstance(e, KeyboardInterrupt | SystemExit))
+        raise
+    speakers = branch.join() if branch is not None else _audio_layers(ctx)
     captions = _captions_layer(ctx)
     _text_index_layer(ctx, captions=captions, speakers=speakers)
+
+
+def _audio_layers(ctx: _Ctx) -> bool:
+    """Speech, then speakers; returns whether speaker labels are part of the database."""
+    _speech_layer(ctx)
+    return _speakers_layer(ctx)
+
+
+class _AudioBranch:
+    """The audio layers on a daemon thread with their own connection to the store, started on creation.
+
+    The connection is the thread's own (one SQLite connection cannot hold two threads' transactions); the
+    store's exclusive lock, taken by this process, covers both. Reports and fingerprints are merged into
+    the main context by `join`, after the frame layers' reports, so the report lists layers as before.
+    """
+
+    def __init__(self, ctx: _Ctx) -> None:
+        self._ctx = ctx
+        self._event = threading.Event()
+        self._sub = replace(ctx, reports=[], fps_of=dict(ctx.fps_of), stop=self._event)
+        self._speakers = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="vidscout-audio", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with VideoStore.open(self._ctx.store.root, create=True, video=self._ctx.video) as store:
+                self._sub.store = store
+                self._speakers = _audio_layers(self._sub)
+        except _Stopped:
+            pass
+        except BaseException as e:  # handed to the main thread by `join`
+            self._error = e
+
+    def join(self) -> bool:
+        """Wait for the audio layers; re-raise their error here; returns whether speaker labels exist."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        self._ctx.reports.extend(self._sub.reports)
+        self._ctx.fps_of.update(self._sub.fps_of)
+        return self._speakers
+
+    def stop(self, *, wait: bool) -> None:
+        """Ask the thread to stop at its next commit; with ``wait``, until it has (at most one ASR chunk).
+
+        Without ``wait`` (Ctrl-C), a daemon thread ends with the process; an unfinished transaction of its
+        is rolled back by SQLite, as after a kill.
+        """
+        self._event.set()
+        if wait:
+            self._thread.join()
 
 
 # --- scan -------------------------------------------------------------------------------------
@@ -858,6 +936,7 @@ def _speech_layer(ctx: _Ctx) -> None:
     for a, b in itertools.pairwise(bounds):
         if b <= done_until + 1e-6:
             continue
+        ctx.check_stop()
         chunk = audio[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
         try:
             segs = ctx.backends.asr.transcribe(chunk) if float(np.abs(chunk).max(initial=0.0)) > 1e-4 else []
@@ -919,6 +998,7 @@ def _speakers_layer(ctx: _Ctx) -> bool:
     todo = [i for i in range(len(windows)) if i not in done]
     audio = load_audio(ctx.video) if todo else np.zeros(0, np.float32)
     for k in range(0, len(todo), o.batch):
+        ctx.check_stop()
         batch = todo[k : k + o.batch]
         clips = [audio[int(windows[i][1] * SAMPLE_RATE) : int(windows[i][2] * SAMPLE_RATE)] for i in batch]
         vecs = embedder.embed(clips)

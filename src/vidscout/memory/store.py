@@ -382,6 +382,11 @@ def move_aside(root: Path) -> Path:
     return dest
 
 
+LAYER_ORDER = ("scan", "segments", "tags", "frame_vectors", "image_vectors", "visual_facts", "ocr", "speech",
+               "speakers", "captions", "text_index")  # fmt: skip
+"""The layers in the order ingest builds them (the frame and audio branches side by side after segments)."""
+
+
 class VideoStore:
     """One video's database directory. Open with `VideoStore.open`; close when done."""
 
@@ -561,8 +566,14 @@ class VideoStore:
         )  # fmt: skip
 
     def layers(self) -> list[LayerState]:
-        """All manifest rows."""
+        """All manifest rows, in the order ingest builds them (`LAYER_ORDER`; any other name after those).
+
+        Not in the order rows were written: the audio layers are built on a second thread, so which layer
+        began first varies from run to run.
+        """
         names = [r[0] for r in self._conn.execute("SELECT name FROM layers ORDER BY rowid")]
+        rank = {n: i for i, n in enumerate(LAYER_ORDER)}
+        names.sort(key=lambda n: rank.get(n, len(rank)))  # stable: unknown names keep their written order
         return [s for n in names if (s := self.layer(n)) is not None]
 
     def begin_layer(self, name: str, fp: str, spec: str, params: dict[str, Any]) -> bool:

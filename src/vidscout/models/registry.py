@@ -6,6 +6,7 @@ A spec is ``kind[:model][?key=value&...]``, e.g. ``faster-whisper:base?beam_size
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -345,6 +346,10 @@ class Backends:
         self.settings = settings
         self.specs = resolve_specs(settings)
         self._cache: dict[tuple[str, str], Any] = {}
+        # Ingest's audio thread and a server's requests ask for roles concurrently: one lock per role and spec,
+        # so a model loads once and loading one never holds up another.
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     def spec(self, role: str) -> str:
         """The spec string for ``role`` (``text_embedder`` is accepted for ``text``)."""
@@ -354,8 +359,13 @@ class Backends:
         """The instance for ``role`` and ``spec`` (default: this container's spec), built on first use."""
         role = _role(role)
         key = (role, spec or self.specs[role])
-        if key not in self._cache:
-            self._cache[key] = _make(role, key[1], self.settings, self)
+        if key in self._cache:
+            return self._cache[key]
+        with self._locks_lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._cache:
+                self._cache[key] = _make(role, key[1], self.settings, self)
         return self._cache[key]
 
     @property
