@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,3 +59,42 @@ def test_tiny_en_still_loads_from_its_package(models_settings: Settings, speech:
     asr = make_asr("faster-whisper:tiny.en", models_settings)
     text = " ".join(s.text for s in asr.transcribe(speech)).lower()
     assert "kitchen" in text
+
+
+def _espeak(text: str, voice: str) -> NDArray[np.float32]:
+    if shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None:
+        pytest.skip("needs espeak-ng and ffmpeg (make system)")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "s.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
+        raw = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(wav), "-ac", "1", "-ar", "16000", "-f", "f32le", "-"],
+            check=True,
+            capture_output=True,
+        ).stdout
+    return np.frombuffer(raw, dtype=np.float32).copy()
+
+
+def test_the_first_word_after_a_long_silence_is_timed_where_it_is_said(backends: Backends) -> None:
+    # Three sentences 8-12 s apart in silence: the VAD cuts them into separate chunks. Each sentence's first word
+    # must be timed at its own onset: not inside the chunk's padding (Whisper starts a chunk's first word at the
+    # chunk's start), nor at the end of the chunk before it.
+    sentences = [
+        ("Yesterday the garden was green.", "en-us", 1.0),
+        ("Unless the bridge opens, we wait here.", "en-gb", 12.5),
+        ("Tomorrow we travel north by train.", "en-us+f3", 28.0),
+    ]
+    audio = np.zeros(int(36.0 * 16000), np.float32)
+    onsets = []
+    for text, voice, at in sentences:
+        clip = _espeak(text, voice)
+        start = int(at * 16000)
+        audio[start : start + clip.size] += clip
+        onsets.append(at + int(np.argmax(np.abs(clip) > 0.02)) / 16000)  # espeak pads a little silence first
+    words = [w for s in backends.asr.transcribe(audio) for w in s.words]
+    for (text, _, _), onset in zip(sentences, onsets, strict=True):
+        first = text.split()[0].lower()
+        match = [w for w in words if w.text.lower().strip(".,") == first]
+        assert match, (first, [w.text for w in words])
+        assert abs(match[0].start_s - onset) <= 0.3, (first, match[0].start_s, onset)
+    assert all(not (8.0 < w.start_s < 12.0) and not (18.0 < w.start_s < 27.5) for w in words)  # none in silence

@@ -922,7 +922,8 @@ def _speech_layer(ctx: _Ctx) -> None:
         ctx.fps_of["speech"] = fingerprint("none", {}, [])
         ctx.reports.append(LayerReport(name="speech", status="skipped", stats={"reason": "no audio stream"}))
         return
-    params = {"chunk_s": ctx.opts.asr_chunk_s, "max_pause_s": ctx.opts.utterance_max_pause_s}
+    # recipe 2: the ASR decodes its VAD's speech chunks with silence between them (word times at the joins)
+    params = {"chunk_s": ctx.opts.asr_chunk_s, "max_pause_s": ctx.opts.utterance_max_pause_s, "recipe": 2}
     status = ctx.begin("speech", ctx.backends.spec("asr"), params, [])
     if status is None:
         return

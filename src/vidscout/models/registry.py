@@ -99,6 +99,7 @@ def _faster_whisper(model: str, opts: Options, settings: Settings, _: Backends) 
         vad_filter=opts.get("vad", "true").lower() not in ("0", "false", "no"),
         vad_min_silence_ms=_int(opts, "min_silence_ms", 2000),
         vad_pad_ms=_int(opts, "pad_ms", 400),
+        vad_gap_ms=_int(opts, "gap_ms", 500),
         condition_on_previous_text=opts.get("condition", "false").lower() in ("1", "true", "yes"),
         offline=model in local,
     )
