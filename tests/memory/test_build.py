@@ -128,9 +128,20 @@ def test_the_audio_thread_builds_the_same_database_as_one_thread(
     tmp_path: Path, backends: Backends, speech_clip: tuple[Path, list[tuple[float, float, str]]]
 ) -> None:
     video, _ = speech_clip
+    calls: list[tuple[str, str, float]] = []
+
+    def progress(layer: str, done: float, total: float) -> None:
+        calls.append((threading.current_thread().name, layer, done))
+
     one = ingest(video, tmp_path / "one", backends, options=IngestOptions(parallel_audio=False))
-    two = ingest(video, tmp_path / "two", backends, options=IngestOptions(parallel_audio=True))
+    two = ingest(video, tmp_path / "two", backends, options=IngestOptions(parallel_audio=True), progress=progress)
     assert [x.name for x in two.layers] == [x.name for x in one.layers]  # reported in the same order
+    # The caller's progress is called on the caller's thread only (an MCP server's callback works nowhere else),
+    # the audio layers' included, each layer's in order.
+    assert {name for name, _, _ in calls} == {threading.current_thread().name}
+    for layer in ("speech", "speakers", "ocr"):
+        done = [d for _, name, d in calls if name == layer]
+        assert done and done == sorted(done), layer
     assert _rows(tmp_path / "two", video) == _rows(tmp_path / "one", video)
     assert _rows(tmp_path / "one", video)["speech"]
 

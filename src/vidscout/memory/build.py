@@ -20,6 +20,7 @@ import bisect
 import importlib.metadata
 import itertools
 import logging
+import queue
 import sqlite3
 import threading
 import time
@@ -86,7 +87,7 @@ from vidscout.video.segment import (
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, float, float], None]
-"""Called as (layer name, done, total) while a layer runs."""
+"""Called as (layer name, done, total) while a layer runs, always on the thread that called ingest."""
 
 
 class IngestOptions(BaseModel, frozen=True):
@@ -522,11 +523,14 @@ def _run_layers(ctx: _Ctx) -> None:
         _visual_layers(ctx)
         _visual_facts_layer(ctx)
         _ocr_layer(ctx)
+        speakers = branch.join() if branch is not None else _audio_layers(ctx)
     except BaseException as e:
         if branch is not None:
             branch.stop(wait=not isinstance(e, KeyboardInterrupt | SystemExit))
         raise
-    speakers = branch.join() if branch is not None else _audio_layers(ctx)
+    finally:
+        if branch is not None:
+            branch.detach()
     captions = _captions_layer(ctx)
     _text_index_layer(ctx, captions=captions, speakers=speakers)
 
@@ -543,16 +547,43 @@ class _AudioBranch:
     The connection is the thread's own (one SQLite connection cannot hold two threads' transactions); the
     store's exclusive lock, taken by this process, covers both. Reports and fingerprints are merged into
     the main context by `join`, after the frame layers' reports, so the report lists layers as before.
+
+    The caller's progress function is only ever called on the ingesting thread (an MCP server's or a web
+    app's callback may only work there): the audio thread queues its progress, and the main thread hands it
+    on with its own progress calls and while it waits in `join`; `detach` puts the caller's function back.
     """
 
     def __init__(self, ctx: _Ctx) -> None:
         self._ctx = ctx
         self._event = threading.Event()
-        self._sub = replace(ctx, reports=[], fps_of=dict(ctx.fps_of), stop=self._event)
+        self._caller_progress = ctx.progress
+        self._queued: queue.SimpleQueue[tuple[str, float, float]] = queue.SimpleQueue()
+        self._sub = replace(ctx, reports=[], fps_of=dict(ctx.fps_of), stop=self._event, progress=self._queue)
+        ctx.progress = self._relay
         self._speakers = False
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="vidscout-audio", daemon=True)
         self._thread.start()
+
+    def _queue(self, layer: str, done: float, total: float) -> None:
+        self._queued.put((layer, done, total))
+
+    def _hand_on(self) -> None:
+        """Call the caller's progress with what the audio thread queued, in order (on the calling thread)."""
+        while True:
+            try:
+                event = self._queued.get_nowait()
+            except queue.Empty:
+                return
+            self._caller_progress(*event)
+
+    def _relay(self, layer: str, done: float, total: float) -> None:
+        self._hand_on()
+        self._caller_progress(layer, done, total)
+
+    def detach(self) -> None:
+        """Give the main context its caller's progress function back."""
+        self._ctx.progress = self._caller_progress
 
     def _run(self) -> None:
         try:
@@ -566,7 +597,10 @@ class _AudioBranch:
 
     def join(self) -> bool:
         """Wait for the audio layers; re-raise their error here; returns whether speaker labels exist."""
-        self._thread.join()
+        while self._thread.is_alive():
+            self._thread.join(timeout=0.2)
+            self._hand_on()
+        self._hand_on()
         if self._error is not None:
             raise self._error
         self._ctx.reports.extend(self._sub.reports)
