@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +11,11 @@ import pytest
 from numpy.typing import NDArray
 
 from vidscout.errors import ConfigError
+from vidscout.media.samples import espeak_wav
 from vidscout.models.base import ASR
 from vidscout.models.registry import Backends, availability, make_asr
 from vidscout.settings import Settings
+from vidscout.video.decode import load_audio
 
 
 def test_transcribes_espeak_sentence_with_monotonic_word_times(backends: Backends, speech: NDArray[np.float32]) -> None:
@@ -61,21 +61,7 @@ def test_tiny_en_still_loads_from_its_package(models_settings: Settings, speech:
     assert "kitchen" in text
 
 
-def _espeak(text: str, voice: str) -> NDArray[np.float32]:
-    if shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None:
-        pytest.skip("needs espeak-ng and ffmpeg (make system)")
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "s.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
-        raw = subprocess.run(
-            ["ffmpeg", "-v", "error", "-i", str(wav), "-ac", "1", "-ar", "16000", "-f", "f32le", "-"],
-            check=True,
-            capture_output=True,
-        ).stdout
-    return np.frombuffer(raw, dtype=np.float32).copy()
-
-
-def test_the_first_word_after_a_long_silence_is_timed_where_it_is_said(backends: Backends) -> None:
+def test_the_first_word_after_a_long_silence_is_timed_where_it_is_said(backends: Backends, tmp_path: Path) -> None:
     # Three sentences 8-12 s apart in silence: the VAD cuts them into separate chunks. Each sentence's first word
     # must be timed at its own onset: not inside the chunk's padding (Whisper starts a chunk's first word at the
     # chunk's start), nor at the end of the chunk before it.
@@ -84,10 +70,12 @@ def test_the_first_word_after_a_long_silence_is_timed_where_it_is_said(backends:
         ("Unless the bridge opens, we wait here.", "en-gb", 12.5),
         ("Tomorrow we travel north by train.", "en-us+f3", 28.0),
     ]
+    if shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None:
+        pytest.skip("needs espeak-ng and ffmpeg (make system)")
     audio = np.zeros(int(36.0 * 16000), np.float32)
     onsets = []
-    for text, voice, at in sentences:
-        clip = _espeak(text, voice)
+    for k, (text, voice, at) in enumerate(sentences):
+        clip = load_audio(espeak_wav(text, tmp_path / f"s{k}.wav", voice=voice))
         start = int(at * 16000)
         audio[start : start + clip.size] += clip
         onsets.append(at + int(np.argmax(np.abs(clip) > 0.02)) / 16000)  # espeak pads a little silence first
