@@ -68,7 +68,8 @@ class FasterWhisperASR:
         self._beam_size = beam_size
         self._language = language
         self._vad_filter = vad_filter
-        self._vad = {"min_silence_duration_ms": vad_min_silence_ms, "speech_pad_ms": vad_pad_ms}
+        self._min_silence_ms = vad_min_silence_ms
+        self._pad = int(max(0, vad_pad_ms) * SAMPLE_RATE / 1000)
         self._gap = int(max(0, vad_gap_ms) * SAMPLE_RATE / 1000)
         self._condition = condition_on_previous_text
         try:
@@ -131,9 +132,9 @@ class FasterWhisperASR:
         """
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-        options = VadOptions(min_silence_duration_ms=self._vad["min_silence_duration_ms"], speech_pad_ms=0)
+        options = VadOptions(min_silence_duration_ms=self._min_silence_ms, speech_pad_ms=0)
         raw = [(int(c["start"]), int(c["end"])) for c in get_speech_timestamps(audio, options)]
-        pad = int(self._vad["speech_pad_ms"] * SAMPLE_RATE / 1000)
+        pad = self._pad
         pieces: list[NDArray[np.float32]] = []
         spans: list[_Span] = []
         at = 0
