@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tests.models.conftest import text_frame
-from vidscout.models.base import OCR
+from vidscout.models.base import OCR, LineReader
 from vidscout.models.registry import Backends
 
 
@@ -23,3 +23,15 @@ def test_reads_drawn_text_with_normalised_boxes(backends: Backends) -> None:
 
 def test_blank_frame_reads_nothing(backends: Backends) -> None:
     assert backends.ocr.read(np.full((120, 320, 3), 255, np.uint8)) == []
+
+
+def test_finding_then_recognising_lines_is_reading(backends: Backends) -> None:
+    ocr = backends.ocr
+    assert isinstance(ocr, LineReader)
+    frame = text_frame(["GATE B22", "Flight KQ 4821 to Oslo", "Score 3 - 1"])
+    quads = ocr.find_lines(frame)
+    assert len(quads) == 3 and all(q.shape == (4, 2) for q in quads)
+    assert ocr.read_lines(frame, quads) == ocr.read(frame)
+    # Only the lines asked for are recognised, in the order asked.
+    assert [t.text for t in ocr.read_lines(frame, quads[::-2]) if t] == ["Score 3 - 1", "GATE B22"]
+    assert ocr.read_lines(frame, []) == []

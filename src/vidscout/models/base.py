@@ -18,6 +18,9 @@ from vidscout.types import TimeSpan
 Image = NDArray[np.uint8]
 """An RGB frame, (H, W, 3) uint8."""
 
+Quad = NDArray[np.float32]
+"""A text line's four corners in pixels, (4, 2) float32, clockwise from the top left."""
+
 
 class Word(BaseModel, frozen=True):
     """One recognised word with its time in seconds from the start of the audio."""
@@ -160,6 +163,22 @@ class TextDetector(Protocol):
 
     def count_text_regions(self, image: Image) -> int:
         """Number of text regions found quickly (may miss small text)."""
+        ...
+
+
+@runtime_checkable
+class LineReader(Protocol):
+    """Optional two-step reading an OCR backend may offer: find the lines, then recognise only some of them.
+
+    Ingest uses it to keep the text of lines that only moved since the last keyframe (rolling credits).
+    """
+
+    def find_lines(self, image: Image) -> list[Quad]:
+        """Where the text lines of one RGB frame are, in reading order, as `read` would find them."""
+        ...
+
+    def read_lines(self, image: Image, quads: Sequence[Quad]) -> list[TextBox | None]:
+        """Recognise the given lines of ``image``; ``None`` for a line `read` would drop (low score, no text)."""
         ...
 
 

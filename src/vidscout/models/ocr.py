@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from vidscout.errors import BackendError, ConfigError
 from vidscout.models._env import missing_package, prepare_runtime
-from vidscout.models.base import Image, TextBox
+from vidscout.models.base import Image, Quad, TextBox
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +45,11 @@ class RapidOCR:
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
         # The default resizes the *short* side up to 736 px: a 640x360 frame became 4x the pixels.
-        self._engine = Engine(
-            params={
-                **common,
-                "Global.text_score": min_score,
-                "Det.limit_type": "max",
-                "Det.limit_side_len": 960,
-            }
+        self._finder = Engine(
+            params={**common, "Global.use_rec": False, "Det.limit_type": "max", "Det.limit_side_len": 960}
         )
+        # Only its recogniser is used (`read_lines`); its detector is never loaded.
+        self._recogniser = Engine(params={**common, "Global.text_score": min_score})
         self._detector = Engine(
             params={**common, "Global.use_rec": False, "Det.limit_type": "max", "Det.limit_side_len": 320}
         )
@@ -75,33 +74,58 @@ class RapidOCR:
 
         Raises:
             ConfigError: ``image`` is not an (H, W, 3) uint8 array.
+            BackendError: onnxruntime failed.
         """
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ConfigError(f"OCR expects an RGB uint8 (H, W, 3) frame, got {image.dtype} {image.shape}")
-        height, width = image.shape[:2]
-        bgr = np.ascontiguousarray(image[:, :, ::-1])  # rapidocr treats arrays as OpenCV BGR
+        return [line for line in self.read_lines(image, self.find_lines(image)) if line is not None]
+
+    def find_lines(self, image: Image) -> list[Quad]:
+        """The detector alone at `read`'s resolution: each line's corners in pixels, in reading order."""
+        bgr = _bgr(image)
         try:
-            result = self._engine(bgr)
+            result = self._finder(bgr)
         except Exception as e:  # onnxruntime raises its own exception types
-            raise BackendError(f"RapidOCR failed on a {width}x{height} frame: {e}") from e
-        boxes, txts, scores = (getattr(result, k, None) for k in ("boxes", "txts", "scores"))
-        if boxes is None or txts is None or scores is None:
+            raise BackendError(f"RapidOCR detection failed on a {bgr.shape[1]}x{bgr.shape[0]} frame: {e}") from e
+        boxes = getattr(result, "boxes", None)
+        return [] if boxes is None else [np.asarray(q, dtype=np.float32).reshape(4, 2) for q in boxes]
+
+    def read_lines(self, image: Image, quads: Sequence[Quad]) -> list[TextBox | None]:
+        """Recognise the lines at ``quads`` (from `find_lines`) in one batch; ``None`` where a line is dropped.
+
+        A line is dropped when its confidence is under ``min_score`` or it holds fewer than two letters or digits.
+        """
+        bgr = _bgr(image)
+        if not quads:
             return []
-        lines: list[TextBox] = []
-        for quad, text, score in zip(boxes, txts, scores, strict=True):
-            if float(score) < self._min_score or not _looks_like_text(str(text)):
+        height, width = bgr.shape[:2]
+        try:
+            crops = self._recogniser.crop_text_regions(bgr, np.stack([np.asarray(q, np.float32) for q in quads]))
+            result = self._recogniser.recognize_txt(crops)
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise BackendError(f"RapidOCR recognition failed on a {width}x{height} frame: {e}") from e
+        txts, scores = result.txts or (), result.scores or ()
+        lines: list[TextBox | None] = []
+        for quad, text, score in zip(quads, txts, scores, strict=True):
+            text = str(text).strip()
+            if float(score) < self._min_score or not _looks_like_text(text):
+                lines.append(None)
                 continue
-            pts = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
-            x0, y0 = pts.min(axis=0)
-            x1, y1 = pts.max(axis=0)
+            x0, y0 = quad.min(axis=0)
+            x1, y1 = quad.max(axis=0)
             box = (
                 float(np.clip(x0 / width, 0.0, 1.0)),
                 float(np.clip(y0 / height, 0.0, 1.0)),
                 float(np.clip(x1 / width, 0.0, 1.0)),
                 float(np.clip(y1 / height, 0.0, 1.0)),
             )
-            lines.append(TextBox(text=str(text).strip(), score=float(score), box=box))
+            lines.append(TextBox(text=text, score=float(score), box=box))
         return lines
+
+
+def _bgr(image: Image) -> NDArray[np.uint8]:
+    """The BGR copy RapidOCR expects (it treats arrays as OpenCV images)."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ConfigError(f"OCR expects an RGB uint8 (H, W, 3) frame, got {image.dtype} {image.shape}")
+    return np.ascontiguousarray(image[:, :, ::-1])
 
 
 def _looks_like_text(text: str) -> bool:
