@@ -39,6 +39,7 @@ from vidscout._io import write_atomic
 from vidscout.errors import BackendError, ConfigError, StoreError, VidScoutError
 from vidscout.memory.diarize import DiarizeOptions, diarize, split_regions
 from vidscout.memory.documents import clip_documents
+from vidscout.memory.moved_text import MIN_MATCH, MIN_RESPONSE, MovedLines
 from vidscout.memory.speech import split_at_pauses
 from vidscout.memory.store import (
     LOCK_FILE,
@@ -64,6 +65,7 @@ from vidscout.models.base import (
     Image,
     ImageEmbedder,
     ImageTextEmbedder,
+    LineReader,
     SpeakerEmbedder,
     Tagger,
     TextBox,
@@ -104,6 +106,12 @@ class IngestOptions(BaseModel, frozen=True):
         "instead of being read again; a caption appearing changes its cells by tens of levels.",
     )
     ocr_min_score: float = Field(default=0.6, description="Drop OCR lines below this confidence.")
+    ocr_carry_moved_lines: bool = Field(
+        default=True,
+        description="Keep the text of a line that only moved since the last keyframe read (rolling credits) "
+        "instead of recognising it again; the detector still runs on every keyframe. Needs an OCR that can "
+        "recognise chosen lines (RapidOCR can).",
+    )
     asr_chunk_s: float = Field(default=300.0, gt=10, description="Audio is transcribed in chunks of about this length.")
     parallel_audio: bool = Field(
         default=True,
@@ -868,13 +876,19 @@ def _commit_facts(ctx: _Ctx, rows: list[tuple[int, FrameFacts]], upto: int, tota
 def _ocr_layer(ctx: _Ctx) -> None:
     """On-screen text from every keyframe: the OCR's detector and recogniser on each, at keyframe resolution.
 
-    Reading every keyframe is the recall ceiling, and on this CPU it costs about 0.1 s per frame without
-    text (the detector alone) plus ~30 ms per text line. The one saving: within a shot, a keyframe that
-    looks like the last one read (``ocr_reuse_diff``: static slides, held titles, photos) keeps that
-    frame's lines. Each frame's decision is stored, so a resumed run decides exactly as a clean one.
+    Reading every keyframe is the recall ceiling, and on this CPU it costs about 0.1-0.2 s per frame for the
+    detector plus ~20 ms per text line. Two savings: within a shot, a keyframe that looks like the last one
+    read (``ocr_reuse_diff``: static slides, held titles, photos) keeps that frame's lines; and a line that
+    only moved since the last frame read (``ocr_carry_moved_lines``: rolling credits) keeps its text
+    (`MovedLines`). Each frame's decision to read or keep is stored, so a resumed run decides exactly as a
+    clean one; after a resume the first frame read has no last frame to carry lines from.
     """
     o = ctx.opts
-    params = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
+    ocr = ctx.backends.ocr
+    carry = MovedLines(ocr) if o.ocr_carry_moved_lines and isinstance(ocr, LineReader) else None
+    params: dict[str, Any] = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
+    if carry is not None:
+        params["carry_moved"] = {"min_match": MIN_MATCH, "min_response": MIN_RESPONSE}
     status = ctx.begin("ocr", ctx.backends.spec("ocr"), params, ["scan", "segments"])
     if status is None:
         return
@@ -899,7 +913,8 @@ def _ocr_layer(ctx: _Ctx) -> None:
         reuse = last is not None and last[0] == shot and picture_change(thumb, last[2]) < o.ocr_reuse_diff
         lines: list[TextBox] = []
         if not (reuse and last is not None):
-            lines = [b for b in ctx.backends.ocr.read(image) if b.score >= o.ocr_min_score]
+            read = carry.read(image) if carry is not None else ocr.read(image)
+            lines = [b for b in read if b.score >= o.ocr_min_score]
         with store.transaction():
             if reuse and last is not None:
                 store.reuse_ocr(f.id, from_frame=last[1])
@@ -909,7 +924,9 @@ def _ocr_layer(ctx: _Ctx) -> None:
             store.update_layer("ocr", progress=(n + 1) / max(len(frames), 1))
         ctx.progress("ocr", n + 1, len(frames))
     n_read = store.ocr_frames_read()
-    stats = {"keyframes": len(frames), "frames_read": n_read, "lines": store.count("ocr")}
+    stats: dict[str, Any] = {"keyframes": len(frames), "frames_read": n_read, "lines": store.count("ocr")}
+    if carry is not None:  # this run's lines only (a resumed run counts from where it resumed)
+        stats |= {"lines_recognised": carry.recognised, "lines_carried": carry.carried}
     ctx.finish("ocr", status, t0, stats)
 
 

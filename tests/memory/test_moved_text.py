@@ -1,0 +1,64 @@
+"""Carrying over the text of lines that only moved: rolling credits rendered with ffmpeg, read by RapidOCR."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from vidscout.eval.rolling import RollSpec, build_roll, draw_roll, score_roll
+from vidscout.memory.moved_text import MovedLines
+from vidscout.models.base import Image
+from vidscout.models.ocr import RapidOCR
+from vidscout.video.decode import ScanOptions, scan
+
+
+@pytest.fixture(scope="module")
+def ocr() -> RapidOCR:
+    return RapidOCR()
+
+
+def _keyframes(video: Path) -> list[tuple[float, Image]]:
+    return [(f.t_s, f.image) for f in scan(video, ScanOptions(sample_every_s=2.0)) if f.image is not None]
+
+
+def _roll(seed: int, **update: object) -> RollSpec:
+    spec = draw_roll(random.Random(seed), n_lines=14, background="black")
+    # Fast enough to be short, slow enough that most lines are on two keyframes.
+    return spec.model_copy(update={"speed_px_s": 60.0, "size_px": 20, "pitch_px": 36, **update})
+
+
+def test_moved_lines_keep_their_text_and_are_not_recognised_again(ocr: RapidOCR, media_cache: Path) -> None:
+    spec = _roll(11)
+    video = build_roll(spec, media_cache / "rolling", cache=media_cache)
+    carry = MovedLines(ocr)
+    every: dict[float, list[str]] = {}
+    moved: dict[float, list[str]] = {}
+    for t, image in _keyframes(video):
+        every[t] = [b.text for b in ocr.read(image)]
+        moved[t] = [b.text for b in carry.read(image)]
+    a, b = score_roll(spec, every), score_roll(spec, moved)
+    assert a.recall >= 0.9 and b.recall >= a.recall - 0.05, (a.missed, b.missed)
+    assert b.precision >= a.precision - 0.05
+    assert carry.carried >= 0.3 * (carry.carried + carry.recognised), (carry.carried, carry.recognised)
+
+
+def test_a_line_that_changes_in_place_is_read_again(ocr: RapidOCR, media_cache: Path) -> None:
+    # Line 6 turns into its own letters reversed while rolling, where the old one was: the same glyphs, so
+    # the same box; only the pixels tell the two apart.
+    spec = _roll(12)
+    new = spec.lines[6][::-1]
+    spec = spec.model_copy(update={"swap": (6, new, 6.9)})
+    video = build_roll(spec, media_cache / "rolling", cache=media_cache)
+    frames = _keyframes(video)
+    assert any(spec.visible(6, t) and t < 6.9 for t, _ in frames)
+    assert any(spec.visible(6, t) and t > 6.9 for t, _ in frames)
+
+    def new_name_read(carry: MovedLines) -> bool:
+        lines = {t: [b.text for b in carry.read(image)] for t, image in frames}
+        return any(new in line for t, got in lines.items() if t > 6.9 for line in got)
+
+    assert new_name_read(MovedLines(ocr))
+    # Without the pixel check the old name would have been carried over: the check is what catches it.
+    assert not new_name_read(MovedLines(ocr, min_match=-1.0))
