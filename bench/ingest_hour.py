@@ -8,7 +8,11 @@ With --compare, the same video is first ingested with the audio layers on the ma
 layers (`IngestOptions(parallel_audio=False)`), then as by default (audio layers on a second thread beside
 the frame layers), each into a fresh database, and the ratio of the two wall times is printed.
 
-Run: python bench/ingest_hour.py [--minutes 60] [--quick] [--compare]
+With --compare-carry, the same video is first ingested reading every OCR line of every keyframe
+(`IngestOptions(ocr_carry_moved_lines=False)`), then as by default (lines that only moved keep their text),
+and the ratios of the two OCR layers' and wall times are printed.
+
+Run: python bench/ingest_hour.py [--minutes 60] [--quick] [--compare | --compare-carry]
      (--quick: 5 minutes; results in bench/results/ingest_hour[_quick].json)
 """
 
@@ -136,6 +140,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
     ap.add_argument("--quick", action="store_true", help="5 minutes of video: checks the path end to end.")
     ap.add_argument("--compare", action="store_true", help="Also ingest with the audio layers on the main thread.")
+    ap.add_argument("--compare-carry", action="store_true", help="Also ingest reading every OCR line.")
     add_json_option(ap, "ingest_hour")
     args = ap.parse_args()
     if args.quick:
@@ -144,7 +149,18 @@ def main() -> None:
     out: dict[str, Any] = {}
     if args.compare:
         out["one_thread"] = ingest_once(video, IngestOptions(parallel_audio=False), "audio after frames, one thread")
+    if args.compare_carry:
+        out["every_line"] = ingest_once(video, IngestOptions(ocr_carry_moved_lines=False), "OCR: every line read")
     out |= ingest_once(video, IngestOptions(), "default: audio layers on a second thread")
+    if args.compare_carry:
+        ocr = {r["name"]: r["seconds"] for r in out["layers"]}["ocr"]
+        ocr_every = {r["name"]: r["seconds"] for r in out["every_line"]["layers"]}["ocr"]
+        out["ocr_ratio_vs_every_line"] = ocr / ocr_every
+        out["wall_ratio_vs_every_line"] = out["wall_s"] / out["every_line"]["wall_s"]
+        print(
+            f"OCR seconds, carrying moved lines / every line: {ocr / ocr_every:.3f}; "
+            f"wall: {out['wall_ratio_vs_every_line']:.3f}"
+        )
     if args.compare:
         ratio = out["wall_s"] / out["one_thread"]["wall_s"]
         out["wall_ratio_vs_one_thread"] = ratio

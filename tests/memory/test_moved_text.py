@@ -8,9 +8,13 @@ from pathlib import Path
 import pytest
 
 from vidscout.eval.rolling import RollSpec, build_roll, draw_roll, score_roll
+from vidscout.memory.build import IngestOptions, ingest, store_dir
 from vidscout.memory.moved_text import MovedLines
+from vidscout.memory.store import VideoStore
 from vidscout.models.base import Image
 from vidscout.models.ocr import RapidOCR
+from vidscout.models.registry import Backends
+from vidscout.settings import Settings
 from vidscout.video.decode import ScanOptions, scan
 
 
@@ -62,3 +66,33 @@ def test_a_line_that_changes_in_place_is_read_again(ocr: RapidOCR, media_cache: 
     assert new_name_read(MovedLines(ocr))
     # Without the pixel check the old name would have been carried over: the check is what catches it.
     assert not new_name_read(MovedLines(ocr, min_match=-1.0))
+
+
+def test_ingest_carries_moved_lines_and_the_option_rebuilds_only_the_text_layers(
+    media_cache: Path, tmp_path: Path
+) -> None:
+    spec = _roll(11)
+    video = build_roll(spec, media_cache / "rolling", cache=media_cache)
+    backends = Backends(Settings(data_dir=tmp_path / "data"))
+
+    def planted_read() -> tuple[int, int]:
+        with VideoStore.open(store_dir(tmp_path, video)) as store:
+            by_time: dict[float, list[str]] = {}
+            for line in store.ocr_lines():
+                by_time.setdefault(line.t_s, []).append(line.text)
+            times = [f.t_s for f in store.frames()]
+        score = score_roll(spec, {t: by_time.get(t, []) for t in times})
+        return score.read, score.planted
+
+    carried = ingest(video, tmp_path, backends)
+    ocr = next(layer for layer in carried.layers if layer.name == "ocr")
+    assert ocr.stats["lines_carried"] > 0, ocr.stats
+    read_carried = planted_read()
+    every = ingest(video, tmp_path, backends, options=IngestOptions(ocr_carry_moved_lines=False))
+    status = {layer.name: layer.status for layer in every.layers}
+    assert status["ocr"] == status["text_index"] == "computed"
+    assert all(status[n] != "computed" for n in ("scan", "segments", "tags", "visual_facts", "speech")), status
+    assert "lines_carried" not in next(layer for layer in every.layers if layer.name == "ocr").stats
+    read_every = planted_read()
+    assert read_every[0] >= 0.9 * read_every[1]
+    assert read_carried[0] >= read_every[0] - 1, (read_carried, read_every)
