@@ -39,7 +39,14 @@ from vidscout._io import write_atomic
 from vidscout.errors import BackendError, ConfigError, StoreError, VidScoutError
 from vidscout.memory.diarize import DiarizeOptions, diarize, split_regions
 from vidscout.memory.documents import clip_documents
-from vidscout.memory.moved_text import MIN_MATCH, MIN_RESPONSE, MovedLines
+from vidscout.memory.moved_text import (
+    EDGE_SLACK,
+    MIN_CARRY_SCORE,
+    MIN_MATCH,
+    MIN_RESPONSE,
+    MIN_VOTES,
+    MovedLines,
+)
 from vidscout.memory.speech import split_at_pauses
 from vidscout.memory.store import (
     LOCK_FILE,
@@ -884,14 +891,15 @@ def _ocr_layer(ctx: _Ctx) -> None:
     clean one; after a resume the first frame read has no last frame to carry lines from.
     """
     o = ctx.opts
-    ocr = ctx.backends.ocr
-    carry = MovedLines(ocr) if o.ocr_carry_moved_lines and isinstance(ocr, LineReader) else None
     params: dict[str, Any] = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
-    if carry is not None:
-        params["carry_moved"] = {"min_match": MIN_MATCH, "min_response": MIN_RESPONSE}
+    if o.ocr_carry_moved_lines:
+        params["carry_moved"] = {"min_match": MIN_MATCH, "min_response": MIN_RESPONSE, "edge_slack": EDGE_SLACK,
+                                 "min_votes": MIN_VOTES, "min_carry_score": MIN_CARRY_SCORE}  # fmt: skip
     status = ctx.begin("ocr", ctx.backends.spec("ocr"), params, ["scan", "segments"])
     if status is None:
         return
+    ocr = ctx.backends.ocr
+    carry = MovedLines(ocr) if o.ocr_carry_moved_lines and isinstance(ocr, LineReader) else None
     t0 = time.perf_counter()
     store = ctx.store
     decided = store.ocr_decisions()

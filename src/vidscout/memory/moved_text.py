@@ -6,8 +6,8 @@ frame). Here the detector still runs on every keyframe; a line is carried over o
 explains how the text moved (phase correlation of the whole picture, or the offset most same-sized boxes
 agree on), (2) the line's box, moved back by it, matches one box of the last frame read edge for edge, and
 (3) the pixels of the two boxes match (normalised cross-correlation, tolerant of a text layer that fades as
-it rolls). Everything else is recognised as before, so a line that changed, appeared or was half off screen
-is read fresh.
+it rolls). Everything else is recognised as before: a line that changed, appeared, touches the frame's edge, or
+was dropped or read with less than `MIN_CARRY_SCORE` confidence last time is read fresh.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ while a neighbouring line one or two line-heights away never scored above 0.86 (
 MIN_RESPONSE = 0.05
 """Least phase-correlation peak for a translation to be trusted (rolling credits: 0.06-0.73; cuts: < 0.04)."""
 
+MIN_CARRY_SCORE = 0.8
+"""A line read with less confidence than this is recognised again rather than carried (0-1)."""
+
 MIN_VOTES = 3
 """Least pairs of same-sized boxes (last frame, this one) agreeing on an offset for it to be tried."""
 
@@ -47,7 +50,7 @@ PxBox = tuple[int, int, int, int]
 @dataclass(frozen=True)
 class _Seen:
     box: PxBox
-    line: TextBox | None  # None: the OCR dropped it (low score, no text); carried as dropped too
+    line: TextBox | None  # None: the OCR dropped it (low score, no text); it is recognised again next time
 
 
 class MovedLines:
@@ -65,9 +68,11 @@ class MovedLines:
 
     def read(self, image: Image) -> list[TextBox]:
         """The lines of ``image`` in reading order, as the OCR's ``read`` would return them."""
+        quads = self._reader.find_lines(image)  # first: it checks the image
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        quads = self._reader.find_lines(image)
         height, width = grey.shape
+        if self._last is not None and self._last[0].shape != grey.shape:
+            self._last = None  # another video, or another size: nothing to carry
         boxes = [_px_box(q, width, height) for q in quads]
         found: list[_Seen | None] = [None] * len(quads)
         if self._last is not None and quads:
@@ -84,7 +89,7 @@ class MovedLines:
         for i, line in zip(todo, fresh, strict=True):
             lines[i] = line
         for i, seen in enumerate(found):
-            if seen is not None and seen.line is not None:
+            if seen is not None and seen.line is not None:  # `_carry` returns only lines with text
                 lines[i] = seen.line.model_copy(update={"box": _norm_box(boxes[i], width, height)})
         self.carried += len(quads) - len(todo)
         self.recognised += len(todo)
@@ -97,15 +102,19 @@ class MovedLines:
     ) -> _Seen | None:  # fmt: skip
         """The last frame's line this box holds, moved by ``shift``; None when it must be recognised."""
         x0, y0, x1, y1 = box
+        height, width = grey.shape
         if x1 - x0 < 8 or y1 - y0 < 4:
             return None
+        if x0 <= 0 or y0 <= 0 or x1 >= width or y1 >= height:
+            return None  # cut by the frame's edge now: the last frame's whole line is not what is seen
         back = (x0 - shift[0], y0 - shift[1], x1 - shift[0], y1 - shift[1])
         slack = max(2.0, EDGE_SLACK * (y1 - y0))
         same = [seen for seen in last_seen if max(abs(a - b) for a, b in zip(back, seen.box, strict=True)) <= slack]
         if len(same) != 1:
             return None
         best = same[0]
-        height, width = grey.shape
+        if best.line is None or best.line.score < MIN_CARRY_SCORE:
+            return None  # dropped or doubtful last time (fading in, blurred): give it another reading
         # The last frame's pixels around the moved-back box, one pixel of slack each way for sub-pixel motion.
         bx0, by0, bx1, by1 = back[0] - 1, back[1] - 1, back[2] + 1, back[3] + 1
         if bx0 < 0 or by0 < 0 or bx1 > width or by1 > height:
