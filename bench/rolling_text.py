@@ -4,7 +4,9 @@ Each seed draws two credits rolls (`vidscout.eval.rolling`): one over black, one
 footage. The keyframes ingest would sample (every 2 s, 640 px wide) are read twice, side by side, frame
 by frame: by RapidOCR alone (every line recognised: the recall ceiling) and through `MovedLines` (lines
 that only moved keep the last frame's text). Printed per roll and in total: planted-line recall and
-precision of both, lines recognised and carried, and OCR seconds with their ratio.
+precision of both, lines recognised and carried, OCR seconds with their ratio, and "same": the share of lines
+read every-line that carrying returned character for character on the same keyframe (a neighbour's text
+carried onto a line would lower it).
 
 With --film VIDEO, a real film is read both ways instead (no planted truth there): seconds, lines carried, and
 the share of the lines read every-line that carrying also returned on the same keyframe.
@@ -53,22 +55,21 @@ def compare(ocr: RapidOCR, video: Path) -> dict[str, Any]:
         moved[fr.t_s] = [b.text for b in carry.read(fr.image)]
         t2 = time.perf_counter()
         t_every, t_moved = t_every + t1 - t0, t_moved + t2 - t1
+    lines = sum(len(got) for got in every.values())
+    same = sum(line in set(moved[t]) for t, got in every.items() for line in got)
     return {"every": every, "moved": moved, "every_s": t_every, "moved_s": t_moved,
-            "recognised": carry.recognised, "carried": carry.carried}  # fmt: skip
+            "recognised": carry.recognised, "carried": carry.carried, "lines_every": lines,
+            "same_text": same / lines if lines else 1.0}  # fmt: skip
 
 
 def film(ocr: RapidOCR, video: Path) -> dict[str, Any]:
     """Read a real film's keyframes both ways; how much time carrying saves and how often it agrees."""
     r = compare(ocr, video)
-    lines = same = 0
-    for t, got in r["every"].items():
-        carried = set(r["moved"][t])
-        lines += len(got)
-        same += sum(line in carried for line in got)
+    lines, same = r["lines_every"], round(r["same_text"] * r["lines_every"])
     total = r["recognised"] + r["carried"]
     out = {"video": video.name, "keyframes": len(r["every"]), "every_s": r["every_s"], "moved_s": r["moved_s"],
            "seconds_ratio": r["moved_s"] / r["every_s"], "lines_found": total, "lines_carried": r["carried"],
-           "lines_every": lines, "same_text": same / lines if lines else 1.0}  # fmt: skip
+           "lines_every": lines, "same_text": r["same_text"]}  # fmt: skip
     print(f"{video.name}: {out['keyframes']} keyframes; OCR {r['every_s']:.1f} s every line vs {r['moved_s']:.1f} s "
           f"carrying (ratio {out['seconds_ratio']:.2f}); {r['carried']}/{total} lines carried; "
           f"{same}/{lines} lines read every-line also returned, character for character, when carrying")  # fmt: skip
@@ -98,7 +99,7 @@ def main() -> None:
     ocr = RapidOCR()
     rows: list[dict[str, Any]] = []
     print(f"{'roll':<18}{'px':>4}{'px/s':>6}{'recall every/moved':>20}{'precision':>14}{'carried':>10}"
-          f"{'seconds':>15}")  # fmt: skip
+          f"{'seconds':>15}{'same':>7}")  # fmt: skip
     for seed in seeds:
         rng = random.Random(seed)
         for background in ("black", "footage"):
@@ -110,11 +111,13 @@ def main() -> None:
             row = {"seed": seed, "background": background, "size_px": spec.size_px, "speed_px_s": spec.speed_px_s,
                    "font": spec.font, "planted": a.planted, "every": a.model_dump(), "moved": b.model_dump(),
                    "every_s": r["every_s"], "moved_s": r["moved_s"], "recognised": r["recognised"],
-                   "carried": r["carried"]}  # fmt: skip
+                   "carried": r["carried"], "same_text": r["same_text"],
+                   "lines_every": r["lines_every"]}  # fmt: skip
             rows.append(row)
             print(f"{seed}/{background:<11}{spec.size_px:>4}{spec.speed_px_s:>6.0f}"
                   f"{a.recall:>11.2f} / {b.recall:<7.2f}{a.precision:>6.2f} / {b.precision:<5.2f}"
-                  f"{r['carried']:>5}/{total:<5}{r['every_s']:>7.1f} / {r['moved_s']:<6.1f}", flush=True)  # fmt: skip
+                  f"{r['carried']:>5}/{total:<5}{r['every_s']:>7.1f} / {r['moved_s']:<6.1f}"
+                  f"{r['same_text']:>7.3f}", flush=True)  # fmt: skip
             for line in b.missed:
                 if line not in a.missed:
                     print(f"    missed only when carrying: {line}")
@@ -125,12 +128,14 @@ def main() -> None:
     sec_b = sum(r["moved_s"] for r in rows)
     carried = sum(r["carried"] for r in rows)
     lines = carried + sum(r["recognised"] for r in rows)
+    every_lines = sum(r["lines_every"] for r in rows)
+    same = sum(r["same_text"] * r["lines_every"] for r in rows) / every_lines if every_lines else 1.0
     summary = {"seeds": seeds, "planted": planted, "recall_every": read_a / planted, "recall_moved": read_b / planted,
-               "every_s": sec_a, "moved_s": sec_b, "seconds_ratio": sec_b / sec_a, "lines_carried": carried,
-               "lines_found": lines}  # fmt: skip
+               "same_text": same, "every_s": sec_a, "moved_s": sec_b, "seconds_ratio": sec_b / sec_a,
+               "lines_carried": carried, "lines_found": lines}  # fmt: skip
     print(f"total: recall {read_a}/{planted} every line vs {read_b}/{planted} carrying; "
           f"{carried}/{lines} lines carried; OCR {sec_a:.1f} s vs {sec_b:.1f} s, "
-          f"ratio {sec_b / sec_a:.2f}")  # fmt: skip
+          f"ratio {sec_b / sec_a:.2f}; {same:.3f} of every-line lines the same when carrying")  # fmt: skip
     write_json(json_path(args, "rolling_text"), {"summary": summary, "rolls": rows})
 
 

@@ -25,13 +25,13 @@ def test_blank_frame_reads_nothing(backends: Backends) -> None:
     assert backends.ocr.read(np.full((120, 320, 3), 255, np.uint8)) == []
 
 
-def test_finding_then_recognising_lines_is_reading(backends: Backends) -> None:
+def test_lines_are_found_then_only_the_ones_asked_for_are_recognised(backends: Backends) -> None:
     ocr = backends.ocr
     assert isinstance(ocr, LineReader)
     frame = text_frame(["GATE B22", "Flight KQ 4821 to Oslo", "Score 3 - 1"])
     quads = ocr.find_lines(frame)
     assert len(quads) == 3 and all(q.shape == (4, 2) for q in quads)
-    assert ocr.read_lines(frame, quads) == ocr.read(frame)
+    assert [t.text for t in ocr.read_lines(frame, quads) if t] == ["GATE B22", "Flight KQ 4821 to Oslo", "Score 3 - 1"]
     # Only the lines asked for are recognised, in the order asked.
     assert [t.text for t in ocr.read_lines(frame, quads[::-2]) if t] == ["Score 3 - 1", "GATE B22"]
     assert ocr.read_lines(frame, []) == []
