@@ -58,14 +58,14 @@ def compare(ocr: RapidOCR, video: Path) -> dict[str, Any]:
     lines = sum(len(got) for got in every.values())
     same = sum(line in set(moved[t]) for t, got in every.items() for line in got)
     return {"every": every, "moved": moved, "every_s": t_every, "moved_s": t_moved,
-            "recognised": carry.recognised, "carried": carry.carried, "lines_every": lines,
+            "recognised": carry.recognised, "carried": carry.carried, "lines_every": lines, "lines_same": same,
             "same_text": same / lines if lines else 1.0}  # fmt: skip
 
 
 def film(ocr: RapidOCR, video: Path) -> dict[str, Any]:
     """Read a real film's keyframes both ways; how much time carrying saves and how often it agrees."""
     r = compare(ocr, video)
-    lines, same = r["lines_every"], round(r["same_text"] * r["lines_every"])
+    lines, same = r["lines_every"], r["lines_same"]
     total = r["recognised"] + r["carried"]
     out = {"video": video.name, "keyframes": len(r["every"]), "every_s": r["every_s"], "moved_s": r["moved_s"],
            "seconds_ratio": r["moved_s"] / r["every_s"], "lines_found": total, "lines_carried": r["carried"],

@@ -39,14 +39,8 @@ from vidscout._io import write_atomic
 from vidscout.errors import BackendError, ConfigError, StoreError, VidScoutError
 from vidscout.memory.diarize import DiarizeOptions, diarize, split_regions
 from vidscout.memory.documents import clip_documents
-from vidscout.memory.moved_text import (
-    EDGE_SLACK,
-    MIN_CARRY_SCORE,
-    MIN_MATCH,
-    MIN_RESPONSE,
-    MIN_VOTES,
-    MovedLines,
-)
+from vidscout.memory.moved_text import RECIPE as CARRY_RECIPE
+from vidscout.memory.moved_text import MovedLines
 from vidscout.memory.speech import split_at_pauses
 from vidscout.memory.store import (
     LOCK_FILE,
@@ -893,8 +887,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
     o = ctx.opts
     params: dict[str, Any] = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
     if o.ocr_carry_moved_lines:
-        params["carry_moved"] = {"min_match": MIN_MATCH, "min_response": MIN_RESPONSE, "edge_slack": EDGE_SLACK,
-                                 "min_votes": MIN_VOTES, "min_carry_score": MIN_CARRY_SCORE}  # fmt: skip
+        params["carry_moved"] = CARRY_RECIPE
     status = ctx.begin("ocr", ctx.backends.spec("ocr"), params, ["scan", "segments"])
     if status is None:
         return

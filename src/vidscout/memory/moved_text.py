@@ -44,6 +44,10 @@ Boxes that merely overlap are not enough: the detector may have split or joined 
 (credits in columns), and then the last frame's text would not be this box's text.
 """
 
+RECIPE = {"min_match": MIN_MATCH, "min_response": MIN_RESPONSE, "edge_slack": EDGE_SLACK, "min_votes": MIN_VOTES,
+          "min_carry_score": MIN_CARRY_SCORE}  # fmt: skip
+"""Every threshold above, for the OCR layer's fingerprint: changing one re-reads stored text."""
+
 PxBox = tuple[int, int, int, int]
 
 
@@ -74,7 +78,7 @@ class MovedLines:
         if self._last is not None and self._last[0].shape != grey.shape:
             self._last = None  # another video, or another size: nothing to carry
         boxes = [_px_box(q, width, height) for q in quads]
-        found: list[_Seen | None] = [None] * len(quads)
+        found: list[TextBox | None] = [None] * len(quads)
         if self._last is not None and quads:
             last_grey, last_seen = self._last
             shifts = _translations(last_grey, grey, [seen.box for seen in last_seen], boxes)
@@ -83,14 +87,14 @@ class MovedLines:
                     found[i] = self._carry(last_grey, last_seen, grey, box, shift)
                     if found[i] is not None:
                         break
-        todo = [i for i, seen in enumerate(found) if seen is None]
+        todo = [i for i, line in enumerate(found) if line is None]
         fresh = self._reader.read_lines(image, [quads[i] for i in todo]) if todo else []
-        lines: list[TextBox | None] = [None] * len(quads)
+        lines: list[TextBox | None] = [
+            None if line is None else line.model_copy(update={"box": _norm_box(boxes[i], width, height)})
+            for i, line in enumerate(found)
+        ]
         for i, line in zip(todo, fresh, strict=True):
             lines[i] = line
-        for i, seen in enumerate(found):
-            if seen is not None and seen.line is not None:  # `_carry` returns only lines with text
-                lines[i] = seen.line.model_copy(update={"box": _norm_box(boxes[i], width, height)})
         self.carried += len(quads) - len(todo)
         self.recognised += len(todo)
         self._last = (grey, [_Seen(box, line) for box, line in zip(boxes, lines, strict=True)])
@@ -99,7 +103,7 @@ class MovedLines:
     def _carry(
         self, last_grey: NDArray[np.float32], last_seen: list[_Seen], grey: NDArray[np.float32], box: PxBox,
         shift: tuple[int, int],
-    ) -> _Seen | None:  # fmt: skip
+    ) -> TextBox | None:  # fmt: skip
         """The last frame's line this box holds, moved by ``shift``; None when it must be recognised."""
         x0, y0, x1, y1 = box
         height, width = grey.shape
@@ -112,8 +116,8 @@ class MovedLines:
         same = [seen for seen in last_seen if max(abs(a - b) for a, b in zip(back, seen.box, strict=True)) <= slack]
         if len(same) != 1:
             return None
-        best = same[0]
-        if best.line is None or best.line.score < MIN_CARRY_SCORE:
+        line = same[0].line
+        if line is None or line.score < MIN_CARRY_SCORE:
             return None  # dropped or doubtful last time (fading in, blurred): give it another reading
         # The last frame's pixels around the moved-back box, one pixel of slack each way for sub-pixel motion.
         bx0, by0, bx1, by1 = back[0] - 1, back[1] - 1, back[2] + 1, back[3] + 1
@@ -123,7 +127,7 @@ class MovedLines:
         if float(patch.std()) < 1.0:
             return None  # flat: correlation says nothing
         score = cv2.matchTemplate(last_grey[by0:by1, bx0:bx1], patch, cv2.TM_CCOEFF_NORMED)
-        return best if float(score.max()) >= self._min_match else None
+        return line if float(score.max()) >= self._min_match else None
 
 
 def _translations(
@@ -137,11 +141,10 @@ def _translations(
     text that stayed put while the picture changed may have changed in place (a clock, a score).
     """
     found: list[tuple[int, int]] = []
-    if last.shape == grey.shape:
-        window = cv2.createHanningWindow((grey.shape[1], grey.shape[0]), cv2.CV_32F)
-        (dx, dy), response = cv2.phaseCorrelate(last, grey, window)
-        if response >= MIN_RESPONSE and max(abs(dx), abs(dy)) >= 2.0:
-            found.append((round(dx), round(dy)))
+    window = cv2.createHanningWindow((grey.shape[1], grey.shape[0]), cv2.CV_32F)
+    (dx, dy), response = cv2.phaseCorrelate(last, grey, window)
+    if response >= MIN_RESPONSE and max(abs(dx), abs(dy)) >= 2.0:
+        found.append((round(dx), round(dy)))
     votes: Counter[tuple[int, int]] = Counter()
     for b in boxes:
         for a in last_boxes:

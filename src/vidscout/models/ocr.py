@@ -76,11 +76,21 @@ class RapidOCR:
             ConfigError: ``image`` is not an (H, W, 3) uint8 array.
             BackendError: onnxruntime failed.
         """
-        return [line for line in self.read_lines(image, self.find_lines(image)) if line is not None]
+        bgr = _bgr(image)
+        return [line for line in self._recognise(bgr, self._find(bgr)) if line is not None]
 
     def find_lines(self, image: Image) -> list[Quad]:
         """The detector alone at `read`'s resolution: each line's corners in pixels, in reading order."""
-        bgr = _bgr(image)
+        return self._find(_bgr(image))
+
+    def read_lines(self, image: Image, quads: Sequence[Quad]) -> list[TextBox | None]:
+        """Recognise the lines at ``quads`` (from `find_lines`) in one batch; ``None`` where a line is dropped.
+
+        A line is dropped when its confidence is under ``min_score`` or it holds fewer than two letters or digits.
+        """
+        return self._recognise(_bgr(image), quads)
+
+    def _find(self, bgr: NDArray[np.uint8]) -> list[Quad]:
         try:
             result = self._finder(bgr)
         except Exception as e:  # onnxruntime raises its own exception types
@@ -88,12 +98,7 @@ class RapidOCR:
         boxes = getattr(result, "boxes", None)
         return [] if boxes is None else [np.asarray(q, dtype=np.float32).reshape(4, 2) for q in boxes]
 
-    def read_lines(self, image: Image, quads: Sequence[Quad]) -> list[TextBox | None]:
-        """Recognise the lines at ``quads`` (from `find_lines`) in one batch; ``None`` where a line is dropped.
-
-        A line is dropped when its confidence is under ``min_score`` or it holds fewer than two letters or digits.
-        """
-        bgr = _bgr(image)
+    def _recognise(self, bgr: NDArray[np.uint8], quads: Sequence[Quad]) -> list[TextBox | None]:
         if not quads:
             return []
         height, width = bgr.shape[:2]
