@@ -50,6 +50,7 @@ BBB_FILM_S = (10.0, 480.0)  # the film proper: after the opening, before the end
 DARK_MEAN = 24.0  # thumbnails darker than this (0..255 mean) mark fades; pieces avoid them
 VTEST_SAME_CAMERA = "vtest|vtest"
 NEXT_SHOT = "bbb|next shot"  # the two pieces either side of one of the film's own cuts
+SWSCALE = "ours, swscale thumbs"  # the same detector on thumbnails made as before `decode.thumbnail`
 
 
 @dataclass(frozen=True)
@@ -129,12 +130,15 @@ class OursRun:
     brightness: NDArray[np.float32]  # mean grey level of each thumbnail, 0..255
 
 
-def detect_ours(path: Path, end_s: float) -> OursRun:
-    """`ShotDetector` over the thumbnails of one `scan` pass (no analysis images)."""
+def detect_ours(path: Path, end_s: float, *, fast_thumbs: bool = True) -> OursRun:
+    """`ShotDetector` over the thumbnails of one `scan` pass (no analysis images).
+
+    ``fast_thumbs=False`` makes the thumbnails with swscale, as scans did before `decode.thumbnail`.
+    """
     det = ShotDetector()
     times: list[float] = []
     grey: list[NDArray[np.float32]] = []
-    for f in scan(path, ScanOptions(sample_every_s=1e9, end_s=end_s)):
+    for f in scan(path, ScanOptions(sample_every_s=1e9, end_s=end_s, fast_thumbs=fast_thumbs)):
         det.push(f.t_s, f.thumb)
         times.append(f.t_s)
         grey.append(f.thumb.mean(axis=2, dtype=np.float32))
@@ -198,6 +202,9 @@ def run_all(path: Path, end_s: float = math.inf) -> tuple[dict[str, Detection], 
     cpu0, t0 = _cpu_s(), time.perf_counter()
     ours = detect_ours(path, end_s)
     found["ours ShotDetector"] = Detection(ours.cuts_s, _cpu_s() - cpu0, time.perf_counter() - t0)
+    cpu0, t0 = _cpu_s(), time.perf_counter()
+    swscale = detect_ours(path, end_s, fast_thumbs=False)
+    found[SWSCALE] = Detection(swscale.cuts_s, _cpu_s() - cpu0, time.perf_counter() - t0)
 
     cpu0, t0 = _cpu_s(), time.perf_counter()
     scores = ffmpeg_scene_scores(path, end_s)
@@ -460,7 +467,7 @@ def disagreements(found: dict[str, Detection]) -> tuple[list[float], list[float]
     ours = found["ours ShotDetector"].cuts_s
     ffmpeg = found[f"ffmpeg scene>{min(FFMPEG_THRESHOLDS)}"].cuts_s
     ours_only = [c for c in ours if not any(abs(c - f) <= TOLERANCE_S for f in ffmpeg)]
-    others = [n for n in found if n not in ("ours ShotDetector", f"ffmpeg scene>{max(FFMPEG_THRESHOLDS)}")]
+    others = [n for n in found if n not in ("ours ShotDetector", SWSCALE, f"ffmpeg scene>{max(FFMPEG_THRESHOLDS)}")]
     need = math.ceil(0.6 * len(others))
     missed: list[float] = []
     for c in sorted(c for n in others for c in found[n].cuts_s):
@@ -473,7 +480,8 @@ def disagreements(found: dict[str, Detection]) -> tuple[list[float], list[float]
 
 
 def _short(name: str) -> str:
-    return name.replace("PySceneDetect ", "PSD ").replace("ours ShotDetector", "ours").replace("scene>", ">")
+    short = name.replace(SWSCALE, "ours swscale").replace("ours ShotDetector", "ours")
+    return short.replace("PySceneDetect ", "PSD ").replace("scene>", ">")
 
 
 def format_agreement(found: dict[str, Detection]) -> str:

@@ -633,6 +633,7 @@ class _AudioBranch:
 def _scan_layer(ctx: _Ctx) -> None:
     o = ctx.opts
     params: dict[str, Any] = {"every": o.sample_every_s, "width": o.sample_width, "shots": o.shots.model_dump()}
+    params["thumbs"] = "planes"  # `decode.thumbnail`: cut detection sees other (truer) colours than swscale's
     if ctx.info.rotation:  # frames are stored upright since decoding applies it: rebuild sideways stores
         params["upright"] = ctx.info.rotation
     status = ctx.begin("scan", "pyav", params, [])

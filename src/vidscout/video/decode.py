@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 from av.error import FFmpegError
 from numpy.typing import NDArray
@@ -57,6 +58,47 @@ def upright(frame: Any, width: int, height: int, rotation: int) -> NDArray[np.ui
     else:
         image = frame.to_ndarray(format="rgb24", width=width, height=height)
     return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+
+def thumbnail(frame: Any, width: int, height: int, rotation: int) -> NDArray[np.uint8]:
+    """`upright` for the tiny frames of cut detection, area-averaged straight from the decoded planes.
+
+    swscale's filter widens with the scaling ratio: shrinking a 1280x720 frame to 64x36 cost more CPU than
+    decoding it. Averaging each plane of an 8-bit 4:2:0 frame with OpenCV (no copy of the frame) and
+    converting the tiny result as swscale would (the frame's BT.601 or BT.709 matrix, limited range) costs a
+    fifth of that, and lands closer to the frame converted at full size, then averaged (1.1 vs 3.0 levels
+    per pixel on Big Buck Bunny). Other pixel formats and matrices go through `upright`.
+    """
+    turns = rotation // 90 % 4
+    w, h = (height, width) if turns % 2 else (width, height)
+    matrix = _YUV_TO_RGB.get(int(frame.colorspace))
+    if frame.format.name != "yuv420p" or matrix is None:
+        return upright(frame, width, height, rotation)
+    cw, ch = (frame.width + 1) // 2, (frame.height + 1) // 2
+    y, u, v = (
+        cv2.resize(_plane(plane, pw, ph), (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+        for plane, pw, ph in zip(frame.planes, (frame.width, cw, cw), (frame.height, ch, ch), strict=True)
+    )
+    yuv = np.stack([(y - 16.0) * (255 / 219), (u - 128.0) * (255 / 224), (v - 128.0) * (255 / 224)], axis=-1)
+    image = np.clip(yuv @ matrix + 0.5, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+
+def _yuv_to_rgb(kr: float, kb: float) -> NDArray[np.float32]:
+    """The (3, 3) matrix taking full-scale (Y, Cb, Cr) rows to (R, G, B), for luma weights ``kr`` and ``kb``."""
+    kg = 1.0 - kr - kb
+    cr_r, cb_b = 2 * (1 - kr), 2 * (1 - kb)
+    return np.array([[1.0, 1.0, 1.0], [0.0, -cb_b * kb / kg, cb_b], [cr_r, -cr_r * kr / kg, 0.0]], dtype=np.float32)
+
+
+# AVColorSpace values swscale converts with these matrices; 2 (unspecified) gets its default, BT.601.
+_BT601, _BT709 = _yuv_to_rgb(0.299, 0.114), _yuv_to_rgb(0.2126, 0.0722)
+_YUV_TO_RGB = {1: _BT709, 2: _BT601, 5: _BT601, 6: _BT601}
+
+
+def _plane(plane: Any, width: int, height: int) -> NDArray[np.uint8]:
+    """One 8-bit plane as a (height, width) view of the frame's buffer (rows padded to ``line_size``)."""
+    return np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)[:height, :width]
 
 
 def frame_rotation(frame: Any) -> int:
@@ -176,6 +218,7 @@ class ScanOptions:
     sample_every_s: float = 2.0  # keep one analysis frame this often (seconds)
     sample_width: int = 640  # analysis frames are resized to this width (px), aspect kept
     thumb_size: tuple[int, int] = (64, 36)  # tiny frames for cut detection (w, h)
+    fast_thumbs: bool = True  # area-average the decoded planes (`thumbnail`); False: swscale, as `upright`
     start_s: float = 0.0  # scan from here (seconds)
     end_s: float = math.inf  # ... up to here, exclusive
 
@@ -216,6 +259,7 @@ def scan(path: Path, options: ScanOptions | None = None) -> Iterator[ScannedFram
         # Samples sit on the global grid k * sample_every_s, whatever start_s is, so a resumed or
         # split scan keeps exactly the frames a single full scan keeps.
         next_k = math.ceil(opts.start_s / opts.sample_every_s - 1e-9)
+        make_thumb = thumbnail if opts.fast_thumbs else upright
         fallback_t = opts.start_s
         try:
             for frame in container.decode(vs):
@@ -226,7 +270,7 @@ def scan(path: Path, options: ScanOptions | None = None) -> Iterator[ScannedFram
                     continue
                 if t >= opts.end_s:
                     break
-                thumb = upright(frame, opts.thumb_size[0], opts.thumb_size[1], info.rotation)
+                thumb = make_thumb(frame, opts.thumb_size[0], opts.thumb_size[1], info.rotation)
                 image = None
                 if t + 1e-6 >= next_k * opts.sample_every_s:
                     image = upright(frame, out_w, out_h, info.rotation)
