@@ -91,6 +91,8 @@ SPELLING: dict[str, str] = {
     "cheque": "check", "tyre": "tire", "kerb": "curb", "mum": "mom", "practise": "practice",
 }  # fmt: skip
 """British spellings and their US forms, so a transcript and a question written either way meet."""
+TITLES: dict[str, str] = {"mr": "mister", "mrs": "missus", "dr": "doctor", "prof": "professor"}
+"""Titles Whisper and signs abbreviate ("Dr. Haddad", "Mr. Dashwood"), spelled out as people say them."""
 
 
 def _words(text: str) -> list[str]:
@@ -98,7 +100,7 @@ def _words(text: str) -> list[str]:
     text = _MONEY.sub(lambda m: f"{m.group(2)} {_CURRENCY[m.group(1)]}", _CLITIC.sub("'", text))
     text = _THOUSANDS.sub("", _PERCENT.sub(r"\1 percent", text)).replace("'", "")
     words: list[str] = _TOKEN.findall(text)
-    return _spell_numbers([SPELLING.get(w, w) for w in words])
+    return _spell_numbers([SPELLING.get(w) or TITLES.get(w, w) for w in words])
 
 
 @functools.lru_cache(maxsize=65536)
@@ -123,7 +125,8 @@ def tokenize(text: str) -> list[str]:
     Apostrophes are removed before splitting, so "don't" is "dont" and "chef's" is "chefs". Numbers meet
     however they are written: number words become digits and separators split, so "ten thirty", "10:30"
     and "10.30" all give ``["10", "30"]``; thousands separators join ("1,000" is "1000"), "$3" is "3 dollars"
-    and "40%" is "40 percent". British spellings become US ones (`SPELLING`), plurals singular (`stem`).
+    and "40%" is "40 percent". British spellings become US ones (`SPELLING`), abbreviated titles are spelled out
+    (`TITLES`: "Dr." is "doctor"), plurals singular (`stem`).
 
     >>> tokenize("Where's the 3.5 kg bag? Don't ask!")
     ['where', '3', '5', 'kg', 'bag', 'dont', 'ask']

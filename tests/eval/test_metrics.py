@@ -6,7 +6,8 @@ from vidscout.eval.metrics import match_events, normalise_words, word_error_rate
 
 
 def test_normalisation_drops_case_and_punctuation() -> None:
-    assert normalise_words("Mr. Dashwood's  HOUSE, (again)!") == ["mr", "dashwoods", "house", "again"]
+    assert normalise_words("Mr. Dashwood's  HOUSE, (again)!") == ["mister", "dashwoods", "house", "again"]
+    assert word_error_rate("doctor Haddad and mister Petrov", "Dr. Haddad and Mr. Petrov").wer == 0.0
     assert normalise_words("at seven thirty") == normalise_words("at 7:30") == ["at", "7", "30"]
 
 

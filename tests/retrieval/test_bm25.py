@@ -16,6 +16,8 @@ def test_tokenize_lowercases_strips_punctuation_and_stopwords_keeps_numbers() ->
     assert tokenize("twenty five dollars") == ["25", "dollar"] and tokenize("1,000 seats") == ["1000", "seat"]
     assert tokenize("nineteen eighty four") == ["19", "84"] and tokenize("platform nine") == ["platform", "9"]
     assert tokenize("Crème BRÛLÉE") == ["crème", "brûlée"]
+    titles = ["doctor", "moreau", "profess", "lee"]
+    assert tokenize("Dr. Moreau, Prof Lee") == tokenize("doctor moreau, professor lee") == titles
     assert tokenize("where do they talk about it") == ["talk"]
     assert tokenize("") == []
 

@@ -1137,7 +1137,8 @@ def _text_index_layer(ctx: _Ctx, *, captions: bool = False, speakers: bool = Fal
         *(["speakers"] if speakers else []),
     ]
     # speech=majority: each utterance in the clip holding most of its words; ocr=blocks: lines laid out in blocks
-    params = {"speech": "majority", "ocr": "blocks", "speakers": speakers, "recipe": 3}
+    # recipe 4: `tokenize` spells out abbreviated titles (the library index stores its tokens)
+    params = {"speech": "majority", "ocr": "blocks", "speakers": speakers, "recipe": 4}
     status = ctx.begin("text_index", ctx.backends.spec("text_embedder"), params, deps)
     if status is None:
         return
