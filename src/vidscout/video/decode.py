@@ -96,6 +96,9 @@ _BT601, _BT709 = _yuv_to_rgb(0.299, 0.114), _yuv_to_rgb(0.2126, 0.0722)
 _YUV_TO_RGB = {1: _BT709, 2: _BT601, 5: _BT601, 6: _BT601}
 
 
+_NONE = np.zeros((0, 0, 3), np.uint8)
+
+
 def _plane(plane: Any, width: int, height: int) -> NDArray[np.uint8]:
     """One 8-bit plane as a (height, width) view of the frame's buffer (rows padded to ``line_size``)."""
     return np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)[:height, :width]
@@ -219,6 +222,7 @@ class ScanOptions:
     sample_width: int = 640  # analysis frames are resized to this width (px), aspect kept
     thumb_size: tuple[int, int] = (64, 36)  # tiny frames for cut detection (w, h)
     fast_thumbs: bool = True  # area-average the decoded planes (`thumbnail`); False: swscale, as `upright`
+    thumbs: bool = True  # False: no thumbnails (``thumb`` is empty), for a pass that wants the samples alone
     start_s: float = 0.0  # scan from here (seconds)
     end_s: float = math.inf  # ... up to here, exclusive
 
@@ -270,7 +274,9 @@ def scan(path: Path, options: ScanOptions | None = None) -> Iterator[ScannedFram
                     continue
                 if t >= opts.end_s:
                     break
-                thumb = make_thumb(frame, opts.thumb_size[0], opts.thumb_size[1], info.rotation)
+                thumb = _NONE
+                if opts.thumbs:
+                    thumb = make_thumb(frame, opts.thumb_size[0], opts.thumb_size[1], info.rotation)
                 image = None
                 if t + 1e-6 >= next_k * opts.sample_every_s:
                     image = upright(frame, out_w, out_h, info.rotation)
