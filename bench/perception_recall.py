@@ -5,9 +5,9 @@ photos with 12 planted text lines (16-64 px, boxed or bare, light or dark, stati
 screen) and 10 planted speech lines (espeak-ng voices and LibriVox readers, over silence or the footage's
 own soundtrack). Each is ingested into a fresh database on the embedded profile, then scored
 (`vidscout.eval.perception`): OCR line recall and precision, next to "OCR every keyframe" (the reader run
-on every stored keyframe, the recall ceiling); speech WER per speaker kind; utterance boundaries against the
-measured voice onsets; utterances across a pause > 1 s; diarization error; seconds per video-minute per
-layer.
+on every keyframe, decoded as ingest's OCR layer reads them: the recall ceiling); speech WER per speaker kind;
+utterance boundaries against the measured voice onsets; utterances across a pause > 1 s; diarization error;
+seconds per video-minute per layer.
 
 Run: python bench/perception_recall.py [--seeds 7,8 | --fresh 2] [--sizes 640x360,1280x720] [--quick]
      (--quick: one fresh seed at 640x360, no ceiling; results in bench/results/perception_recall[_quick].json)
@@ -31,8 +31,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cv2
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _results import add_json_option, json_path, write_json
@@ -44,16 +42,24 @@ from vidscout.memory.documents import ocr_blocks
 from vidscout.memory.store import OcrLine, VideoStore
 from vidscout.models.registry import Backends
 from vidscout.settings import ModelSpecs, Settings
+from vidscout.video.decode import ScanOptions, scan
 
 
-def _every_keyframe(store: VideoStore, backends: Backends, min_score: float) -> dict[int, list[str]]:
-    """The ceiling: the OCR backend on every stored keyframe, laid out into blocks like ingest's rows."""
+def _every_keyframe(video: Path, store: VideoStore, backends: Backends, min_score: float) -> dict[int, list[str]]:
+    """The ceiling: the OCR backend on every keyframe, decoded as ingest's OCR layer reads them, laid out in blocks."""
     out: dict[int, list[str]] = {}
-    for f in store.frames():
-        image = cv2.cvtColor(cv2.imread(str(store.frame_path(f))), cv2.COLOR_BGR2RGB)
-        lines = [b for b in backends.ocr.read(image) if b.score >= min_score]
+    frames = {round(f.t_s, 3): f for f in store.frames()}
+    o = IngestOptions()
+    for fr in scan(video, ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, thumbs=False)):
+        f = frames.get(round(fr.t_s, 3))
+        if fr.image is None or f is None:
+            continue
+        lines = [b for b in backends.ocr.read(fr.image) if b.score >= min_score]
         rows = [OcrLine(frame_id=f.id, t_s=f.t_s, text=b.text, score=b.score, box=b.box) for b in lines]
         out[f.id] = [t for t, _ in ocr_blocks(rows)]
+    missing = [f.t_s for f in frames.values() if f.id not in out]
+    if missing:
+        raise SystemExit(f"{video}: the decode did not reach the keyframes at {missing[:5]} s")
     return out
 
 
@@ -100,7 +106,7 @@ def main() -> None:
                     t1 = time.perf_counter()
                     ceiling = None
                     if not args.no_ceiling:
-                        every = _every_keyframe(store, backends, IngestOptions().ocr_min_score)
+                        every = _every_keyframe(video.path, store, backends, IngestOptions().ocr_min_score)
                         ceiling = score_text(store, video, read=every.__getitem__)
                     ceiling_s = time.perf_counter() - t1
                     speech = score_speech(store, video)
