@@ -232,7 +232,7 @@ class ScannedFrame:
     """One decoded frame: a tiny thumbnail always, the analysis image on sample frames."""
 
     t_s: float
-    thumb: NDArray[np.uint8]  # (h, w, 3) RGB, ScanOptions.thumb_size, upright
+    thumb: NDArray[np.uint8]  # (h, w, 3) RGB, ScanOptions.thumb_size, upright; (0, 0, 3) without thumbs
     image: NDArray[np.uint8] | None  # (H, W, 3) RGB at sample_width, upright, or None
 
 
