@@ -86,7 +86,8 @@ class RapidOCR:
     def read_lines(self, image: Image, quads: Sequence[Quad]) -> list[TextBox | None]:
         """Recognise the lines at ``quads`` (from `find_lines`) in one batch; ``None`` where a line is dropped.
 
-        A line is dropped when its confidence is under ``min_score`` or it holds fewer than two letters or digits.
+        A line is dropped when its confidence is under ``min_score``, when it holds fewer than two letters or digits,
+        or only two with a confidence under `SHORT_LINE_MIN_SCORE`.
         """
         return self._recognise(_bgr(image), quads)
 
@@ -111,7 +112,7 @@ class RapidOCR:
         lines: list[TextBox | None] = []
         for quad, text, score in zip(quads, txts, scores, strict=True):
             text = str(text).strip()
-            if float(score) < self._min_score or not _looks_like_text(text):
+            if float(score) < self._min_score or not _looks_like_text(text, float(score)):
                 lines.append(None)
                 continue
             x0, y0 = quad.min(axis=0)
@@ -133,6 +134,12 @@ def _bgr(image: Image) -> NDArray[np.uint8]:
     return np.ascontiguousarray(image[:, :, ::-1])
 
 
-def _looks_like_text(text: str) -> bool:
-    """Drop the lone glyphs the recogniser reads into textures ("A", "D", "福")."""
-    return sum(ch.isalnum() for ch in text) >= 2
+SHORT_LINE_MIN_SCORE = 0.8
+"""Confidence a line of only two letters or digits needs: the recogniser reads pairs of glyphs into textures
+("中饰" at 0.63 on a street scene's decoded keyframe), and a real two-letter sign is usually read surely."""
+
+
+def _looks_like_text(text: str, score: float) -> bool:
+    """Drop the lone glyphs the recogniser reads into textures ("A", "D", "福"), and unsure pairs of them."""
+    letters = sum(ch.isalnum() for ch in text)
+    return letters >= 3 or (letters == 2 and score >= SHORT_LINE_MIN_SCORE)
