@@ -952,16 +952,16 @@ class _DecodedKeyframes:
         o = ctx.opts
         start = first.t_s if first is not None else 0.0
         opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, start_s=start, thumbs=False)
-        self._frames = (fr for fr in scan(ctx.video, opts) if fr.image is not None)
+        self._frames = ((fr.t_s, fr.image) for fr in scan(ctx.video, opts) if fr.image is not None)
         self._at: tuple[float, NDArray[np.uint8]] | None = None
 
     def image(self, frame: FrameRecord, store: VideoStore) -> NDArray[np.uint8]:
         """The keyframe as decoded; its JPEG where the decode does not reach it (frames are asked for in order)."""
         while self._at is None or self._at[0] < frame.t_s - 1e-3:
             nxt = next(self._frames, None)
-            if nxt is None or nxt.image is None:
+            if nxt is None:
                 break
-            self._at = (nxt.t_s, nxt.image)
+            self._at = nxt
         if self._at is not None and abs(self._at[0] - frame.t_s) <= 1e-3:
             return self._at[1]
         return _read_rgb(store, frame.file)
