@@ -17,6 +17,7 @@ parameters changed is recomputed, and so is everything downstream of it, nothing
 from __future__ import annotations
 
 import bisect
+import collections
 import importlib.metadata
 import itertools
 import logging
@@ -37,6 +38,7 @@ from pydantic import BaseModel, Field
 
 from vidscout._io import write_atomic
 from vidscout.errors import BackendError, ConfigError, StoreError, VidScoutError
+from vidscout.memory import crawl_text
 from vidscout.memory.diarize import DiarizeOptions, diarize, split_regions
 from vidscout.memory.documents import clip_documents
 from vidscout.memory.moved_text import RECIPE as CARRY_RECIPE
@@ -114,6 +116,13 @@ class IngestOptions(BaseModel, frozen=True):
         description="Keep the text of a line that only moved since the last keyframe read (rolling credits) "
         "instead of recognising it again; the detector still runs on every keyframe. Needs an OCR that can "
         "recognise chosen lines (RapidOCR can).",
+    )
+    ocr_crawl_step_s: float | None = Field(
+        default=0.5,
+        gt=0,
+        description="Where a keyframe's line is cut by the picture's left or right edge (a crawl moving across), "
+        "read frames this many seconds apart between keyframes, on the side the rest of the line is, until one "
+        "shows it whole (`vidscout.memory.crawl_text`); None: keep the piece.",
     )
     asr_chunk_s: float = Field(default=300.0, gt=10, description="Audio is transcribed in chunks of about this length.")
     parallel_audio: bool = Field(
@@ -884,8 +893,10 @@ def _ocr_layer(ctx: _Ctx) -> None:
     detector plus ~20 ms per text line. Two savings: within a shot, a keyframe that looks like the last one
     read (``ocr_reuse_diff``: static slides, held titles, photos) keeps that frame's lines; and a line that
     only moved since the last frame read (``ocr_carry_moved_lines``: rolling credits) keeps its text
-    (`MovedLines`). Each frame's decision to read or keep is stored, so a resumed run decides exactly as a
-    clean one; after a resume the first frame read has no last frame to carry lines from.
+    (`MovedLines`). A line cut by the picture's left or right edge (a crawl) is completed from frames decoded
+    between keyframes (``ocr_crawl_step_s``, `crawl_text`). Each frame's decision to read or keep is stored,
+    so a resumed run decides exactly as a clean one; after a resume the first frame read has no last frame to
+    carry lines from.
     """
     o = ctx.opts
     params: dict[str, Any] = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
@@ -893,6 +904,8 @@ def _ocr_layer(ctx: _Ctx) -> None:
     params["short_line_min_score"] = SHORT_LINE_MIN_SCORE
     if o.ocr_carry_moved_lines:
         params["carry_moved"] = CARRY_RECIPE
+    if o.ocr_crawl_step_s is not None:
+        params["crawls"] = {"step_s": o.ocr_crawl_step_s, **crawl_text.RECIPE}
     status = ctx.begin("ocr", ctx.backends.spec("ocr"), params, ["scan", "segments"])
     if status is None:
         return
@@ -909,6 +922,8 @@ def _ocr_layer(ctx: _Ctx) -> None:
     # A resumed run decodes from the last frame read before, which the next frame may be compared with.
     read_before = [f for f in frames if decided.get(f.id) and todo and f.t_s < todo[0].t_s]
     decoded = _DecodedKeyframes(ctx, read_before[-1] if read_before else todo[0] if todo else None)
+    step = o.ocr_crawl_step_s
+    crawls = None if step is None else crawl_text.Crawls(every_s=o.sample_every_s, step_s=step)
     for n, f in enumerate(frames):
         shot = int(np.searchsorted(shot_starts, f.t_s, side="right")) - 1
         if f.id in decided:
@@ -925,6 +940,8 @@ def _ocr_layer(ctx: _Ctx) -> None:
         if not (reuse and last is not None):
             read = carry.read(image) if carry is not None else ocr.read(image)
             lines = [b for b in read if b.score >= o.ocr_min_score]
+            if crawls is not None:
+                lines = crawls.complete(lines, f.t_s, lambda s: decoded.read_between(s, ocr, o.ocr_min_score))
         with store.transaction():
             if reuse and last is not None:
                 store.reuse_ocr(f.id, from_frame=last[1])
@@ -937,6 +954,8 @@ def _ocr_layer(ctx: _Ctx) -> None:
     stats: dict[str, Any] = {"keyframes": len(frames), "frames_read": n_read, "lines": store.count("ocr")}
     if carry is not None:  # this run's lines only (a resumed run counts from where it resumed)
         stats |= {"lines_recognised": carry.recognised, "lines_carried": carry.carried}
+    if crawls is not None:
+        stats |= {"crawl_frames_read": decoded.between_read, "crawl_lines_completed": crawls.completed}
     ctx.finish("ocr", status, t0, stats)
 
 
@@ -945,26 +964,55 @@ class _DecodedKeyframes:
 
     JPEG (quality 88) blurs small text past reading: 24 px lines of a 1280x720 video, 12 px in the 640 px
     keyframes, were read from the decoded frames and lost in their JPEGs (`tests/memory/test_ocr_pixels.py`).
-    Decoding again costs a sequential pass without thumbnails, about half the scan's time.
+    Decoding again costs a sequential pass without thumbnails, about half the scan's time. With
+    ``ocr_crawl_step_s`` the pass also keeps frames that far apart between keyframes, up to one keyframe period
+    either side of the last keyframe asked for, for `read_between`.
     """
 
     def __init__(self, ctx: _Ctx, first: FrameRecord | None) -> None:
         o = ctx.opts
-        start = first.t_s if first is not None else 0.0
-        opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, start_s=start, thumbs=False)
+        step = o.ocr_crawl_step_s
+        self._reach = o.sample_every_s if step is not None else 0.0
+        start = max(0.0, first.t_s - self._reach) if first is not None else 0.0
+        every = min(step, o.sample_every_s) if step is not None else o.sample_every_s
+        opts = ScanOptions(sample_every_s=every, sample_width=o.sample_width, start_s=start, thumbs=False)
         self._frames = ((fr.t_s, fr.image) for fr in scan(ctx.video, opts) if fr.image is not None)
-        self._at: tuple[float, NDArray[np.uint8]] | None = None
+        self._tolerance = every / 2
+        self._kept: collections.deque[tuple[float, NDArray[np.uint8]]] = collections.deque()
+        self._exhausted = False
+        self._readings: dict[float, list[TextBox]] = {}
+        self.between_read = 0  # frames between keyframes read by `read_between`
+
+    def _decode_to(self, t_s: float) -> None:
+        while not self._exhausted and (not self._kept or self._kept[-1][0] < t_s - 1e-3):
+            nxt = next(self._frames, None)
+            if nxt is None:
+                self._exhausted = True
+            else:
+                self._kept.append(nxt)
 
     def image(self, frame: FrameRecord, store: VideoStore) -> NDArray[np.uint8]:
         """The keyframe as decoded; its JPEG where the decode does not reach it (frames are asked for in order)."""
-        while self._at is None or self._at[0] < frame.t_s - 1e-3:
-            nxt = next(self._frames, None)
-            if nxt is None:
-                break
-            self._at = nxt
-        if self._at is not None and abs(self._at[0] - frame.t_s) <= 1e-3:
-            return self._at[1]
+        self._decode_to(frame.t_s)
+        while self._kept and self._kept[0][0] < frame.t_s - self._reach - 1e-3:
+            self._kept.popleft()
+        for t, image in self._kept:
+            if abs(t - frame.t_s) <= 1e-3:
+                return image
         return _read_rgb(store, frame.file)
+
+    def read_between(self, t_s: float, ocr: OCR, min_score: float) -> list[TextBox]:
+        """The lines of the kept frame nearest ``t_s`` (read once, then remembered); [] where none was kept."""
+        self._decode_to(t_s + self._tolerance)
+        near = [(abs(t - t_s), t, image) for t, image in self._kept if abs(t - t_s) <= self._tolerance]
+        if not near:
+            return []
+        _, t, image = min(near, key=lambda x: x[:2])
+        if t not in self._readings:
+            self._readings = {k: v for k, v in self._readings.items() if k >= self._kept[0][0]}
+            self._readings[t] = [b for b in ocr.read(image) if b.score >= min_score]
+            self.between_read += 1
+        return self._readings[t]
 
 
 def _grey_thumb(image: NDArray[np.uint8]) -> NDArray[np.float32]:

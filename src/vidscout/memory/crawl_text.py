@@ -1,0 +1,120 @@
+"""Complete a crawl's line (text moving sideways across the picture) from frames between two keyframes.
+
+A line that crosses a 640 px frame in 3 s is whole on screen for well under a second, and keyframes 2 s apart
+catch a piece of it ("Chapter 1: The Vi", "let Velvet"). When a keyframe's line is cut by the picture's left
+or right edge, the OCR layer reads frames decoded between keyframes on the side where the rest of the line
+is: after the keyframe for a line cut on the right (still coming in), before it for one cut on the left
+(going out), nearest first. The first line read there that lies in the same band, is whole in view and holds
+the piece's letters replaces the piece. Crawls are assumed to move right to left, as tickers in Latin script
+do; a line cut on both sides is wider than the picture and never whole, so it is left as read, and a band
+whose piece could not be completed is not followed again while it holds a cut line (`Crawls`: a ticker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from difflib import SequenceMatcher
+from typing import Literal
+
+from vidscout.models.base import TextBox
+
+EDGE = 0.01
+"""A box this close to the picture's left or right edge (share of its width) is cut by that edge."""
+
+MIN_BAND_OVERLAP = 0.5
+"""Least vertical overlap of the piece and the whole line, as a share of the lower of the two boxes."""
+
+MIN_SHARED = 0.6
+"""Least share of the piece's letters and digits that the whole line holds in one unbroken run."""
+
+RECIPE = {"edge": EDGE, "min_band_overlap": MIN_BAND_OVERLAP, "min_shared": MIN_SHARED, "ticker": "skip-given-up-band"}
+"""Every threshold above, for the OCR layer's fingerprint."""
+
+Side = Literal["left", "right"]
+
+
+def cut_side(line: TextBox) -> Side | None:
+    """The one side edge ``line`` is cut by; None when it touches neither or both."""
+    left, right = line.box[0] <= EDGE, line.box[2] >= 1.0 - EDGE
+    if left == right:
+        return None
+    return "left" if left else "right"
+
+
+def follow_times(t_s: float, side: Side, *, every_s: float, step_s: float) -> list[float]:
+    """When to look for the rest of a line cut at ``t_s``: between this keyframe and the next one on that side."""
+    n = max(0, round(every_s / step_s) - 1)
+    sign = 1.0 if side == "right" else -1.0
+    return [t_s + sign * step_s * k for k in range(1, n + 1) if t_s + sign * step_s * k >= 0.0]
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def completes(piece: TextBox, whole: TextBox) -> bool:
+    """Whether ``whole`` is the line ``piece`` is a part of, read where all of it is in view."""
+    if whole.box[0] <= EDGE or whole.box[2] >= 1.0 - EDGE:
+        return False
+    if not _same_band((piece.box[1], piece.box[3]), (whole.box[1], whole.box[3])):
+        return False
+    a, b = _letters(piece.text), _letters(whole.text)
+    if len(b) <= len(a) or len(a) < 3:
+        return False
+    run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+    return run >= MIN_SHARED * len(a)
+
+
+class Crawls:
+    """Completes the crawl pieces of keyframes read one after another (one per OCR pass; not thread-safe).
+
+    A band of the picture where the rest of a piece was not found, and which still holds a cut line at the next
+    keyframe, is not followed again until a keyframe shows no cut line there: a ticker longer than the picture
+    scrolls on for minutes, and following it on every keyframe would read up to four times the frames.
+    ``completed`` and ``followed`` count pieces since construction.
+    """
+
+    def __init__(self, *, every_s: float, step_s: float) -> None:
+        self._every_s = every_s
+        self._step_s = step_s
+        self._given_up: list[tuple[float, float]] = []
+        self.completed = 0
+        self.followed = 0
+
+    def complete(self, lines: list[TextBox], t_s: float, read_at: Callable[[float], list[TextBox]]) -> list[TextBox]:
+        """``lines`` of the keyframe at ``t_s``, each crawl piece replaced by its whole line where one is found.
+
+        ``read_at(s)`` returns the lines of the frame nearest ``s`` seconds ([] where there is none). The whole
+        line keeps the piece's box: where the line was at ``t_s``.
+        """
+        given_up: list[tuple[float, float]] = []
+        out: list[TextBox] = []
+        for line in lines:
+            side = cut_side(line)
+            band = (line.box[1], line.box[3])
+            if side is None:
+                out.append(line)
+                continue
+            if any(_same_band(band, other) for other in self._given_up):
+                given_up.append(band)
+                out.append(line)
+                continue
+            self.followed += 1
+            whole = None
+            for s in follow_times(t_s, side, every_s=self._every_s, step_s=self._step_s):
+                whole = next((w for w in read_at(s) if completes(line, w)), None)
+                if whole is not None:
+                    break
+            if whole is None:
+                given_up.append(band)
+                out.append(line)
+            else:
+                self.completed += 1
+                out.append(TextBox(text=whole.text, score=whole.score, box=line.box))
+        self._given_up = given_up
+        return out
+
+
+def _same_band(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    lower = min(a[1] - a[0], b[1] - b[0])
+    return lower > 0 and min(a[1], b[1]) - max(a[0], b[0]) >= MIN_BAND_OVERLAP * lower

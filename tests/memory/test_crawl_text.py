@@ -1,0 +1,99 @@
+"""A crawl's line, cut by the picture's edge on every keyframe, is completed from frames between keyframes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vidscout.media.planted import Piece, PlantedSpec, TextPlant, build_planted
+from vidscout.memory.build import ingest, store_dir
+from vidscout.memory.crawl_text import Crawls, completes, cut_side, follow_times
+from vidscout.memory.store import VideoStore
+from vidscout.models.base import TextBox
+from vidscout.models.registry import Backends
+from vidscout.settings import Settings
+from vidscout.video.decode import frames_at
+
+
+def _line(text: str, x0: float, x1: float, y0: float = 0.45, y1: float = 0.55) -> TextBox:
+    return TextBox(text=text, score=0.9, box=(x0, y0, x1, y1))
+
+
+def test_a_line_is_cut_by_one_side_edge_or_by_none() -> None:
+    assert cut_side(_line("Chapter 4: The Co", 0.4, 1.0)) == "right"
+    assert cut_side(_line("pper Lantern", 0.0, 0.5)) == "left"
+    assert cut_side(_line("Chapter 4", 0.2, 0.6)) is None
+    assert cut_side(_line("a ticker wider than the picture", 0.0, 1.0)) is None  # never whole: nothing to find
+
+
+def test_the_rest_of_a_line_is_looked_for_on_its_side_nearest_first() -> None:
+    assert follow_times(10.0, "right", every_s=2.0, step_s=0.5) == [10.5, 11.0, 11.5]
+    assert follow_times(10.0, "left", every_s=2.0, step_s=0.5) == [9.5, 9.0, 8.5]
+    assert follow_times(0.5, "left", every_s=2.0, step_s=0.5) == [0.0]
+    assert follow_times(10.0, "right", every_s=2.0, step_s=2.0) == []
+
+
+def test_only_a_whole_line_of_the_same_band_holding_the_piece_completes_it() -> None:
+    piece = _line("Chapter 4: The Co", 0.4, 1.0)
+    assert completes(piece, _line("Chapter 4: The Copper Lantern", 0.1, 0.9))
+    assert completes(piece, _line("Chapter 4: The Copper Lantern", 0.1, 0.9, 0.47, 0.58))  # read a little lower
+    assert not completes(piece, _line("Chapter 4: The Copper Lantern", 0.1, 0.9, 0.7, 0.8))  # another band
+    assert not completes(piece, _line("Chapter 4: The Copper Lan", 0.3, 1.0))  # still cut
+    assert not completes(piece, _line("Platform 7 for Lisbon trains", 0.1, 0.9))  # another line
+    assert not completes(piece, _line("Chapter", 0.3, 0.6))  # shorter than the piece
+
+
+def test_ingest_stores_a_crawl_whole_that_no_keyframe_shows_whole(media_cache: Path, tmp_path: Path) -> None:
+    # Crossing the 640 px picture in 3 s, the line is whole for ~0.4 s around 4.5 s; keyframes are at 4 s and 6 s.
+    text = "Chapter 4: The Copper Lantern"
+    spec = PlantedSpec(
+        seed=0, size=(640, 360), pieces=[Piece(source="vtest", start_s=40.0, duration_s=10.0)], bed="silence",
+        texts=[TextPlant(text=text, start_s=3.0, duration_s=3.0, size_px=32, boxed=False, light=True, outline=True,
+                         position="middle", crawl=True, font="DejaVuSans.ttf")],
+        speech=[],
+    )  # fmt: skip
+    video = build_planted(spec, media_cache / "crawl_640.mp4", cache=media_cache).path
+    backends = Backends(Settings(data_dir=tmp_path / "data"))
+    keyframe = frames_at(video, [4.0], width=640)[0]
+    piece = [line.text for line in backends.ocr.read(keyframe)]
+    if any(line == text for line in piece):
+        pytest.fail(f"the keyframe shows the whole line ({piece}): this test no longer needs the frames between")
+    report = ingest(video, tmp_path, backends)
+    ocr = next(layer for layer in report.layers if layer.name == "ocr")
+    assert ocr.stats["crawl_lines_completed"] >= 1
+    assert ocr.stats["crawl_frames_read"] <= 3
+    with VideoStore.open(store_dir(tmp_path, video)) as store:
+        lines = [(line.t_s, line.text) for line in store.ocr_lines()]
+    assert (4.0, text) in [(round(t, 1), got) for t, got in lines], lines
+
+
+def test_a_band_given_up_is_not_followed_again_while_a_ticker_runs_in_it() -> None:
+    # A ticker: every keyframe shows pieces cut by the right edge, and no frame between shows a whole line.
+    crawls = Crawls(every_s=2.0, step_s=0.5)
+    asked: list[float] = []
+
+    def still_cut(s: float) -> list[TextBox]:
+        asked.append(s)
+        return [_line("News of the day and more news of", 0.0, 1.0)]
+
+    for t in (10.0, 12.0, 14.0):
+        out = crawls.complete([_line("News of the d", 0.5, 1.0)], t, still_cut)
+        assert [line.text for line in out] == ["News of the d"]
+    assert asked == [10.5, 11.0, 11.5]  # followed once, at the first keyframe
+    crawls.complete([_line("Weather", 0.3, 0.6)], 16.0, still_cut)  # the band holds no cut line: followed again
+    crawls.complete([_line("Sport: the c", 0.5, 1.0)], 18.0, still_cut)
+    assert asked[3:] == [18.5, 19.0, 19.5]
+    assert (crawls.followed, crawls.completed) == (2, 0)
+
+
+def test_a_whole_line_found_between_keyframes_replaces_the_piece_in_its_place() -> None:
+    crawls = Crawls(every_s=2.0, step_s=0.5)
+    readings = {
+        10.5: [_line("Chapter 4: The Copp", 0.2, 1.0)],
+        11.0: [_line("Chapter 4: The Copper Lantern", 0.1, 0.8)],
+    }
+    out = crawls.complete([_line("Chapter 4: The Co", 0.4, 1.0), _line("LIVE", 0.05, 0.1, 0.1, 0.2)], 10.0,
+                          lambda s: readings.get(s, []))  # fmt: skip
+    assert [(line.text, line.box[0]) for line in out] == [("Chapter 4: The Copper Lantern", 0.4), ("LIVE", 0.05)]
+    assert (crawls.followed, crawls.completed) == (1, 1)
