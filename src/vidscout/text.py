@@ -98,7 +98,7 @@ TITLES: dict[str, str] = {"mr": "mister", "mrs": "missus", "dr": "doctor", "prof
 def _words(text: str) -> list[str]:
     text = text.casefold().replace("\u2019", "'")
     text = _MONEY.sub(lambda m: f"{m.group(2)} {_CURRENCY[m.group(1)]}", _CLITIC.sub("'", text))
-    text = _THOUSANDS.sub("", _PERCENT.sub(r"\1 percent", text)).replace("'", "")
+    text = _THOUSANDS.sub("", _PERCENT.sub(r"\1 percent ", text)).replace("'", "")
     words: list[str] = _TOKEN.findall(text)
     return _spell_numbers([SPELLING.get(w) or TITLES.get(w, w) for w in words])
 
@@ -125,7 +125,7 @@ def tokenize(text: str) -> list[str]:
     Apostrophes are removed before splitting, so "don't" is "dont" and "chef's" is "chefs". Numbers meet
     however they are written: number words become digits and separators split, so "ten thirty", "10:30"
     and "10.30" all give ``["10", "30"]``; thousands separators join ("1,000" is "1000"), "$3" is "3 dollars"
-    and "40%" is "40 percent". British spellings become US ones (`SPELLING`), abbreviated titles are spelled out
+    and "40%" is "40 percent" (also where OCR lost the space after it: "40%OFF"). British spellings become US ones (`SPELLING`), abbreviated titles are spelled out
     (`TITLES`: "Dr." is "doctor"), plurals singular (`stem`).
 
     >>> tokenize("Where's the 3.5 kg bag? Don't ask!")

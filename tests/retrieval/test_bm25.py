@@ -18,6 +18,8 @@ def test_tokenize_lowercases_strips_punctuation_and_stopwords_keeps_numbers() ->
     assert tokenize("Crème BRÛLÉE") == ["crème", "brûlée"]
     titles = ["doctor", "moreau", "profess", "lee"]
     assert tokenize("Dr. Moreau, Prof Lee") == tokenize("doctor moreau, professor lee") == titles
+    # A sign read without the space after "%" still gives the word after it.
+    assert tokenize("SALE 76%OFF") == tokenize("sale 76 percent off") == ["sale", "76", "percent", "off"]
     assert tokenize("where do they talk about it") == ["talk"]
     assert tokenize("") == []
 
