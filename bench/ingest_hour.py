@@ -141,6 +141,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="5 minutes of video: checks the path end to end.")
     ap.add_argument("--compare", action="store_true", help="Also ingest with the audio layers on the main thread.")
     ap.add_argument("--compare-carry", action="store_true", help="Also ingest reading every OCR line.")
+    ap.add_argument(
+        "--compare-crawls", action="store_true", help="Also ingest without completing crawls between keyframes."
+    )
     add_json_option(ap, "ingest_hour")
     args = ap.parse_args()
     if args.quick:
@@ -151,7 +154,15 @@ def main() -> None:
         out["one_thread"] = ingest_once(video, IngestOptions(parallel_audio=False), "audio after frames, one thread")
     if args.compare_carry:
         out["every_line"] = ingest_once(video, IngestOptions(ocr_carry_moved_lines=False), "OCR: every line read")
+    if args.compare_crawls:
+        out["no_crawls"] = ingest_once(video, IngestOptions(ocr_crawl_step_s=None), "OCR: crawls not completed")
     out |= ingest_once(video, IngestOptions(), "default: audio layers on a second thread")
+    if args.compare_crawls:
+        ocr = {r["name"]: r["seconds"] for r in out["layers"]}["ocr"]
+        ocr_off = {r["name"]: r["seconds"] for r in out["no_crawls"]["layers"]}["ocr"]
+        out["ocr_ratio_vs_no_crawls"] = ocr / ocr_off
+        out["wall_ratio_vs_no_crawls"] = out["wall_s"] / out["no_crawls"]["wall_s"]
+        print(f"OCR seconds, completing crawls / not: {ocr / ocr_off:.3f}; wall: {out['wall_ratio_vs_no_crawls']:.3f}")
     if args.compare_carry:
         ocr = {r["name"]: r["seconds"] for r in out["layers"]}["ocr"]
         ocr_every = {r["name"]: r["seconds"] for r in out["every_line"]["layers"]}["ocr"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,9 +74,10 @@ def test_a_band_given_up_is_not_followed_again_while_a_ticker_runs_in_it() -> No
     crawls = Crawls(every_s=2.0, step_s=0.5)
     asked: list[float] = []
 
-    def still_cut(s: float) -> list[TextBox]:
-        asked.append(s)
-        return [_line("News of the day and more news of", 0.0, 1.0)]
+    def still_cut(times: list[float]) -> Iterator[list[TextBox]]:
+        for s in times:
+            asked.append(s)
+            yield [_line("News of the day and more news of", 0.0, 1.0)]
 
     for t in (10.0, 12.0, 14.0):
         out = crawls.complete([_line("News of the d", 0.5, 1.0)], t, still_cut)
@@ -94,6 +96,6 @@ def test_a_whole_line_found_between_keyframes_replaces_the_piece_in_its_place() 
         11.0: [_line("Chapter 4: The Copper Lantern", 0.1, 0.8)],
     }
     out = crawls.complete([_line("Chapter 4: The Co", 0.4, 1.0), _line("LIVE", 0.05, 0.1, 0.1, 0.2)], 10.0,
-                          lambda s: readings.get(s, []))  # fmt: skip
+                          lambda times: (readings.get(s, []) for s in times))  # fmt: skip
     assert [(line.text, line.box[0]) for line in out] == [("Chapter 4: The Copper Lantern", 0.4), ("LIVE", 0.05)]
     assert (crawls.followed, crawls.completed) == (1, 1)

@@ -17,7 +17,6 @@ parameters changed is recomputed, and so is everything downstream of it, nothing
 from __future__ import annotations
 
 import bisect
-import collections
 import importlib.metadata
 import itertools
 import logging
@@ -25,7 +24,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -894,9 +893,9 @@ def _ocr_layer(ctx: _Ctx) -> None:
     read (``ocr_reuse_diff``: static slides, held titles, photos) keeps that frame's lines; and a line that
     only moved since the last frame read (``ocr_carry_moved_lines``: rolling credits) keeps its text
     (`MovedLines`). A line cut by the picture's left or right edge (a crawl) is completed from frames decoded
-    between keyframes (``ocr_crawl_step_s``, `crawl_text`). Each frame's decision to read or keep is stored,
-    so a resumed run decides exactly as a clean one; after a resume the first frame read has no last frame to
-    carry lines from.
+    between keyframes (``ocr_crawl_step_s``, `crawl_text`, `_FramesBetween`). Each frame's decision to read or
+    keep is stored, so a resumed run decides exactly as a clean one; after a resume the first frame read has no
+    last frame to carry lines from, and no band given up on.
     """
     o = ctx.opts
     params: dict[str, Any] = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
@@ -924,6 +923,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
     decoded = _DecodedKeyframes(ctx, read_before[-1] if read_before else todo[0] if todo else None)
     step = o.ocr_crawl_step_s
     crawls = None if step is None else crawl_text.Crawls(every_s=o.sample_every_s, step_s=step)
+    between = _FramesBetween(ctx, ocr)
     for n, f in enumerate(frames):
         shot = int(np.searchsorted(shot_starts, f.t_s, side="right")) - 1
         if f.id in decided:
@@ -941,7 +941,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
             read = carry.read(image) if carry is not None else ocr.read(image)
             lines = [b for b in read if b.score >= o.ocr_min_score]
             if crawls is not None:
-                lines = crawls.complete(lines, f.t_s, lambda s: decoded.read_between(s, ocr, o.ocr_min_score))
+                lines = crawls.complete(lines, f.t_s, between.readings)
         with store.transaction():
             if reuse and last is not None:
                 store.reuse_ocr(f.id, from_frame=last[1])
@@ -955,7 +955,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
     if carry is not None:  # this run's lines only (a resumed run counts from where it resumed)
         stats |= {"lines_recognised": carry.recognised, "lines_carried": carry.carried}
     if crawls is not None:
-        stats |= {"crawl_frames_read": decoded.between_read, "crawl_lines_completed": crawls.completed}
+        stats |= {"crawl_frames_read": between.frames_read, "crawl_lines_completed": crawls.completed}
     ctx.finish("ocr", status, t0, stats)
 
 
@@ -964,55 +964,57 @@ class _DecodedKeyframes:
 
     JPEG (quality 88) blurs small text past reading: 24 px lines of a 1280x720 video, 12 px in the 640 px
     keyframes, were read from the decoded frames and lost in their JPEGs (`tests/memory/test_ocr_pixels.py`).
-    Decoding again costs a sequential pass without thumbnails, about half the scan's time. With
-    ``ocr_crawl_step_s`` the pass also keeps frames that far apart between keyframes, up to one keyframe period
-    either side of the last keyframe asked for, for `read_between`.
+    Decoding again costs a sequential pass without thumbnails, about half the scan's time.
     """
 
     def __init__(self, ctx: _Ctx, first: FrameRecord | None) -> None:
         o = ctx.opts
-        step = o.ocr_crawl_step_s
-        self._reach = o.sample_every_s if step is not None else 0.0
-        start = max(0.0, first.t_s - self._reach) if first is not None else 0.0
-        every = min(step, o.sample_every_s) if step is not None else o.sample_every_s
-        opts = ScanOptions(sample_every_s=every, sample_width=o.sample_width, start_s=start, thumbs=False)
+        start = first.t_s if first is not None else 0.0
+        opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, start_s=start, thumbs=False)
         self._frames = ((fr.t_s, fr.image) for fr in scan(ctx.video, opts) if fr.image is not None)
-        self._tolerance = every / 2
-        self._kept: collections.deque[tuple[float, NDArray[np.uint8]]] = collections.deque()
-        self._exhausted = False
-        self._readings: dict[float, list[TextBox]] = {}
-        self.between_read = 0  # frames between keyframes read by `read_between`
-
-    def _decode_to(self, t_s: float) -> None:
-        while not self._exhausted and (not self._kept or self._kept[-1][0] < t_s - 1e-3):
-            nxt = next(self._frames, None)
-            if nxt is None:
-                self._exhausted = True
-            else:
-                self._kept.append(nxt)
+        self._at: tuple[float, NDArray[np.uint8]] | None = None
 
     def image(self, frame: FrameRecord, store: VideoStore) -> NDArray[np.uint8]:
         """The keyframe as decoded; its JPEG where the decode does not reach it (frames are asked for in order)."""
-        self._decode_to(frame.t_s)
-        while self._kept and self._kept[0][0] < frame.t_s - self._reach - 1e-3:
-            self._kept.popleft()
-        for t, image in self._kept:
-            if abs(t - frame.t_s) <= 1e-3:
-                return image
+        while self._at is None or self._at[0] < frame.t_s - 1e-3:
+            nxt = next(self._frames, None)
+            if nxt is None:
+                break
+            self._at = nxt
+        if self._at is not None and abs(self._at[0] - frame.t_s) <= 1e-3:
+            return self._at[1]
         return _read_rgb(store, frame.file)
 
-    def read_between(self, t_s: float, ocr: OCR, min_score: float) -> list[TextBox]:
-        """The lines of the kept frame nearest ``t_s`` (read once, then remembered); [] where none was kept."""
-        self._decode_to(t_s + self._tolerance)
-        near = [(abs(t - t_s), t, image) for t, image in self._kept if abs(t - t_s) <= self._tolerance]
-        if not near:
-            return []
-        _, t, image = min(near, key=lambda x: x[:2])
-        if t not in self._readings:
-            self._readings = {k: v for k, v in self._readings.items() if k >= self._kept[0][0]}
-            self._readings[t] = [b for b in ocr.read(image) if b.score >= min_score]
-            self.between_read += 1
-        return self._readings[t]
+
+class _FramesBetween:
+    """Frames between keyframes for `crawl_text.Crawls`: decoded on demand (seeking), each read once.
+
+    Crawls are rare (none on an hour of Big Buck Bunny), so the keyframe pass decodes nothing for them.
+    """
+
+    def __init__(self, ctx: _Ctx, ocr: OCR) -> None:
+        self._video = ctx.video
+        self._duration_s = ctx.info.duration_s
+        self._width = min(ctx.opts.sample_width, ctx.info.width) // 2 * 2  # as the scan sizes keyframes
+        self._keep_s = 2 * ctx.opts.sample_every_s
+        self._ocr = ocr
+        self._min_score = ctx.opts.ocr_min_score
+        self._readings: dict[float, list[TextBox]] = {}
+        self.frames_read = 0
+
+    def readings(self, times_s: Sequence[float]) -> Iterator[list[TextBox]]:
+        """The lines of the frame shown at each time in turn, read as they are asked for; past the end, none."""
+        times = [t for t in times_s if 0.0 <= t <= self._duration_s]
+        if not times:
+            return
+        self._readings = {t: v for t, v in self._readings.items() if abs(t - times[0]) <= self._keep_s}
+        todo = [t for t in times if t not in self._readings]
+        images = dict(zip(todo, frames_at(self._video, todo, width=self._width), strict=True)) if todo else {}
+        for t in times:
+            if t not in self._readings:
+                self._readings[t] = [b for b in self._ocr.read(images[t]) if b.score >= self._min_score]
+                self.frames_read += 1
+            yield self._readings[t]
 
 
 def _grey_thumb(image: NDArray[np.uint8]) -> NDArray[np.float32]:

@@ -12,7 +12,7 @@ whose piece could not be completed is not followed again while it holds a cut li
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from difflib import SequenceMatcher
 from typing import Literal
 
@@ -81,11 +81,14 @@ class Crawls:
         self.completed = 0
         self.followed = 0
 
-    def complete(self, lines: list[TextBox], t_s: float, read_at: Callable[[float], list[TextBox]]) -> list[TextBox]:
+    def complete(
+        self, lines: list[TextBox], t_s: float, readings: Callable[[list[float]], Iterable[list[TextBox]]]
+    ) -> list[TextBox]:
         """``lines`` of the keyframe at ``t_s``, each crawl piece replaced by its whole line where one is found.
 
-        ``read_at(s)`` returns the lines of the frame nearest ``s`` seconds ([] where there is none). The whole
-        line keeps the piece's box: where the line was at ``t_s``.
+        ``readings(times)`` yields the lines of the frame shown at each time in turn, read as they are asked
+        for (the search stops at the first whole line). The whole line keeps the piece's box: where the line was
+        at ``t_s``.
         """
         given_up: list[tuple[float, float]] = []
         out: list[TextBox] = []
@@ -101,8 +104,8 @@ class Crawls:
                 continue
             self.followed += 1
             whole = None
-            for s in follow_times(t_s, side, every_s=self._every_s, step_s=self._step_s):
-                whole = next((w for w in read_at(s) if completes(line, w)), None)
+            for found in readings(follow_times(t_s, side, every_s=self._every_s, step_s=self._step_s)):
+                whole = next((w for w in found if completes(line, w)), None)
                 if whole is not None:
                     break
             if whole is None:
