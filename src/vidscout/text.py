@@ -99,8 +99,20 @@ def _words(text: str) -> list[str]:
     text = text.casefold().replace("\u2019", "'")
     text = _MONEY.sub(lambda m: f"{m.group(2)} {_CURRENCY[m.group(1)]}", _CLITIC.sub("'", text))
     text = _THOUSANDS.sub("", _PERCENT.sub(r"\1 percent ", text)).replace("'", "")
-    words: list[str] = _TOKEN.findall(text)
+    words: list[str] = [_zero_or_o(w) for w in _TOKEN.findall(text)]
     return _spell_numbers([SPELLING.get(w) or TITLES.get(w, w) for w in words])
+
+
+def _zero_or_o(word: str) -> str:
+    """Undo OCR's commonest confusion: a zero among letters is "o" ("0ff"), an "o" among digits is 0 ("2o24").
+
+    Only where at least two other characters say which the word is: "b0" and "o7" are left alone.
+    """
+    if "0" in word and word.replace("0", "").isalpha() and len(word.replace("0", "")) >= 2:
+        return word.replace("0", "o")
+    if "o" in word and word.replace("o", "").isdigit() and len(word.replace("o", "")) >= 2:
+        return word.replace("o", "0")
+    return word
 
 
 @functools.lru_cache(maxsize=65536)
@@ -125,13 +137,15 @@ def tokenize(text: str) -> list[str]:
     Apostrophes are removed before splitting, so "don't" is "dont" and "chef's" is "chefs". Numbers meet
     however they are written: number words become digits and separators split, so "ten thirty", "10:30"
     and "10.30" all give ``["10", "30"]``; thousands separators join ("1,000" is "1000"), "$3" is "3 dollars"
-    and "40%" is "40 percent" (also where OCR lost the space after it: "40%OFF"). British spellings become US ones (`SPELLING`), abbreviated titles are spelled out
-    (`TITLES`: "Dr." is "doctor"), plurals singular (`stem`).
+    and "40%" is "40 percent" (also where OCR lost the space after it: "40%OFF"); a zero among letters is an
+    "o" and an "o" among digits a zero, as OCR confuses them ("0FF", "2O24"). British spellings become US
+    ones (`SPELLING`), abbreviated titles are spelled out (`TITLES`: "Dr." is "doctor"), plurals singular
+    (`stem`).
 
     >>> tokenize("Where's the 3.5 kg bag? Don't ask!")
     ['where', '3', '5', 'kg', 'bag', 'dont', 'ask']
     >>> tokenize("The bakery opens at seven thirty")
-    ['bakery', 'open', '7', '30']
+    ['bakeri', 'open', '7', '30']
     """
     return [stem(t) for t in _words(text) if t not in STOPWORDS]
 

@@ -20,6 +20,9 @@ def test_tokenize_lowercases_strips_punctuation_and_stopwords_keeps_numbers() ->
     assert tokenize("Dr. Moreau, Prof Lee") == tokenize("doctor moreau, professor lee") == titles
     # A sign read without the space after "%" still gives the word after it.
     assert tokenize("SALE 76%OFF") == tokenize("sale 76 percent off") == ["sale", "76", "percent", "off"]
+    # OCR's zero for "O" and "O" for zero, where the rest of the word says which it is.
+    assert tokenize("SALE 76% 0FF, L0NDON 2O24") == ["sale", "76", "percent", "off", "london", "2024"]
+    assert tokenize("gate B0, room o7, 10 oz") == ["gate", "b0", "room", "o7", "10", "oz"]
     assert tokenize("where do they talk about it") == ["talk"]
     assert tokenize("") == []
 

@@ -1222,7 +1222,8 @@ def _text_index_layer(ctx: _Ctx, *, captions: bool = False, speakers: bool = Fal
         *(["speakers"] if speakers else []),
     ]
     # speech=majority: each utterance in the clip holding most of its words; ocr=blocks: lines laid out in blocks
-    # recipe 4: `tokenize` spells out abbreviated titles (the library index stores its tokens); 5: "40%OFF"
+    # recipe 4: `tokenize` spells out abbreviated titles (the library index stores its tokens); 5: "40%OFF",
+    # "0FF" and "2O24"
     params = {"speech": "majority", "ocr": "blocks", "speakers": speakers, "recipe": 5}
     status = ctx.begin("text_index", ctx.backends.spec("text_embedder"), params, deps)
     if status is None:
