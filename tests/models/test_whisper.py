@@ -11,9 +11,11 @@ import pytest
 from numpy.typing import NDArray
 
 from vidscout.errors import ConfigError
+from vidscout.media.planted import build_planted, draw_perception_spec, speech_seconds
 from vidscout.media.samples import espeak_wav
 from vidscout.models.base import ASR
 from vidscout.models.registry import Backends, availability, make_asr
+from vidscout.models.whisper import _Span, _windows  # pyright: ignore[reportPrivateUsage]
 from vidscout.settings import Settings
 from vidscout.video.decode import load_audio
 
@@ -86,3 +88,26 @@ def test_the_first_word_after_a_long_silence_is_timed_where_it_is_said(backends:
         assert match, (first, [w.text for w in words])
         assert abs(match[0].start_s - onset) <= 0.3, (first, match[0].start_s, onset)
     assert all(not (8.0 < w.start_s < 12.0) and not (18.0 < w.start_s < 27.5) for w in words)  # none in silence
+
+
+def test_joined_speech_longer_than_a_window_loses_no_sentence(
+    backends: Backends, media_cache: Path, tmp_path: Path
+) -> None:
+    # Ten planted lines (espeak voices and a LibriVox reader) over silence: 46 s of joined speech. Decoded as one
+    # stream, Whisper ended its second window early and the last two sentences (79 s and 91 s) never came out.
+    spec = draw_perception_spec(543820, size=(640, 360), duration_s=150.0).model_copy(update={"texts": []})
+    video = build_planted(spec, media_cache / "speech_543820.mp4", cache=media_cache).path
+    audio = load_audio(video)
+    spans = backends.asr._speech_only(audio)[1]  # pyright: ignore[reportAttributeAccessIssue]
+    assert (spans[-1].at + spans[-1].size) / 16_000 > 30.0  # more than one window of joined speech
+    words = [w for s in backends.asr.transcribe(audio) for w in s.words]
+    for line in spec.speech:
+        start, end = line.start_s, line.start_s + speech_seconds(line)
+        heard = [w.text for w in words if start - 0.5 <= w.start_s <= end + 0.5]
+        assert len(heard) >= 3, (line.text, start, end, heard)
+
+
+def test_speech_chunks_are_grouped_whole_into_windows() -> None:
+    spans = [_Span(at=at, size=size, origin=0, speech=(0, 1)) for at, size in [(0, 10), (15, 10), (30, 40), (75, 5)]]
+    assert [[sp.at for sp in g] for g in _windows(spans, 30)] == [[0, 15], [30], [75]]  # the 40 stays whole
+    assert _windows([], 30) == []
