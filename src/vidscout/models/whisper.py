@@ -182,10 +182,10 @@ def _join(
 WINDOW_S = 28.0
 """Most seconds of joined speech chunks decoded again in one call. Whisper reads 30-s windows and sometimes ends
 one early, skipping the speech left in it: two of ten planted sentences lost after 75 s of a 150-s video, both
-right when decoded again. Decoding every group of chunks on its own instead changed the words of chunks
-that had come out right, and was worse on fresh seeds (espeak WER 9.6 % and 24.2 % became 15.1 % and 30.3 %),
-so only chunks no word came from are decoded again. Chunks are grouped whole, so a group fits one window
-unless a single chunk is longer."""
+right when decoded again. Only chunks no word came from are decoded again: decoding every group on its own
+changes the words of chunks that came out right (on two fresh seeds espeak WER went from 9.6 % and 24.2 % to
+15.1 % and 30.3 %, though Whisper on 2 threads gives different words for the same audio run to run, so that
+difference may be noise). Chunks are grouped whole, so a group fits one window unless a single chunk is longer."""
 
 
 def _windows(spans: list[_Span], size: float) -> list[list[_Span]]:
