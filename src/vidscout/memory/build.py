@@ -79,7 +79,16 @@ from vidscout.models.ocr import SHORT_LINE_MIN_SCORE
 from vidscout.models.probe import availability
 from vidscout.models.registry import is_served
 from vidscout.models.visual_facts import summarise_facts
-from vidscout.video.decode import SAMPLE_RATE, ScanOptions, VideoInfo, frames_at, load_audio, probe, scan
+from vidscout.video.decode import (
+    SAMPLE_RATE,
+    ScanOptions,
+    VideoInfo,
+    frames_at,
+    load_audio,
+    probe,
+    sample_width,
+    scan,
+)
 from vidscout.video.segment import (
     SegmentOptions,
     ShotDetector,
@@ -995,7 +1004,7 @@ class _FramesBetween:
     def __init__(self, ctx: _Ctx, ocr: OCR) -> None:
         self._video = ctx.video
         self._duration_s = ctx.info.duration_s
-        self._width = min(ctx.opts.sample_width, ctx.info.width) // 2 * 2  # as the scan sizes keyframes
+        self._width = sample_width(ctx.info, ctx.opts.sample_width)  # as the scan sizes keyframes
         self._keep_s = 2 * ctx.opts.sample_every_s
         self._ocr = ocr
         self._min_score = ctx.opts.ocr_min_score

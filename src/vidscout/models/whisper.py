@@ -103,8 +103,10 @@ class FasterWhisperASR:
         starts = [w.start_s * SAMPLE_RATE for seg in out for w in seg.words]
         unheard = [sp for sp in spans if not any(sp.speech[0] - 1 <= t <= sp.speech[1] + 1 for t in starts)]
         if unheard:
-            again, spans = _join(decoded, [(sp.origin, sp.origin + sp.size, sp.speech) for sp in unheard], self._gap)
-            for group in _windows(spans, WINDOW_S * SAMPLE_RATE):
+            again, again_spans = _join(
+                decoded, [(sp.origin, sp.origin + sp.size, sp.speech) for sp in unheard], self._gap
+            )
+            for group in _windows(again_spans, WINDOW_S * SAMPLE_RATE):
                 first, last = group[0].at, group[-1].at + group[-1].size
                 local = [replace(sp, at=sp.at - first) for sp in group]
                 out += self._decode(again[first:last], local, language)[0]

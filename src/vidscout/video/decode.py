@@ -242,6 +242,11 @@ def _frame_time_s(frame: Any, time_base: Fraction) -> float | None:
     return float(frame.pts * time_base)
 
 
+def sample_width(info: VideoInfo, width: int) -> int:
+    """The width `scan` gives its analysis frames when asked for ``width``: never upscaled, even."""
+    return min(width, info.width) // 2 * 2
+
+
 def scan(path: Path, options: ScanOptions | None = None) -> Iterator[ScannedFrame]:
     """Decode frames in order, yielding a thumbnail per frame and full images at the sample rate.
 
@@ -250,7 +255,7 @@ def scan(path: Path, options: ScanOptions | None = None) -> Iterator[ScannedFram
     """
     opts = options or ScanOptions()
     info = probe(path)
-    out_w = min(opts.sample_width, info.width) // 2 * 2
+    out_w = sample_width(info, opts.sample_width)
     out_h = max(2, round(info.height * out_w / info.width) // 2 * 2)
     container = _open(path)
     yielded = 0
