@@ -92,7 +92,7 @@ def main() -> None:
                 "wer": {name: round(s.wer, 4) for name, s in scores.items()},
                 "ref_words": {name: s.ref_words for name, s in scores.items()},
                 "seconds_per_audio_hour": round(3600 * seconds / audio_s, 1),
-                "examples": {name: pairs[:3] for name, pairs in per.items()},
+                "lines": per,  # (planted, heard) for every planted line
             }
     names = list(CONDITIONS)
     print(f"{'model':<24}" + "".join(f"{n:>22}" for n in names) + f"{'s / audio hour':>16}")

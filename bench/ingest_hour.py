@@ -12,7 +12,13 @@ With --compare-carry, the same video is first ingested reading every OCR line of
 (`IngestOptions(ocr_carry_moved_lines=False)`), then as by default (lines that only moved keep their text),
 and the ratios of the two OCR layers' and wall times are printed.
 
-Run: python bench/ingest_hour.py [--minutes 60] [--quick] [--compare | --compare-carry]
+With --compare-pixels, the same video is first ingested with OCR decoding the keyframes again
+(`IngestOptions(ocr_keep_pixels=False)`), then as by default (the scan keeps lossless keyframes for OCR), and
+the ratios of the two runs' scan + OCR seconds and wall times are printed. --compare-crawls likewise compares
+with crawls left uncompleted.
+
+Run: python bench/ingest_hour.py [--minutes 60] [--quick] [--compare] [--compare-carry] [--compare-crawls]
+     [--compare-pixels]
      (--quick: 5 minutes; results in bench/results/ingest_hour[_quick].json)
 """
 
@@ -133,6 +139,14 @@ def ingest_once(video: Path, options: IngestOptions, label: str) -> dict[str, An
             "layers": layers}  # fmt: skip
 
 
+COMPARISONS: dict[str, tuple[str, dict[str, Any], str, tuple[str, ...]]] = {
+    "compare_carry": ("every_line", {"ocr_carry_moved_lines": False}, "OCR: every line read", ("ocr",)),
+    "compare_crawls": ("no_crawls", {"ocr_crawl_step_s": None}, "OCR: crawls not completed", ("ocr",)),
+    "compare_pixels": ("decode_again", {"ocr_keep_pixels": False}, "OCR: keyframes decoded again", ("scan", "ocr")),
+}
+"""--compare-X: (result key, the other run's options, its label, the layers whose seconds are compared)."""
+
+
 def main() -> None:
     """Build the video, ingest it into a fresh database (twice with --compare), print where time goes."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -144,6 +158,7 @@ def main() -> None:
     ap.add_argument(
         "--compare-crawls", action="store_true", help="Also ingest without completing crawls between keyframes."
     )
+    ap.add_argument("--compare-pixels", action="store_true", help="Also ingest decoding the keyframes again for OCR.")
     add_json_option(ap, "ingest_hour")
     args = ap.parse_args()
     if args.quick:
@@ -152,26 +167,17 @@ def main() -> None:
     out: dict[str, Any] = {}
     if args.compare:
         out["one_thread"] = ingest_once(video, IngestOptions(parallel_audio=False), "audio after frames, one thread")
-    if args.compare_carry:
-        out["every_line"] = ingest_once(video, IngestOptions(ocr_carry_moved_lines=False), "OCR: every line read")
-    if args.compare_crawls:
-        out["no_crawls"] = ingest_once(video, IngestOptions(ocr_crawl_step_s=None), "OCR: crawls not completed")
+    chosen = [(flag, c) for flag, c in COMPARISONS.items() if getattr(args, flag)]
+    for _, (key, options, label, _) in chosen:
+        out[key] = ingest_once(video, IngestOptions(**options), label)
     out |= ingest_once(video, IngestOptions(), "default: audio layers on a second thread")
-    if args.compare_crawls:
-        ocr = {r["name"]: r["seconds"] for r in out["layers"]}["ocr"]
-        ocr_off = {r["name"]: r["seconds"] for r in out["no_crawls"]["layers"]}["ocr"]
-        out["ocr_ratio_vs_no_crawls"] = ocr / ocr_off
-        out["wall_ratio_vs_no_crawls"] = out["wall_s"] / out["no_crawls"]["wall_s"]
-        print(f"OCR seconds, completing crawls / not: {ocr / ocr_off:.3f}; wall: {out['wall_ratio_vs_no_crawls']:.3f}")
-    if args.compare_carry:
-        ocr = {r["name"]: r["seconds"] for r in out["layers"]}["ocr"]
-        ocr_every = {r["name"]: r["seconds"] for r in out["every_line"]["layers"]}["ocr"]
-        out["ocr_ratio_vs_every_line"] = ocr / ocr_every
-        out["wall_ratio_vs_every_line"] = out["wall_s"] / out["every_line"]["wall_s"]
-        print(
-            f"OCR seconds, carrying moved lines / every line: {ocr / ocr_every:.3f}; "
-            f"wall: {out['wall_ratio_vs_every_line']:.3f}"
-        )
+    for _, (key, _, label, layers) in chosen:
+        ours = sum(r["seconds"] for r in out["layers"] if r["name"] in layers)
+        theirs = sum(r["seconds"] for r in out[key]["layers"] if r["name"] in layers)
+        out[f"{'_'.join(layers)}_ratio_vs_{key}"] = ours / theirs
+        out[f"wall_ratio_vs_{key}"] = out["wall_s"] / out[key]["wall_s"]
+        print(f"{' + '.join(layers)} seconds, default / {label}: {ours / theirs:.3f}; "
+              f"wall: {out[f'wall_ratio_vs_{key}']:.3f}")  # fmt: skip
     if args.compare:
         ratio = out["wall_s"] / out["one_thread"]["wall_s"]
         out["wall_ratio_vs_one_thread"] = ratio

@@ -9,26 +9,16 @@ import numpy as np
 import pytest
 
 from vidscout.media.planted import Piece, PlantedSpec, TextPlant, build_planted
-from vidscout.memory.build import ingest, store_dir
-from vidscout.memory.store import VideoStore
+from vidscout.memory.build import IngestOptions, ingest, store_dir
+from vidscout.memory.store import PIXELS_DIR, VideoStore
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
 from vidscout.text import normalise_words
 
 
 def test_small_text_of_an_hd_video_is_read_from_the_decoded_keyframes(media_cache: Path, tmp_path: Path) -> None:
-    # 24 px and 20 px bare outlined lines on 1280x720 street footage: 12 and 10 px in the 640 px keyframes.
-    spec = PlantedSpec(
-        seed=0, size=(1280, 720), pieces=[Piece(source="vtest", start_s=20.0, duration_s=12.0)], bed="silence",
-        texts=[
-            TextPlant(text="Dr. Okafor - Perth", start_s=1.0, duration_s=10.0, size_px=24, boxed=False, light=False,
-                      outline=True, position="top", font="DejaVuSans.ttf"),
-            TextPlant(text="Platform 7 - Lisbon", start_s=1.0, duration_s=10.0, size_px=20, boxed=False, light=True,
-                      outline=True, position="bottom", font="DejaVuSerif.ttf"),
-        ],
-        speech=[],
-    )  # fmt: skip
-    video = build_planted(spec, media_cache / "small_text_720p.mp4", cache=media_cache).path
+    spec = _small_text_spec()
+    video = _small_text_video(media_cache)
     backends = Backends(Settings(data_dir=tmp_path / "data"))
     report = ingest(video, tmp_path, backends)
     assert next(layer for layer in report.layers if layer.name == "ocr").status == "computed"
@@ -52,3 +42,63 @@ def test_small_text_of_an_hd_video_is_read_from_the_decoded_keyframes(media_cach
     lost = sum(not want[0] <= got for got in from_jpegs)
     if lost == 0:
         pytest.fail("the JPEG keyframes read as well as the decoded ones: this test no longer shows the difference")
+
+
+def test_kept_lossless_keyframes_read_as_a_second_decode_does(media_cache: Path, tmp_path: Path) -> None:
+    # The scan's PNGs spare OCR a second decode; a store without them (ocr_keep_pixels=False, or scanned before
+    # they existed) decodes again. Both must read the same lines, and no PNG may outlive the OCR layer.
+    video = _small_text_video(media_cache)
+    backends = Backends(Settings(data_dir=tmp_path / "data"))
+    lines: dict[bool, list[tuple[float, str]]] = {}
+    for keep in (True, False):
+        videos = tmp_path / f"keep_{keep}"
+        report = ingest(video, videos, backends, options=IngestOptions(ocr_keep_pixels=keep))
+        ocr = next(layer for layer in report.layers if layer.name == "ocr")
+        with VideoStore.open(store_dir(videos, video)) as store:
+            times = {f.id: f.t_s for f in store.frames()}
+            lines[keep] = sorted((times[line.frame_id], line.text) for line in store.ocr_lines())
+            assert not (store.root / PIXELS_DIR).exists()
+            assert ocr.stats["frames_decoded_again"] == (0 if keep else len(times))
+    assert lines[True], "nothing was read: the comparison shows nothing"
+    assert lines[True] == lines[False]
+
+
+def test_a_missing_lossless_keyframe_is_decoded_from_the_video(media_cache: Path, tmp_path: Path) -> None:
+    # The scan finished, then some PNGs were lost (killed mid-write, a disk cleaner): those frames are decoded.
+    video = _small_text_video(media_cache)
+    backends = Backends(Settings(data_dir=tmp_path / "data"))
+
+    def stop_after_the_scan(layer: str, done: float, total: float) -> None:
+        if layer not in ("scan", "segments"):
+            raise RuntimeError("stopped after the scan")
+
+    with pytest.raises(RuntimeError, match="stopped after the scan"):
+        ingest(video, tmp_path, backends, progress=stop_after_the_scan)
+    with VideoStore.open(store_dir(tmp_path, video)) as store:
+        frames = store.frames()
+        kept = [store.pixels_path(f.file) for f in frames]
+    assert all(p.is_file() for p in kept)
+    for p in kept[2:4]:
+        p.unlink()
+    report = ingest(video, tmp_path, backends)
+    ocr = next(layer for layer in report.layers if layer.name == "ocr")
+    assert ocr.stats["frames_decoded_again"] == 2
+    assert not kept[0].parent.exists()
+
+
+def _small_text_spec() -> PlantedSpec:
+    # 24 px and 20 px bare outlined lines on 1280x720 street footage: 12 and 10 px in the 640 px keyframes.
+    return PlantedSpec(
+        seed=0, size=(1280, 720), pieces=[Piece(source="vtest", start_s=20.0, duration_s=12.0)], bed="silence",
+        texts=[
+            TextPlant(text="Dr. Okafor - Perth", start_s=1.0, duration_s=10.0, size_px=24, boxed=False, light=False,
+                      outline=True, position="top", font="DejaVuSans.ttf"),
+            TextPlant(text="Platform 7 - Lisbon", start_s=1.0, duration_s=10.0, size_px=20, boxed=False, light=True,
+                      outline=True, position="bottom", font="DejaVuSerif.ttf"),
+        ],
+        speech=[],
+    )  # fmt: skip
+
+
+def _small_text_video(media_cache: Path) -> Path:
+    return build_planted(_small_text_spec(), media_cache / "small_text_720p.mp4", cache=media_cache).path

@@ -125,6 +125,12 @@ class IngestOptions(BaseModel, frozen=True):
         "instead of recognising it again; the detector still runs on every keyframe. Needs an OCR that can "
         "recognise chosen lines (RapidOCR can).",
     )
+    ocr_keep_pixels: bool = Field(
+        default=True,
+        description="The scan keeps a lossless PNG of each keyframe (about 240 KB at 640x360: ~430 MB per hour of "
+        "video, deleted once the OCR layer has read them) so that OCR does not decode the video a second time "
+        "(about 200 CPU-seconds per hour of 720p); False: decode again.",
+    )
     ocr_crawl_step_s: float | None = Field(
         default=0.5,
         gt=0,
@@ -686,10 +692,16 @@ def _scan_layer(ctx: _Ctx) -> None:
         last_t = fr.t_s
         if fr.image is not None and fr.t_s >= done_until - 1e-6:
             name = f"{fr.t_s:010.3f}.jpg"
-            ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(fr.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+            bgr = cv2.cvtColor(fr.image, cv2.COLOR_RGB2BGR)
+            ok, jpg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 88])
             if not ok:
                 raise BackendError(f"OpenCV could not encode the frame at {fr.t_s:.2f}s as JPEG.")
             write_atomic(store.root / "frames" / name, jpg.tobytes())
+            if o.ocr_keep_pixels:  # the OCR layer reads these pixels, not the JPEG's (`_DecodedKeyframes`)
+                ok, png = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+                if not ok:
+                    raise BackendError(f"OpenCV could not encode the frame at {fr.t_s:.2f}s as PNG.")
+                write_atomic(store.pixels_path(name), png.tobytes())
             frames.append((fr.t_s, name, text_likelihood(fr.image)))
         if fr.t_s >= next_commit:
             commit(fr.t_s)
@@ -916,6 +928,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
         params["crawls"] = {"step_s": o.ocr_crawl_step_s, **crawl_text.RECIPE}
     status = ctx.begin("ocr", ctx.backends.spec("ocr"), params, ["scan", "segments"])
     if status is None:
+        ctx.store.drop_pixels()  # left by a run killed between reading the last frame and deleting them
         return
     ocr = ctx.backends.ocr
     carry = MovedLines(ocr) if o.ocr_carry_moved_lines and isinstance(ocr, LineReader) else None
@@ -926,10 +939,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
     shot_starts = np.array([s.span.start_s for s in shots]) if shots else np.zeros(1)
     frames = store.frames()
     last: tuple[int, int, NDArray[np.float32]] | None = None  # (shot, frame id, grey thumbnail) of the last read
-    todo = [f for f in frames if f.id not in decided]
-    # A resumed run decodes from the last frame read before, which the next frame may be compared with.
-    read_before = [f for f in frames if decided.get(f.id) and todo and f.t_s < todo[0].t_s]
-    decoded = _DecodedKeyframes(ctx, read_before[-1] if read_before else todo[0] if todo else None)
+    decoded = _DecodedKeyframes(ctx)  # a resumed run asks first for the last frame read before, to compare with
     step = o.ocr_crawl_step_s
     crawls = None if step is None else crawl_text.Crawls(every_s=o.sample_every_s, step_s=step)
     between = _FramesBetween(ctx, ocr)
@@ -965,32 +975,50 @@ def _ocr_layer(ctx: _Ctx) -> None:
         stats |= {"lines_recognised": carry.recognised, "lines_carried": carry.carried}
     if crawls is not None:
         stats |= {"crawl_frames_read": between.frames_read, "crawl_lines_completed": crawls.completed}
+    stats["frames_decoded_again"] = decoded.decoded
     ctx.finish("ocr", status, t0, stats)
+    store.drop_pixels()
 
 
 class _DecodedKeyframes:
-    """The keyframes as the scan decoded them, decoded again in order: OCR reads these, not the stored JPEGs.
+    """The keyframes as the scan decoded them: OCR reads these pixels, not the stored JPEGs.
 
     JPEG (quality 88) blurs small text past reading: 24 px lines of a 1280x720 video, 12 px in the 640 px
     keyframes, were read from the decoded frames and lost in their JPEGs (`tests/memory/test_ocr_pixels.py`).
-    Decoding again costs a sequential pass without thumbnails, about half the scan's time.
+    The scan leaves a lossless PNG of each keyframe (``ocr_keep_pixels``); where one is missing (a store scanned
+    without them), the video is decoded again from that frame on, a sequential pass that costs about half the
+    scan's time. Frames must be asked for in time order.
     """
 
-    def __init__(self, ctx: _Ctx, first: FrameRecord | None) -> None:
-        o = ctx.opts
-        start = first.t_s if first is not None else 0.0
-        opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, start_s=start, thumbs=False)
-        self._frames = ((fr.t_s, fr.image) for fr in scan(ctx.video, opts) if fr.image is not None)
+    _RESTART_S = 30.0  # a decode this far behind the frame asked for seeks instead of decoding its way there
+
+    def __init__(self, ctx: _Ctx) -> None:
+        self._ctx = ctx
+        self._frames: Iterator[tuple[float, NDArray[np.uint8]]] | None = None
         self._at: tuple[float, NDArray[np.uint8]] | None = None
+        self.decoded = 0  # keyframes decoded from the video because no PNG was kept
 
     def image(self, frame: FrameRecord, store: VideoStore) -> NDArray[np.uint8]:
-        """The keyframe as decoded; its JPEG where the decode does not reach it (frames are asked for in order)."""
+        """The keyframe's pixels as decoded; its JPEG where the decode does not reach it."""
+        kept = store.pixels_path(frame.file)
+        if kept.is_file():
+            bgr = cv2.imread(str(kept), cv2.IMREAD_COLOR)
+            if bgr is not None:
+                return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+            log.warning("%s is unreadable; decoding the video again for that keyframe.", kept)
+        if self._frames is None or self._at is None or self._at[0] < frame.t_s - self._RESTART_S:
+            o = self._ctx.opts
+            opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, start_s=frame.t_s,
+                               thumbs=False)  # fmt: skip
+            self._frames = ((fr.t_s, fr.image) for fr in scan(self._ctx.video, opts) if fr.image is not None)
+            self._at = None
         while self._at is None or self._at[0] < frame.t_s - 1e-3:
             nxt = next(self._frames, None)
             if nxt is None:
                 break
             self._at = nxt
         if self._at is not None and abs(self._at[0] - frame.t_s) <= 1e-3:
+            self.decoded += 1
             return self._at[1]
         return _read_rgb(store, frame.file)
 

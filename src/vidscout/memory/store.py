@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -39,6 +40,8 @@ SCHEMA_VERSION = 2
 are migrated in place by the next ingest (duplicates dropped, the layers read from them completed again)."""
 
 LOCK_FILE = "ingest.lock"
+PIXELS_DIR = "pixels"
+"""Lossless keyframes the scan leaves for the OCR layer (`VideoStore.pixels_path`); gone once it has read them."""
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
@@ -695,6 +698,19 @@ class VideoStore:
     def frame_path(self, frame: FrameRecord) -> Path:
         """Absolute path of a frame's JPEG."""
         return self.root / "frames" / frame.file
+
+    def pixels_path(self, file: str) -> Path:
+        """Where the lossless PNG of the keyframe stored as ``file`` is kept until the OCR layer has read it."""
+        return self.root / PIXELS_DIR / (Path(file).stem + ".png")
+
+    def drop_pixels(self) -> int:
+        """Delete every kept lossless keyframe; returns how many there were."""
+        folder = self.root / PIXELS_DIR
+        if not folder.is_dir():
+            return 0
+        n = sum(1 for _ in folder.iterdir())
+        shutil.rmtree(folder, ignore_errors=True)
+        return n
 
     def cuts(self) -> list[float]:
         """Detected cut times, seconds."""
