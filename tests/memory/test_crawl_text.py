@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -28,10 +29,11 @@ def test_a_line_is_cut_by_one_side_edge_or_by_none() -> None:
     assert cut_side(_line("a ticker wider than the picture", 0.0, 1.0)) is None  # never whole: nothing to find
 
 
-def test_the_rest_of_a_line_is_looked_for_on_its_side_nearest_first() -> None:
-    assert follow_times(10.0, "right", every_s=2.0, step_s=0.5) == [10.5, 11.0, 11.5]
-    assert follow_times(10.0, "left", every_s=2.0, step_s=0.5) == [9.5, 9.0, 8.5]
-    assert follow_times(0.5, "left", every_s=2.0, step_s=0.5) == [0.0]
+def test_the_rest_of_a_line_is_looked_for_on_its_side_nearest_first_then_on_the_other() -> None:
+    # Right to left first (a line cut on the right is still coming in), then left to right.
+    assert follow_times(10.0, "right", every_s=2.0, step_s=0.5) == [10.5, 11.0, 11.5, 9.5, 9.0, 8.5]
+    assert follow_times(10.0, "left", every_s=2.0, step_s=0.5) == [9.5, 9.0, 8.5, 10.5, 11.0, 11.5]
+    assert follow_times(0.5, "left", every_s=2.0, step_s=0.5) == [0.0, 1.0, 1.5, 2.0]
     assert follow_times(10.0, "right", every_s=2.0, step_s=2.0) == []
 
 
@@ -45,16 +47,20 @@ def test_only_a_whole_line_of_the_same_band_holding_the_piece_completes_it() -> 
     assert not completes(piece, _line("Chapter", 0.3, 0.6))  # shorter than the piece
 
 
-def test_ingest_stores_a_crawl_whole_that_no_keyframe_shows_whole(media_cache: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("side", "name"), [("right", "crawl_640.mp4"), ("left", "crawl_ltr_640.mp4")])
+def test_ingest_stores_a_crawl_whole_that_no_keyframe_shows_whole(
+    media_cache: Path, tmp_path: Path, side: Literal["right", "left"], name: str
+) -> None:
     # Crossing the 640 px picture in 3 s, the line is whole for ~0.4 s around 4.5 s; keyframes are at 4 s and 6 s.
+    # From the right (right to left) the rest is found after the keyframe; from the left, only on the other side.
     text = "Chapter 4: The Copper Lantern"
     spec = PlantedSpec(
         seed=0, size=(640, 360), pieces=[Piece(source="vtest", start_s=40.0, duration_s=10.0)], bed="silence",
         texts=[TextPlant(text=text, start_s=3.0, duration_s=3.0, size_px=32, boxed=False, light=True, outline=True,
-                         position="middle", crawl=True, font="DejaVuSans.ttf")],
+                         position="middle", crawl=True, crawl_from=side, font="DejaVuSans.ttf")],
         speech=[],
     )  # fmt: skip
-    video = build_planted(spec, media_cache / "crawl_640.mp4", cache=media_cache).path
+    video = build_planted(spec, media_cache / name, cache=media_cache).path
     backends = Backends(Settings(data_dir=tmp_path / "data"))
     keyframe = frames_at(video, [4.0], width=640)[0]
     piece = [line.text for line in backends.ocr.read(keyframe)]
@@ -63,7 +69,7 @@ def test_ingest_stores_a_crawl_whole_that_no_keyframe_shows_whole(media_cache: P
     report = ingest(video, tmp_path, backends)
     ocr = next(layer for layer in report.layers if layer.name == "ocr")
     assert ocr.stats["crawl_lines_completed"] >= 1
-    assert ocr.stats["crawl_frames_read"] <= 3
+    assert ocr.stats["crawl_frames_read"] <= (3 if side == "right" else 6)
     with VideoStore.open(store_dir(tmp_path, video)) as store:
         lines = [(line.t_s, line.text) for line in store.ocr_lines()]
     assert (4.0, text) in [(round(t, 1), got) for t, got in lines], lines
@@ -82,11 +88,31 @@ def test_a_band_given_up_is_not_followed_again_while_a_ticker_runs_in_it() -> No
     for t in (10.0, 12.0, 14.0):
         out = crawls.complete([_line("News of the d", 0.5, 1.0)], t, still_cut)
         assert [line.text for line in out] == ["News of the d"]
-    assert asked == [10.5, 11.0, 11.5]  # followed once, at the first keyframe
+    assert asked == [10.5, 11.0, 11.5, 9.5, 9.0, 8.5]  # followed once (both ways), at the first keyframe
     crawls.complete([_line("Weather", 0.3, 0.6)], 16.0, still_cut)  # the band holds no cut line: followed again
     crawls.complete([_line("Sport: the c", 0.5, 1.0)], 18.0, still_cut)
-    assert asked[3:] == [18.5, 19.0, 19.5]
+    assert asked[6:] == [18.5, 19.0, 19.5, 17.5, 17.0, 16.5]
     assert (crawls.followed, crawls.completed) == (2, 0)
+
+
+def test_a_crawl_moving_left_to_right_is_completed_from_before_the_keyframe() -> None:
+    # Cut on the right edge, but leaving there: the frames after the keyframe show less of it, those before all.
+    crawls = Crawls(every_s=2.0, step_s=0.5)
+    readings = {
+        10.5: [_line("Chapter 4: The", 0.6, 1.0)],
+        9.5: [_line("Chapter 4: The Copper Lan", 0.3, 1.0)],
+        9.0: [_line("Chapter 4: The Copper Lantern", 0.15, 0.9)],
+    }
+    asked: list[float] = []
+
+    def read(times: list[float]) -> Iterator[list[TextBox]]:
+        for s in times:
+            asked.append(s)
+            yield readings.get(s, [])
+
+    out = crawls.complete([_line("Chapter 4: The Co", 0.4, 1.0)], 10.0, read)
+    assert [line.text for line in out] == ["Chapter 4: The Copper Lantern"]
+    assert asked == [10.5, 11.0, 11.5, 9.5, 9.0]  # its own side first, then nearest first on the other
 
 
 def test_a_whole_line_found_between_keyframes_replaces_the_piece_in_its_place() -> None:

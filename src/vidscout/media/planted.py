@@ -17,7 +17,7 @@ import random
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -73,7 +73,10 @@ class TextPlant(BaseModel, frozen=True):
     light: bool = Field(description="Light text (white) rather than dark (black).")
     outline: bool = Field(default=False, description="A thin contrasting border around the glyphs.")
     position: Position = "bottom"
-    crawl: bool = Field(default=False, description="Moves right to left across the frame (fully visible mid-way).")
+    crawl: bool = Field(default=False, description="Moves across the frame (fully visible mid-way).")
+    crawl_from: Literal["right", "left"] = Field(
+        default="right", description="The side a crawl enters from: right (it moves right to left) or left."
+    )
     font: str = FONTS[0]
 
 
@@ -361,8 +364,9 @@ def drawtext_filter(plant: TextPlant, i: int, work: Path) -> str:
     colour, other = ("white", "black") if plant.light else ("black", "white")
     y = {"top": "h*0.08", "middle": "(h-text_h)/2", "bottom": "h*0.86-text_h"}[plant.position]
     a, b = plant.start_s, plant.start_s + plant.duration_s
-    # A crawl enters from the right and leaves on the left, its middle third fully in view.
-    x = f"w-(t-{a:.3f})*(w+text_w)/{plant.duration_s:.3f}" if plant.crawl else "(w-text_w)/2"
+    # A crawl enters from one side and leaves on the other, its middle third fully in view.
+    moved = f"(t-{a:.3f})*(w+text_w)/{plant.duration_s:.3f}"
+    x = "(w-text_w)/2" if not plant.crawl else f"w-{moved}" if plant.crawl_from == "right" else f"{moved}-text_w"
     parts = [f"fontfile={FONT_DIR / plant.font}", f"textfile={textfile}", "expansion=none", f"fontsize={plant.size_px}",
              f"fontcolor={colour}", f"x={x}", f"y={y}", f"enable='between(t,{a:.3f},{b:.3f})'"]  # fmt: skip
     if plant.boxed:
@@ -382,6 +386,19 @@ def voice_span(wav: Path) -> tuple[float, float]:
     if not len(loud):
         return 0.0, len(audio) / SAMPLE_RATE
     return float(loud[0] * frame / SAMPLE_RATE), float((loud[-1] + 1) * frame / SAMPLE_RATE)
+
+
+def _keyed(spec: PlantedSpec) -> dict[str, Any]:
+    """The spec as its cache key sees it.
+
+    A crawl from the right, the only kind before `TextPlant.crawl_from` existed, is keyed without that field, so
+    videos rendered before it stay cached.
+    """
+    dumped = spec.model_dump(mode="json")
+    for text in dumped["texts"]:
+        if text["crawl_from"] == "right":
+            del text["crawl_from"]
+    return dumped
 
 
 def build_planted(spec: PlantedSpec, out: Path, *, cache: Path) -> PlantedVideo:
@@ -418,7 +435,7 @@ def build_planted(spec: PlantedSpec, out: Path, *, cache: Path) -> PlantedVideo:
                                      offset_s=round(line.start_s + off, 3)))  # fmt: skip
             if line.start_s + off > total:
                 raise ConfigError(f"speech {line.text!r} ends after the video ({total:.1f} s).")
-        key = samples.cache_key("planted", spec=spec.model_dump(mode="json"), renderer=RENDERER_VERSION)
+        key = samples.cache_key("planted", spec=_keyed(spec), renderer=RENDERER_VERSION)
         cached = samples.load_cached(out, key)
         if cached is not None:
             return PlantedVideo(path=out, spec=spec, cut_times=[float(c) for c in cached["cut_times"]], spoken=spoken)

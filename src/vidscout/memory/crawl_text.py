@@ -4,10 +4,11 @@ A line that crosses a 640 px frame in 3 s is whole on screen for well under a se
 catch a piece of it ("Chapter 1: The Vi", "let Velvet"). When a keyframe's line is cut by the picture's left
 or right edge, the OCR layer reads frames decoded between keyframes on the side where the rest of the line
 is: after the keyframe for a line cut on the right (still coming in), before it for one cut on the left
-(going out), nearest first. The first line read there that lies in the same band, is whole in view and holds
-the piece's letters replaces the piece. Crawls are assumed to move right to left, as tickers in Latin script
-do; a line cut on both sides is wider than the picture and never whole, so it is left as read, and a band
-whose piece could not be completed is not followed again while it holds a cut line (`Crawls`: a ticker).
+(going out), nearest first: crawls move right to left, as tickers in Latin script do. Where that side holds no
+whole line, the other side is read too, for a crawl moving left to right. The first line read that lies in the
+same band, is whole in view and holds the piece's letters replaces the piece. A line cut on both sides is wider
+than the picture and never whole, so it is left as read, and a band whose piece could not be completed is not
+followed again while it holds a cut line (`Crawls`: a ticker).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ MIN_BAND_OVERLAP = 0.5
 MIN_SHARED = 0.6
 """Least share of the piece's letters and digits that the whole line holds in one unbroken run."""
 
-RECIPE = {"edge": EDGE, "min_band_overlap": MIN_BAND_OVERLAP, "min_shared": MIN_SHARED, "ticker": "skip-given-up-band"}
+RECIPE = {"edge": EDGE, "min_band_overlap": MIN_BAND_OVERLAP, "min_shared": MIN_SHARED, "ticker": "skip-given-up-band",
+          "directions": "right-to-left, then left-to-right"}  # fmt: skip
 """Every threshold above, for the OCR layer's fingerprint."""
 
 Side = Literal["left", "right"]
@@ -42,10 +44,15 @@ def cut_side(line: TextBox) -> Side | None:
 
 
 def follow_times(t_s: float, side: Side, *, every_s: float, step_s: float) -> list[float]:
-    """When to look for the rest of a line cut at ``t_s``: between this keyframe and the next one on that side."""
+    """When to look for the rest of a line cut at ``t_s``, nearest first.
+
+    Between this keyframe and the next one after it for a line cut on the right, before it for one cut on the left
+    (a crawl moving right to left); then the other way (left to right).
+    """
     n = max(0, round(every_s / step_s) - 1)
     sign = 1.0 if side == "right" else -1.0
-    return [t_s + sign * step_s * k for k in range(1, n + 1) if t_s + sign * step_s * k >= 0.0]
+    times = [t_s + sign * step_s * k for k in range(1, n + 1)] + [t_s - sign * step_s * k for k in range(1, n + 1)]
+    return [t for t in times if t >= 0.0]
 
 
 def _letters(text: str) -> str:
