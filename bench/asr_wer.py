@@ -9,7 +9,8 @@ Numbers are normalised ("seven thirty" = "7:30"). Cost is seconds of transcripti
 measured in this process (models already loaded).
 
 Run: python bench/asr_wer.py [--seeds 1,2 | --fresh 2] [--models faster-whisper:tiny.en,faster-whisper:base]
-     [--quick]   (--quick: one fresh seed, tiny.en only; results in bench/results/asr_wer[_quick].json)
+     [--quick] [--repeat N]   (--quick: one fresh seed, tiny.en only; results in bench/results/asr_wer[_quick].json;
+     --repeat: decode each video N times and count those whose words differ)
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def main() -> None:
     ap.add_argument("--max-pause", type=float, default=1.0, help="Utterances are cut at longer pauses (s).")
     ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
     ap.add_argument("--quick", action="store_true", help="One fresh seed and tiny.en only.")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="Transcribe each video this many times and count the videos whose "
+        "words differ between runs (Whisper's int8 kernels on several threads need not be deterministic)."
+    )  # fmt: skip
     add_json_option(ap, "asr_wer")
     args = ap.parse_args()
     if args.quick:
@@ -73,13 +78,16 @@ def main() -> None:
         for model in args.models.split(","):
             asr = Backends(Settings(data_dir=Path(data), models=ModelSpecs(asr=model))).asr
             per: dict[str, list[tuple[str, str]]] = {}
-            seconds, audio_s = 0.0, 0.0
+            seconds, audio_s, differing = 0.0, 0.0, 0
             for name, _, video in videos:
                 audio = load_audio(video.path)
                 t0 = time.perf_counter()
                 utterances = split_at_pauses(asr.transcribe(audio), max_pause_s=args.max_pause)
                 seconds += time.perf_counter() - t0
                 audio_s += len(audio) / SAMPLE_RATE
+                heard = [w.text for u in utterances for w in u.words]
+                again = [[w.text for s in asr.transcribe(audio) for w in s.words] for _ in range(args.repeat - 1)]
+                differing += any(words != heard for words in again)
                 words = [w for u in utterances for w in u.words]
                 for line in video.spoken:
                     said = [
@@ -92,6 +100,7 @@ def main() -> None:
                 "wer": {name: round(s.wer, 4) for name, s in scores.items()},
                 "ref_words": {name: s.ref_words for name, s in scores.items()},
                 "seconds_per_audio_hour": round(3600 * seconds / audio_s, 1),
+                **({"repeats": args.repeat, "videos_heard_differently": differing} if args.repeat > 1 else {}),
                 "lines": per,  # (planted, heard) for every planted line
             }
     names = list(CONDITIONS)
@@ -102,6 +111,10 @@ def main() -> None:
             + "".join(f"{100 * r['wer'][n]:>21.1f}%" for n in names)
             + f"{r['seconds_per_audio_hour']:>16.0f}"
         )
+    if args.repeat > 1:
+        for model, r in results.items():
+            print(f"{model}: {r['videos_heard_differently']} of {len(videos)} videos heard differently in "
+                  f"{args.repeat} runs")  # fmt: skip
     write_json(json_path(args, "asr_wer"), {"seeds": seeds, "results": results})
 
 
