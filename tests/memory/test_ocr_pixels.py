@@ -84,6 +84,12 @@ def test_a_missing_lossless_keyframe_is_decoded_from_the_video(media_cache: Path
     ocr = next(layer for layer in report.layers if layer.name == "ocr")
     assert ocr.stats["frames_decoded_again"] == 2
     assert not kept[0].parent.exists()
+    # Killed after the OCR layer finished but before its PNGs were deleted: the next ingest deletes them.
+    kept[0].parent.mkdir()
+    kept[0].write_bytes(b"left over")
+    report = ingest(video, tmp_path, backends)
+    assert next(layer for layer in report.layers if layer.name == "ocr").status == "cached"
+    assert not kept[0].parent.exists()
 
 
 def _small_text_spec() -> PlantedSpec:

@@ -927,8 +927,11 @@ def _ocr_layer(ctx: _Ctx) -> None:
     if o.ocr_crawl_step_s is not None:
         params["crawls"] = {"step_s": o.ocr_crawl_step_s, **crawl_text.RECIPE}
     status = ctx.begin("ocr", ctx.backends.spec("ocr"), params, ["scan", "segments"])
-    if status is None:
-        ctx.store.drop_pixels()  # left by a run killed between reading the last frame and deleting them
+    if status is None:  # PNGs still here were left by a run killed between finishing and deleting them
+        if ctx.check_only and ctx.store.has_pixels():
+            raise _NeedsWrite("ocr")  # a read-only check deletes nothing: the writer does
+        if not ctx.check_only:
+            ctx.store.drop_pixels()
         return
     ocr = ctx.backends.ocr
     carry = MovedLines(ocr) if o.ocr_carry_moved_lines and isinstance(ocr, LineReader) else None

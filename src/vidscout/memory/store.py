@@ -703,10 +703,14 @@ class VideoStore:
         """Where the lossless PNG of the keyframe stored as ``file`` is kept until the OCR layer has read it."""
         return self.root / PIXELS_DIR / (Path(file).stem + ".png")
 
+    def has_pixels(self) -> bool:
+        """Whether lossless keyframes are kept (`pixels_path`)."""
+        return (self.root / PIXELS_DIR).is_dir()
+
     def drop_pixels(self) -> int:
         """Delete every kept lossless keyframe; returns how many there were."""
         folder = self.root / PIXELS_DIR
-        if not folder.is_dir():
+        if not self.has_pixels():
             return 0
         n = sum(1 for _ in folder.iterdir())
         shutil.rmtree(folder, ignore_errors=True)
