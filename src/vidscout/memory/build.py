@@ -945,7 +945,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
     decoded = _DecodedKeyframes(ctx)  # a resumed run asks first for the last frame read before, to compare with
     step = o.ocr_crawl_step_s
     crawls = None if step is None else crawl_text.Crawls(every_s=o.sample_every_s, step_s=step)
-    between = None if step is None else _FramesBetween(ctx, ocr)
+    between = _FramesBetween(ctx, ocr)  # decodes nothing until a crawl is followed
     for n, f in enumerate(frames):
         shot = int(np.searchsorted(shot_starts, f.t_s, side="right")) - 1
         if f.id in decided:
@@ -962,7 +962,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
         if not (reuse and last is not None):
             read = carry.read(image) if carry is not None else ocr.read(image)
             lines = [b for b in read if b.score >= o.ocr_min_score]
-            if crawls is not None and between is not None:
+            if crawls is not None:
                 lines = crawls.complete(lines, f.t_s, between.readings)
         with store.transaction():
             if reuse and last is not None:
@@ -976,7 +976,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
     stats: dict[str, Any] = {"keyframes": len(frames), "frames_read": n_read, "lines": store.count("ocr")}
     if carry is not None:  # this run's lines only (a resumed run counts from where it resumed)
         stats |= {"lines_recognised": carry.recognised, "lines_carried": carry.carried}
-    if crawls is not None and between is not None:
+    if crawls is not None:
         stats |= {"crawl_frames_read": between.frames_read, "crawl_lines_completed": crawls.completed}
     stats["frames_decoded_again"] = decoded.decoded
     ctx.finish("ocr", status, t0, stats)

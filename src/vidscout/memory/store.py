@@ -707,14 +707,9 @@ class VideoStore:
         """Whether lossless keyframes are kept (`pixels_path`)."""
         return (self.root / PIXELS_DIR).is_dir()
 
-    def drop_pixels(self) -> int:
-        """Delete every kept lossless keyframe; returns how many there were."""
-        folder = self.root / PIXELS_DIR
-        if not self.has_pixels():
-            return 0
-        n = sum(1 for _ in folder.iterdir())
-        shutil.rmtree(folder, ignore_errors=True)
-        return n
+    def drop_pixels(self) -> None:
+        """Delete every kept lossless keyframe."""
+        shutil.rmtree(self.root / PIXELS_DIR, ignore_errors=True)
 
     def cuts(self) -> list[float]:
         """Detected cut times, seconds."""
