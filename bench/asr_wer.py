@@ -82,10 +82,11 @@ def main() -> None:
             for name, _, video in videos:
                 audio = load_audio(video.path)
                 t0 = time.perf_counter()
-                utterances = split_at_pauses(asr.transcribe(audio), max_pause_s=args.max_pause)
+                segments = asr.transcribe(audio)
+                utterances = split_at_pauses(segments, max_pause_s=args.max_pause)
                 seconds += time.perf_counter() - t0
                 audio_s += len(audio) / SAMPLE_RATE
-                heard = [w.text for u in utterances for w in u.words]
+                heard = [w.text for s in segments for w in s.words]
                 again = [[w.text for s in asr.transcribe(audio) for w in s.words] for _ in range(args.repeat - 1)]
                 differing += any(words != heard for words in again)
                 words = [w for u in utterances for w in u.words]

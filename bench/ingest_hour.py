@@ -167,11 +167,11 @@ def main() -> None:
     out: dict[str, Any] = {}
     if args.compare:
         out["one_thread"] = ingest_once(video, IngestOptions(parallel_audio=False), "audio after frames, one thread")
-    chosen = [(flag, c) for flag, c in COMPARISONS.items() if getattr(args, flag)]
-    for _, (key, options, label, _) in chosen:
+    chosen = [c for flag, c in COMPARISONS.items() if getattr(args, flag)]
+    for key, options, label, _ in chosen:
         out[key] = ingest_once(video, IngestOptions(**options), label)
     out |= ingest_once(video, IngestOptions(), "default: audio layers on a second thread")
-    for _, (key, _, label, layers) in chosen:
+    for key, _, label, layers in chosen:
         ours = sum(r["seconds"] for r in out["layers"] if r["name"] in layers)
         theirs = sum(r["seconds"] for r in out[key]["layers"] if r["name"] in layers)
         out[f"{'_'.join(layers)}_ratio_vs_{key}"] = ours / theirs
