@@ -105,10 +105,10 @@ def main() -> None:
                 "lines": per,  # (planted, heard) for every planted line
             }
     names = list(CONDITIONS)
-    print(f"{'model':<24}" + "".join(f"{n:>22}" for n in names) + f"{'s / audio hour':>16}")
+    print(f"{'model':<36}" + "".join(f"{n:>22}" for n in names) + f"{'s / audio hour':>16}")
     for model, r in results.items():
         print(
-            f"{model:<24}"
+            f"{model:<36}"
             + "".join(f"{100 * r['wer'][n]:>21.1f}%" for n in names)
             + f"{r['seconds_per_audio_hour']:>16.0f}"
         )

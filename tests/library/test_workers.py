@@ -43,7 +43,9 @@ def videos(short_set: list[Path]) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def one_worker(videos: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("one"))
+    # One thread, as each of the two workers below gets: on another thread count Whisper's int8 sums run in another
+    # order, and borderline noise can be heard differently.
+    settings = Settings(data_dir=tmp_path_factory.mktemp("one"), threads=1)
     update = update_library("three", videos, settings, options=OPTIONS, backends=Backends(settings))
     assert [r.status for r in update.rows] == ["ingested"] * 3
     return _digest(settings, update)
@@ -52,11 +54,11 @@ def one_worker(videos: list[Path], tmp_path_factory: pytest.TempPathFactory) -> 
 def test_a_process_pool_builds_the_same_databases(
     videos: list[Path], one_worker: dict[str, Any], tmp_path: Path
 ) -> None:
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings(data_dir=tmp_path, threads=2)
     update = update_library("three", videos, settings, options=OPTIONS, workers=2)
     assert [r.status for r in update.rows] == ["ingested"] * 3
     assert _digest(settings, update) == one_worker
-    assert worker_settings(settings, 2).threads == max(1, settings.threads // 2)
+    assert worker_settings(settings, 2).threads == 1
 
 
 @pytest.fixture
@@ -71,7 +73,7 @@ def local_ray() -> Iterator[None]:
 def test_ray_builds_the_same_databases(
     videos: list[Path], one_worker: dict[str, Any], tmp_path: Path, local_ray: None
 ) -> None:
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings(data_dir=tmp_path, threads=2)
     update = update_library("three", videos, settings, options=OPTIONS, workers=2, runner="ray")
     assert update.runner == "ray" and [r.status for r in update.rows] == ["ingested"] * 3, update.rows
     assert _digest(settings, update) == one_worker

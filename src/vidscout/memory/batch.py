@@ -62,7 +62,9 @@ class IngestResources(BaseModel, frozen=True):
 def worker_settings(settings: Settings, workers: int) -> Settings:
     """``settings`` with the model threads shared out among ``workers`` processes (at least one each).
 
-    The stores do not depend on the thread count (the library tests compare 1 and 2 workers).
+    The stores do not depend on how many workers build them (the library tests compare 1 and 2 workers at one
+    thread each). They can depend on the thread count: Whisper's int8 sums run in another order and can hear
+    borderline noise differently.
     """
     return settings.model_copy(update={"threads": max(1, settings.threads // max(workers, 1))})
 

@@ -101,6 +101,7 @@ def _faster_whisper(model: str, opts: Options, settings: Settings, _: Backends) 
         vad_pad_ms=_int(opts, "pad_ms", 400),
         vad_gap_ms=_int(opts, "gap_ms", 500),
         condition_on_previous_text=opts.get("condition", "false").lower() in ("1", "true", "yes"),
+        fallback=opts.get("fallback", "false").lower() in ("1", "true", "yes"),
         offline=model in local,
     )
 

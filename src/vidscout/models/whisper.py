@@ -21,6 +21,13 @@ from vidscout.video.decode import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 
+MAX_COMPRESSION = 2.4
+"""Whisper's own test for a decode stuck in a loop: its text compresses (gzip) more than this. With the temperature
+fallback, faster-whisper decodes a looping window again by sampling from a generator it cannot seed, and keeps the
+best-scoring decode when all of them loop or score low: on 6 s of Big Buck Bunny's soundtrack that stored "Hmmmm..."
+in some runs and nothing in others. Without the fallback, the temperature-0 decode (a loop of "m", compression 31.9)
+is the only one, and it is dropped here every time."""
+
 
 class FasterWhisperASR:
     """The `ASR` protocol over a faster-whisper model directory (or a hub name, where a hub exists)."""
@@ -38,6 +45,8 @@ class FasterWhisperASR:
         vad_pad_ms: int = 400,
         vad_gap_ms: int = 500,
         condition_on_previous_text: bool = False,
+        fallback: bool = False,
+        max_compression: float | None = MAX_COMPRESSION,
         offline: bool = True,
     ) -> None:
         """Load the model.
@@ -56,6 +65,11 @@ class FasterWhisperASR:
                 end of the chunk before it, seconds from where it is said.
             condition_on_previous_text: Feed the previous window's text as the prompt of the next. Off by default:
                 with it, Whisper skipped a sentence that repeated an earlier one (bench/asr_wer.py).
+            fallback: Decode a window again at rising temperatures when its text loops or scores low (Whisper's
+                own default). Off by default: those decodes sample from a random generator that faster-whisper
+                cannot seed, so the same audio gave different words from run to run (see `MAX_COMPRESSION`).
+            max_compression: Drop a segment whose text compresses more than this (gzip), a loop rather than
+                speech; None keeps every segment.
             offline: Forbid hub downloads (True for packaged weights).
         """
         t0 = time.perf_counter()
@@ -72,6 +86,8 @@ class FasterWhisperASR:
         self._pad = int(max(0, vad_pad_ms) * SAMPLE_RATE / 1000)
         self._gap = int(max(0, vad_gap_ms) * SAMPLE_RATE / 1000)
         self._condition = condition_on_previous_text
+        self._temperatures = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if fallback else (0.0,)
+        self._max_compression = max_compression
         try:
             self._model = WhisperModel(
                 str(model), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=offline
@@ -124,9 +140,13 @@ class FasterWhisperASR:
             word_timestamps=True,
             vad_filter=False,
             condition_on_previous_text=self._condition,
+            temperature=self._temperatures,
         )
         out: list[SpeechSegment] = []
         for seg in segments:  # a lazy generator: decoding happens here
+            if self._max_compression is not None and seg.compression_ratio > self._max_compression:
+                logger.debug("Dropped a looping segment (compression %.1f): %.40r", seg.compression_ratio, seg.text)
+                continue
             words = tuple(
                 Word(text=w.word.strip(), start_s=a, end_s=b, prob=float(w.probability))
                 for w in seg.words or ()
