@@ -15,7 +15,7 @@ from vidscout.errors import ConfigError
 from vidscout.media.collection import short_videos
 from vidscout.media.planted import build_planted, draw_perception_spec, speech_seconds
 from vidscout.media.samples import espeak_wav
-from vidscout.models.base import ASR
+from vidscout.models.base import ASR, SpeechSegment, Word
 from vidscout.models.registry import Backends, availability, make_asr
 from vidscout.models.weights import WHISPER_BASE, assemble
 from vidscout.models.whisper import (  # pyright: ignore[reportPrivateUsage]
@@ -23,6 +23,7 @@ from vidscout.models.whisper import (  # pyright: ignore[reportPrivateUsage]
     FasterWhisperASR,
     _Span,
     _windows,
+    _without,
 )
 from vidscout.settings import Settings
 from vidscout.video.decode import load_audio
@@ -119,6 +120,35 @@ def test_speech_chunks_are_grouped_whole_into_windows() -> None:
     spans = [_Span(at=at, size=size, origin=0, speech=(0, 1)) for at, size in [(0, 10), (15, 10), (30, 40), (75, 5)]]
     assert [[sp.at for sp in g] for g in _windows(spans, 30)] == [[0, 15], [30], [75]]  # the 40 stays whole
     assert _windows([], 30) == []
+
+
+def test_speech_under_a_dropped_loop_is_decoded_again(backends: Backends, media_cache: Path) -> None:
+    # Ten espeak sentences over Big Buck Bunny's soundtrack. Decoded at temperature 0 with the chunks before it,
+    # the chunk from 62 to 77 s gave one good sentence and then a loop (compression 15.6); the sentence at 73.8 s
+    # was lost with the dropped loop until the chunks a loop covered were decoded again on their own.
+    spec = draw_perception_spec(80113, texts=0, duration_s=150.0, bed="soundtrack", speech=10, librivox=0)
+    video = build_planted(spec, media_cache / "asr_80113_espeak_soundtrack.mp4", cache=media_cache).path
+    segments = backends.asr.transcribe(load_audio(video))
+    words = [w for s in segments for w in s.words]
+    for line in spec.speech:
+        start, end = line.start_s, line.start_s + speech_seconds(line)
+        heard = [w.text for w in words if start - 0.5 <= w.start_s <= end + 0.5]
+        assert len(heard) >= 3, (line.text, start, end, heard)
+    assert all(_compression(s.text) <= MAX_COMPRESSION for s in segments)
+    starts = [w.start_s for w in words]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)  # no word kept twice
+
+
+def test_words_in_chunks_decoded_again_are_dropped_before() -> None:
+    words = tuple(Word(text=t, start_s=a, end_s=a + 0.3) for t, a in [("one", 1.0), ("two", 2.0), ("o", 5.0),
+                                                                      ("'clock", 5.3), ("three", 9.0)])  # fmt: skip
+    seg = SpeechSegment(text="One two o'clock three", start_s=1.0, end_s=9.3, words=words)
+    alone = SpeechSegment(text="Gone.", start_s=3.0, end_s=3.5, words=(Word(text="Gone.", start_s=3.0, end_s=3.5),))
+    kept = _without([seg, alone], [(int(1.5 * 16_000), int(4.0 * 16_000)), (int(8.0 * 16_000), int(10.0 * 16_000))])
+    assert [(s.text, s.start_s, s.end_s, [w.text for w in s.words]) for s in kept] == [
+        ("one o'clock", 1.0, 5.6, ["one", "o", "'clock"])
+    ]
+    assert _without([seg], []) == [seg]
 
 
 def test_a_looping_decode_is_dropped_and_the_same_audio_gives_the_same_words(

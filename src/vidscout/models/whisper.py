@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from vidscout.errors import BackendError, ConfigError
 from vidscout.models._env import hub_hint, missing_package, prepare_runtime
 from vidscout.models.base import SpeechSegment, Word
+from vidscout.text import join_words
 from vidscout.video.decode import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ MAX_COMPRESSION = 2.4
 fallback, faster-whisper decodes a looping window again by sampling from a generator it cannot seed, and keeps the
 best-scoring decode when all of them loop or score low: on 6 s of Big Buck Bunny's soundtrack that stored "Hmmmm..."
 in some runs and nothing in others. Without the fallback, the temperature-0 decode (a loop of "m", compression 31.9)
-is the only one, and it is dropped here every time."""
+is the only one: it is dropped here, and the speech chunks it covered are decoded again on their own, where a loop
+over real speech usually comes out right (`FasterWhisperASR.transcribe`)."""
 
 
 class FasterWhisperASR:
@@ -113,15 +115,20 @@ class FasterWhisperASR:
         joined, spans = self._speech_only(decoded)
         if not spans:
             return []
-        out, language = self._decode(joined, spans, self._language)
-        # Whisper sometimes ends a window early and skips the speech left in it: chunks no word came from are
-        # decoded again, on their own, in groups that fit one window (`WINDOW_S`).
+        out, language, loops = self._decode(joined, spans, self._language)
+        # Whisper sometimes ends a window early and skips the speech left in it, or loops on it (the loop is dropped,
+        # `MAX_COMPRESSION`): chunks no word came from, and chunks a dropped loop covered, are decoded again, on their
+        # own, in groups that fit one window (`WINDOW_S`). Words already heard in a chunk decoded again are dropped.
         starts = [w.start_s * SAMPLE_RATE for seg in out for w in seg.words]
-        unheard = [sp for sp in spans if not any(sp.speech[0] - 1 <= t <= sp.speech[1] + 1 for t in starts)]
-        if unheard:
-            again, again_spans = _join(
-                decoded, [(sp.origin, sp.origin + sp.size, sp.speech) for sp in unheard], self._gap
-            )
+        redo = [
+            sp
+            for sp in spans
+            if not any(sp.speech[0] - 1 <= t <= sp.speech[1] + 1 for t in starts)
+            or any(a < sp.at + sp.size and sp.at < b for a, b in loops)
+        ]
+        if redo:
+            out = _without(out, [(sp.origin, sp.origin + sp.size) for sp in redo])
+            again, again_spans = _join(decoded, [(sp.origin, sp.origin + sp.size, sp.speech) for sp in redo], self._gap)
             for group in _windows(again_spans, WINDOW_S * SAMPLE_RATE):
                 first, last = group[0].at, group[-1].at + group[-1].size
                 local = [replace(sp, at=sp.at - first) for sp in group]
@@ -131,8 +138,13 @@ class FasterWhisperASR:
 
     def _decode(
         self, audio: NDArray[np.float32], spans: list[_Span], language: str | None
-    ) -> tuple[list[SpeechSegment], str | None]:
-        """Whisper on ``audio``, times mapped to the input through ``spans``; and the language it decoded in."""
+    ) -> tuple[list[SpeechSegment], str | None, list[tuple[int, int]]]:
+        """Whisper on ``audio``, times mapped to the input through ``spans``.
+
+        Returns:
+            The segments, the language decoded in, and the samples of ``audio`` (not of the input) that dropped
+            loops covered.
+        """
         segments, info = self._model.transcribe(
             audio,
             language=language,
@@ -143,9 +155,11 @@ class FasterWhisperASR:
             temperature=self._temperatures,
         )
         out: list[SpeechSegment] = []
+        loops: list[tuple[int, int]] = []
         for seg in segments:  # a lazy generator: decoding happens here
             if self._max_compression is not None and seg.compression_ratio > self._max_compression:
                 logger.debug("Dropped a looping segment (compression %.1f): %.40r", seg.compression_ratio, seg.text)
+                loops.append((int(seg.start * SAMPLE_RATE), int(seg.end * SAMPLE_RATE)))
                 continue
             words = tuple(
                 Word(text=w.word.strip(), start_s=a, end_s=b, prob=float(w.probability))
@@ -163,7 +177,7 @@ class FasterWhisperASR:
                     no_speech_prob=float(seg.no_speech_prob),
                 )
             )
-        return out, language or getattr(info, "language", None)
+        return out, language or getattr(info, "language", None), loops
 
     def _speech_only(self, audio: NDArray[np.float32]) -> tuple[NDArray[np.float32], list[_Span]]:
         """The speech Silero VAD finds, padded, joined with `vad_gap_ms` of silence between chunks, and their spans.
@@ -199,6 +213,20 @@ def _join(
         spans.append(_Span(at=at, size=hi - lo, origin=lo, speech=speech))
         at += hi - lo
     return (np.concatenate(pieces) if pieces else audio[:0]), spans
+
+
+def _without(segments: list[SpeechSegment], ranges: list[tuple[int, int]]) -> list[SpeechSegment]:
+    """``segments`` less their words that start inside one of ``ranges`` (input samples); emptied ones go."""
+    out: list[SpeechSegment] = []
+    for seg in segments:
+        words = tuple(w for w in seg.words if not any(a <= w.start_s * SAMPLE_RATE < b for a, b in ranges))
+        if len(words) == len(seg.words):
+            out.append(seg)
+        elif words:
+            text = join_words([w.text for w in words])
+            out.append(seg.model_copy(update={"text": text, "start_s": words[0].start_s, "end_s": words[-1].end_s,
+                                              "words": words}))  # fmt: skip
+    return out
 
 
 WINDOW_S = 28.0
