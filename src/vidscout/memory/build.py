@@ -1101,7 +1101,7 @@ def _speech_layer(ctx: _Ctx) -> None:
         ctx.reports.append(LayerReport(name="speech", status="skipped", stats={"reason": "no audio stream"}))
         return
     # recipe 2: the ASR decodes its VAD's speech chunks with silence between them (word times at the joins)
-    # recipe 3: no temperature fallback, and looping segments dropped (the same audio gives the same words)
+    # recipe 3: no temperature fallback; looping segments dropped and their speech chunks decoded again
     params = {"chunk_s": ctx.opts.asr_chunk_s, "max_pause_s": ctx.opts.utterance_max_pause_s, "recipe": 3}
     status = ctx.begin("speech", ctx.backends.spec("asr"), params, [])
     if status is None:
