@@ -752,10 +752,16 @@ def _segments_layer(ctx: _Ctx) -> None:
 
 
 def _read_rgb(store: VideoStore, file: str, *, flags: int = cv2.IMREAD_COLOR) -> NDArray[np.uint8]:
-    img = cv2.imread(str(store.root / "frames" / file), flags)
+    img = _imread_rgb(store.root / "frames" / file, flags)
     if img is None:
         raise BackendError(f"Keyframe {file} is missing from {store.root}; delete the store and re-ingest.")
-    return np.asarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    return img
+
+
+def _imread_rgb(path: Path, flags: int = cv2.IMREAD_COLOR) -> NDArray[np.uint8] | None:
+    """The RGB pixels of an image file; None when it is missing or unreadable."""
+    img = cv2.imread(str(path), flags)
+    return None if img is None else np.asarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), dtype=np.uint8)
 
 
 def _visual_layers(ctx: _Ctx) -> None:
@@ -1005,9 +1011,9 @@ class _DecodedKeyframes:
         """The keyframe's pixels as decoded; its JPEG where the decode does not reach it."""
         kept = store.pixels_path(frame.file)
         if kept.is_file():
-            bgr = cv2.imread(str(kept), cv2.IMREAD_COLOR)
-            if bgr is not None:
-                return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+            rgb = _imread_rgb(kept)
+            if rgb is not None:
+                return rgb
             log.warning("%s is unreadable; decoding the video again for that keyframe.", kept)
         if self._frames is None or self._at is None or self._at[0] < frame.t_s - self._RESTART_S:
             o = self._ctx.opts
