@@ -136,7 +136,8 @@ def test_speech_under_a_dropped_loop_is_decoded_again(backends: Backends, media_
         assert len(heard) >= 3, (line.text, start, end, heard)
     assert all(_compression(s.text) <= MAX_COMPRESSION for s in segments)
     starts = [w.start_s for w in words]
-    assert starts == sorted(starts) and len(set(starts)) == len(starts)  # no word kept twice
+    assert starts == sorted(starts)
+    assert len({(w.text, w.start_s) for w in words}) == len(words)  # no word kept twice
 
 
 def test_words_in_chunks_decoded_again_are_dropped_before() -> None:
@@ -154,17 +155,18 @@ def test_words_in_chunks_decoded_again_are_dropped_before() -> None:
 def test_a_looping_decode_is_dropped_and_the_same_audio_gives_the_same_words(
     models_settings: Settings, media_cache: Path
 ) -> None:
-    # Big Buck Bunny's soundtrack in the library tests' first video: the VAD passes 3.5-6 s, and Whisper at
-    # temperature 0 hears it as "Hmmmm..." for hundreds of letters. With the temperature fallback, faster-whisper
-    # sampled other decodes from an unseeded generator and kept one of them at random: CI's library test stored a
-    # "Hmmmmmmmmmmmmmm" utterance on one run and nothing on another.
+    # Big Buck Bunny's soundtrack in the library tests' first video, one speech chunk of noise (3.5-6 s). With the
+    # temperature fallback, faster-whisper sampled decodes from an unseeded generator and kept one at random: CI's
+    # library test stored a "Hmmmmmmmmmmmmmm" utterance on one run and nothing on another. At temperature 0 this
+    # machine hears a loop of "m" there (compression 31.9); with the audio moved by 1e-4 of noise, a loop or nothing,
+    # so which one another CPU hears is not asserted: whatever it is, the same every time and never a loop.
     audio = load_audio(short_videos(media_cache, media_cache / "library" / "short6", count=10, seconds=6.0)[0])
     model_dir = assemble(WHISPER_BASE, models_settings.weights_dir).parent
     kept = FasterWhisperASR(model_dir, max_compression=None).transcribe(audio)
-    assert [_compression(s.text) > MAX_COMPRESSION for s in kept] == [True], [s.text[:40] for s in kept]
     asr = make_asr("faster-whisper:base", models_settings)
     heard = [asr.transcribe(audio) for _ in range(3)]
-    assert heard == [[], [], []], heard
+    assert heard[1:] == heard[:1] * 2, heard
+    assert heard[0] == [s for s in kept if _compression(s.text) <= MAX_COMPRESSION], (heard[0], kept)
 
 
 def _compression(text: str) -> float:
