@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from faster_whisper.transcribe import get_compression_ratio
 from numpy.typing import NDArray
 
 from vidscout.errors import ConfigError
 from vidscout.media.collection import short_videos
-from vidscout.media.planted import build_planted, draw_perception_spec, speech_seconds
+from vidscout.media.planted import PlantedSpec, build_planted, draw_perception_spec, speech_seconds
 from vidscout.media.samples import espeak_wav
 from vidscout.models.base import ASR, SpeechSegment, Word
 from vidscout.models.registry import Backends, availability, make_asr
@@ -109,11 +109,7 @@ def test_joined_speech_longer_than_a_window_loses_no_sentence(
     audio = load_audio(video)
     spans = backends.asr._speech_only(audio)[1]  # pyright: ignore[reportAttributeAccessIssue]
     assert (spans[-1].at + spans[-1].size) / 16_000 > 30.0  # more than one window of joined speech
-    words = [w for s in backends.asr.transcribe(audio) for w in s.words]
-    for line in spec.speech:
-        start, end = line.start_s, line.start_s + speech_seconds(line)
-        heard = [w.text for w in words if start - 0.5 <= w.start_s <= end + 0.5]
-        assert len(heard) >= 3, (line.text, start, end, heard)
+    _every_line_heard(spec, [w for s in backends.asr.transcribe(audio) for w in s.words])
 
 
 def test_speech_chunks_are_grouped_whole_into_windows() -> None:
@@ -130,11 +126,8 @@ def test_speech_under_a_dropped_loop_is_decoded_again(backends: Backends, media_
     video = build_planted(spec, media_cache / "asr_80113_espeak_soundtrack.mp4", cache=media_cache).path
     segments = backends.asr.transcribe(load_audio(video))
     words = [w for s in segments for w in s.words]
-    for line in spec.speech:
-        start, end = line.start_s, line.start_s + speech_seconds(line)
-        heard = [w.text for w in words if start - 0.5 <= w.start_s <= end + 0.5]
-        assert len(heard) >= 3, (line.text, start, end, heard)
-    assert all(_compression(s.text) <= MAX_COMPRESSION for s in segments)
+    _every_line_heard(spec, words)
+    assert all(get_compression_ratio(s.text) <= MAX_COMPRESSION for s in segments)
     starts = [w.start_s for w in words]
     assert starts == sorted(starts)
     assert len({(w.text, w.start_s) for w in words}) == len(words)  # no word kept twice
@@ -166,9 +159,12 @@ def test_a_looping_decode_is_dropped_and_the_same_audio_gives_the_same_words(
     asr = make_asr("faster-whisper:base", models_settings)
     heard = [asr.transcribe(audio) for _ in range(3)]
     assert heard[1:] == heard[:1] * 2, heard
-    assert heard[0] == [s for s in kept if _compression(s.text) <= MAX_COMPRESSION], (heard[0], kept)
+    assert heard[0] == [s for s in kept if get_compression_ratio(s.text) <= MAX_COMPRESSION], (heard[0], kept)
 
 
-def _compression(text: str) -> float:
-    data = text.encode()
-    return len(data) / len(zlib.compress(data))
+def _every_line_heard(spec: PlantedSpec, words: list[Word]) -> None:
+    """At least three words heard within 0.5 s of each planted line."""
+    for line in spec.speech:
+        start, end = line.start_s, line.start_s + speech_seconds(line)
+        heard = [w.text for w in words if start - 0.5 <= w.start_s <= end + 0.5]
+        assert len(heard) >= 3, (line.text, start, end, heard)
