@@ -15,10 +15,11 @@ and the ratios of the two OCR layers' and wall times are printed.
 With --compare-pixels, the same video is first ingested with OCR decoding the keyframes again
 (`IngestOptions(ocr_keep_pixels=False)`), then as by default (the scan keeps lossless keyframes for OCR), and
 the ratios of the two runs' scan + OCR seconds and wall times are printed. --compare-crawls likewise compares
-with crawls left uncompleted.
+with crawls left uncompleted, and --compare-spinning with onnxruntime's OCR threads spin-waiting when idle
+(``rapidocr?spin=true``).
 
 Run: python bench/ingest_hour.py [--minutes 60] [--quick] [--compare] [--compare-carry] [--compare-crawls]
-     [--compare-pixels]
+     [--compare-pixels] [--compare-spinning]
      (--quick: 5 minutes; results in bench/results/ingest_hour[_quick].json)
 """
 
@@ -113,10 +114,13 @@ def hour_video(cache: Path, minutes: float) -> Path:
     return out
 
 
-def ingest_once(video: Path, options: IngestOptions, label: str) -> dict[str, Any]:
-    """Ingest `video` into a fresh database; print per-layer seconds and ratios; return the measurements."""
+def ingest_once(
+    video: Path, options: IngestOptions, label: str, models: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Ingest `video` into a fresh database (``models``: specs per role instead of the profile's); print per-layer
+    seconds and ratios; return the measurements."""
     with tempfile.TemporaryDirectory() as data:
-        settings = Settings(data_dir=Path(data))
+        settings = Settings(data_dir=Path(data), models=models or {})
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         report = ingest(video, settings.videos_dir, Backends(settings), options=options)
@@ -139,12 +143,15 @@ def ingest_once(video: Path, options: IngestOptions, label: str) -> dict[str, An
             "layers": layers}  # fmt: skip
 
 
-COMPARISONS: dict[str, tuple[str, dict[str, Any], str, tuple[str, ...]]] = {
-    "compare_carry": ("every_line", {"ocr_carry_moved_lines": False}, "OCR: every line read", ("ocr",)),
-    "compare_crawls": ("no_crawls", {"ocr_crawl_step_s": None}, "OCR: crawls not completed", ("ocr",)),
-    "compare_pixels": ("decode_again", {"ocr_keep_pixels": False}, "OCR: keyframes decoded again", ("scan", "ocr")),
-}
-"""--compare-X: (result key, the other run's options, its label, the layers whose seconds are compared)."""
+COMPARISONS: dict[str, tuple[str, dict[str, Any], dict[str, str], str, tuple[str, ...]]] = {
+    "compare_carry": ("every_line", {"ocr_carry_moved_lines": False}, {}, "OCR: every line read", ("ocr",)),
+    "compare_crawls": ("no_crawls", {"ocr_crawl_step_s": None}, {}, "OCR: crawls not completed", ("ocr",)),
+    "compare_pixels": ("decode_again", {"ocr_keep_pixels": False}, {}, "OCR: keyframes decoded again",
+                       ("scan", "ocr")),
+    "compare_spinning": ("spinning", {}, {"ocr": "rapidocr?spin=true"}, "OCR: onnxruntime threads spin", ("ocr",)),
+}  # fmt: skip
+"""--compare-X: (result key, the other run's options, its model specs, its label, the layers whose seconds are
+compared)."""
 
 
 def main() -> None:
@@ -159,6 +166,9 @@ def main() -> None:
         "--compare-crawls", action="store_true", help="Also ingest without completing crawls between keyframes."
     )
     ap.add_argument("--compare-pixels", action="store_true", help="Also ingest decoding the keyframes again for OCR.")
+    ap.add_argument(
+        "--compare-spinning", action="store_true", help="Also ingest with onnxruntime's OCR threads spin-waiting."
+    )
     add_json_option(ap, "ingest_hour")
     args = ap.parse_args()
     if args.quick:
@@ -168,10 +178,10 @@ def main() -> None:
     if args.compare:
         out["one_thread"] = ingest_once(video, IngestOptions(parallel_audio=False), "audio after frames, one thread")
     chosen = [c for flag, c in COMPARISONS.items() if getattr(args, flag)]
-    for key, options, label, _ in chosen:
-        out[key] = ingest_once(video, IngestOptions(**options), label)
+    for key, options, models, label, _ in chosen:
+        out[key] = ingest_once(video, IngestOptions(**options), label, models)
     out |= ingest_once(video, IngestOptions(), "default: audio layers on a second thread")
-    for key, _, label, layers in chosen:
+    for key, _, _, label, layers in chosen:
         ours = sum(r["seconds"] for r in out["layers"] if r["name"] in layers)
         theirs = sum(r["seconds"] for r in out[key]["layers"] if r["name"] in layers)
         out[f"{'_'.join(layers)}_ratio_vs_{key}"] = ours / theirs

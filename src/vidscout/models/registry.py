@@ -81,6 +81,17 @@ def _int(opts: Options, key: str, default: int) -> int:
         raise ConfigError(f"Spec option {key}={opts[key]!r} must be an integer") from e
 
 
+def _flag(opts: Options, key: str, default: bool) -> bool:
+    value = opts.get(key)
+    if value is None:
+        return default
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise ConfigError(f"Spec option {key}={value!r} must be true or false")
+
+
 # --- factories: optional heavy imports happen inside them -------------------------------------------
 
 
@@ -96,12 +107,12 @@ def _faster_whisper(model: str, opts: Options, settings: Settings, _: Backends) 
         threads=settings.threads,
         beam_size=_int(opts, "beam_size", 5),
         language=opts.get("language") or None,
-        vad_filter=opts.get("vad", "true").lower() not in ("0", "false", "no"),
+        vad_filter=_flag(opts, "vad", True),
         vad_min_silence_ms=_int(opts, "min_silence_ms", 2000),
         vad_pad_ms=_int(opts, "pad_ms", 400),
         vad_gap_ms=_int(opts, "gap_ms", 500),
-        condition_on_previous_text=opts.get("condition", "false").lower() in ("1", "true", "yes"),
-        fallback=opts.get("fallback", "false").lower() in ("1", "true", "yes"),
+        condition_on_previous_text=_flag(opts, "condition", False),
+        fallback=_flag(opts, "fallback", False),
         offline=model in local,
     )
 
@@ -119,7 +130,9 @@ def _tiny_en_dir() -> Path:
 def _rapidocr(model: str, opts: Options, settings: Settings, _: Backends) -> OCR:
     from vidscout.models.ocr import RapidOCR
 
-    return RapidOCR(threads=settings.threads, min_score=float(opts.get("min_score", 0.5)))
+    return RapidOCR(
+        threads=settings.threads, min_score=float(opts.get("min_score", 0.5)), spin=_flag(opts, "spin", False)
+    )
 
 
 def _efficientnet(model: str, opts: Options, settings: Settings, _: Backends) -> Tagger:
