@@ -6,7 +6,8 @@ by frame: by RapidOCR alone (every line recognised: the recall ceiling) and thro
 that only moved keep the last frame's text). Printed per roll and in total: planted-line recall and
 precision of both, lines recognised and carried, OCR seconds with their ratio, and "same": the share of lines
 read every-line that carrying returned character for character on the same keyframe (a neighbour's text
-carried onto a line would lower it).
+carried onto a line would lower it). A row of names carried as the last keyframe grouped it is not the same line
+character for character, so the same comparison is also made word for word on each keyframe, both ways.
 
 With --film VIDEO, a real film is read both ways instead (no planted truth there): seconds, lines carried, and
 the share of the lines read every-line that carrying also returned on the same keyframe.
@@ -27,6 +28,7 @@ import argparse
 import random
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from _results import add_json_option, json_path, write_json
 from vidscout.eval.rolling import build_roll, draw_roll, score_roll
 from vidscout.memory.moved_text import MovedLines
 from vidscout.models.ocr import RapidOCR
+from vidscout.text import normalise_words
 from vidscout.video.decode import ScanOptions, scan
 
 
@@ -57,9 +60,20 @@ def compare(ocr: RapidOCR, video: Path) -> dict[str, Any]:
         t_every, t_moved = t_every + t1 - t0, t_moved + t2 - t1
     lines = sum(len(got) for got in every.values())
     same = sum(line in set(moved[t]) for t, got in every.items() for line in got)
+    words_every = words_moved = words_both = 0
+    for t, got in every.items():
+        a = Counter(w for line in got for w in normalise_words(line))
+        b = Counter(w for line in moved[t] for w in normalise_words(line))
+        words_every, words_moved, words_both = (
+            words_every + a.total(),
+            words_moved + b.total(),
+            words_both + (a & b).total(),
+        )
     return {"every": every, "moved": moved, "every_s": t_every, "moved_s": t_moved,
             "recognised": carry.recognised, "carried": carry.carried, "lines_every": lines, "lines_same": same,
-            "same_text": same / lines if lines else 1.0}  # fmt: skip
+            "same_text": same / lines if lines else 1.0,
+            "same_words": words_both / words_every if words_every else 1.0,
+            "carried_words_same": words_both / words_moved if words_moved else 1.0}  # fmt: skip
 
 
 def film(ocr: RapidOCR, video: Path) -> dict[str, Any]:
@@ -69,10 +83,13 @@ def film(ocr: RapidOCR, video: Path) -> dict[str, Any]:
     total = r["recognised"] + r["carried"]
     out = {"video": video.name, "keyframes": len(r["every"]), "every_s": r["every_s"], "moved_s": r["moved_s"],
            "seconds_ratio": r["moved_s"] / r["every_s"], "lines_found": total, "lines_carried": r["carried"],
-           "lines_every": lines, "same_text": r["same_text"]}  # fmt: skip
+           "lines_every": lines, "same_text": r["same_text"], "same_words": r["same_words"],
+           "carried_words_same": r["carried_words_same"]}  # fmt: skip
     print(f"{video.name}: {out['keyframes']} keyframes; OCR {r['every_s']:.1f} s every line vs {r['moved_s']:.1f} s "
           f"carrying (ratio {out['seconds_ratio']:.2f}); {r['carried']}/{total} lines carried; "
-          f"{same}/{lines} lines read every-line also returned, character for character, when carrying")  # fmt: skip
+          f"{same}/{lines} lines read every-line also returned, character for character, when carrying; "
+          f"words on the same keyframe: {r['same_words']:.3f} of every-line's returned when carrying, "
+          f"{r['carried_words_same']:.3f} of carrying's also read every-line")  # fmt: skip
     return out
 
 

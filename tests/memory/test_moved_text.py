@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from vidscout.eval.rolling import RollSpec, build_roll, draw_roll, score_roll
+from vidscout.media import samples
 from vidscout.memory.build import IngestOptions, ingest, store_dir
 from vidscout.memory.moved_text import MovedLines
 from vidscout.memory.store import VideoStore
@@ -15,6 +17,7 @@ from vidscout.models.base import Image
 from vidscout.models.ocr import RapidOCR
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
+from vidscout.text import normalise_words
 from vidscout.video.decode import ScanOptions, scan
 
 
@@ -101,3 +104,23 @@ def test_ingest_carries_moved_lines_and_the_option_rebuilds_only_the_text_layers
     read_every = planted_read()
     assert read_every[0] >= 0.9 * read_every[1]
     assert read_carried[0] >= read_every[0] - 1, (read_carried, read_every)
+
+
+def test_rows_split_at_other_gaps_keep_their_words(ocr: RapidOCR, media_cache: Path) -> None:
+    # Big Buck Bunny's rolling credits: rows of names that the detector splits at different gaps from one
+    # keyframe to the next. Carried as the last keyframe grouped them, every keyframe still holds the words
+    # that reading every line finds there, and no others.
+    frames: list[Image] = []
+    for f in scan(samples.big_buck_bunny(media_cache), ScanOptions(sample_every_s=2.0, start_s=538.0)):
+        if f.image is not None:
+            frames.append(f.image)
+        if len(frames) == 4:
+            break
+    carry = MovedLines(ocr)
+    for image in frames:
+        every = Counter(w for line in ocr.read(image) for w in normalise_words(line.text))
+        moved = Counter(w for line in carry.read(image) for w in normalise_words(line.text))
+        assert every.total() > 300
+        assert (every & moved).total() >= 0.97 * every.total(), every - moved
+        assert (every & moved).total() >= 0.97 * moved.total(), moved - every
+    assert carry.regrouped >= 20, (carry.regrouped, carry.carried, carry.recognised)

@@ -981,7 +981,11 @@ def _ocr_layer(ctx: _Ctx) -> None:
     n_read = store.ocr_frames_read()
     stats: dict[str, Any] = {"keyframes": len(frames), "frames_read": n_read, "lines": store.count("ocr")}
     if carry is not None:  # this run's lines only (a resumed run counts from where it resumed)
-        stats |= {"lines_recognised": carry.recognised, "lines_carried": carry.carried}
+        stats |= {
+            "lines_recognised": carry.recognised,
+            "lines_carried": carry.carried,
+            "lines_regrouped": carry.regrouped,
+        }
     if crawls is not None:
         stats |= {"crawl_frames_read": between.frames_read, "crawl_lines_completed": crawls.completed}
     stats["frames_decoded_again"] = decoded.decoded

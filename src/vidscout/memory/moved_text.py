@@ -6,7 +6,9 @@ frame). Here the detector still runs on every keyframe; a line is carried over o
 explains how the text moved (phase correlation of the whole picture, or the offset most same-sized boxes
 agree on), (2) the line's box, moved back by it, matches one box of the last frame read edge for edge, and
 (3) the pixels of the two boxes match (normalised cross-correlation, tolerant of a text layer that fades as
-it rolls). Everything else is recognised as before: a line that changed, appeared, touches the frame's edge, or
+it rolls). A row of names the detector split at other gaps than last time (one box there, several here, or the
+reverse) keeps the last frame's lines when both sides span the same stretch of the row and its pixels match.
+Everything else is recognised as before: a line that changed, appeared, touches the frame's edge, or
 was dropped or read with less than `MIN_CARRY_SCORE` confidence last time is read fresh.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -44,8 +47,15 @@ Boxes that merely overlap are not enough: the detector may have split or joined 
 (credits in columns), and then the last frame's text would not be this box's text.
 """
 
+MAX_GAP = 1.0
+"""Widest gap (in line heights) between two of the last frame's lines that one box here may join.
+
+Big Buck Bunny's credits separate names by 0.5-0.7 line heights; a name missing from the last frame's lines leaves
+a gap as wide as the name and two separators, and its words would be lost if the box took the lines around it.
+"""
+
 RECIPE = {"min_match": MIN_MATCH, "min_response": MIN_RESPONSE, "edge_slack": EDGE_SLACK, "min_votes": MIN_VOTES,
-          "min_carry_score": MIN_CARRY_SCORE}  # fmt: skip
+          "min_carry_score": MIN_CARRY_SCORE, "max_gap": MAX_GAP}  # fmt: skip
 """Every threshold above, for the OCR layer's fingerprint: changing one re-reads stored text."""
 
 PxBox = tuple[int, int, int, int]
@@ -60,7 +70,8 @@ class _Seen:
 class MovedLines:
     """Reads keyframes one after another, carrying over the text of lines that only moved.
 
-    Not thread-safe; one per OCR pass. ``carried`` and ``recognised`` count lines since construction.
+    Not thread-safe; one per OCR pass. ``carried`` and ``recognised`` count the detector's boxes since construction;
+    ``regrouped`` counts the carried boxes that kept a row's text as the last frame grouped it.
     """
 
     def __init__(self, reader: LineReader, *, min_match: float = MIN_MATCH) -> None:
@@ -69,6 +80,7 @@ class MovedLines:
         self._last: tuple[NDArray[np.float32], list[_Seen]] | None = None
         self.carried = 0
         self.recognised = 0
+        self.regrouped = 0
 
     def read(self, image: Image) -> list[TextBox]:
         """The lines of ``image`` in reading order, as the OCR's ``read`` would return them."""
@@ -79,6 +91,9 @@ class MovedLines:
             self._last = None  # another video, or another size: nothing to carry
         boxes = [_px_box(q, width, height) for q in quads]
         found: list[TextBox | None] = [None] * len(quads)
+        # Lines split or joined differently from the last frame: box index -> the last frame's lines (moved) it
+        # takes; the other boxes of a split line take nothing (their text is in the first one's).
+        regrouped: dict[int, list[tuple[PxBox, TextBox]]] = {}
         if self._last is not None and quads:
             last_grey, last_seen = self._last
             shifts = _translations(last_grey, grey, [seen.box for seen in last_seen], boxes)
@@ -87,18 +102,23 @@ class MovedLines:
                     found[i] = self._carry(last_grey, last_seen, grey, box, shift)
                     if found[i] is not None:
                         break
-        todo = [i for i, line in enumerate(found) if line is None]
+            for shift in shifts:
+                left = [i for i, line in enumerate(found) if line is None and i not in regrouped]
+                regrouped |= self._regroup(last_grey, last_seen, grey, boxes, left, shift)
+        todo = [i for i, line in enumerate(found) if line is None and i not in regrouped]
         fresh = self._reader.read_lines(image, [quads[i] for i in todo]) if todo else []
-        lines: list[TextBox | None] = [
-            None if line is None else line.model_copy(update={"box": _norm_box(boxes[i], width, height)})
-            for i, line in enumerate(found)
-        ]
-        for i, line in zip(todo, fresh, strict=True):
-            lines[i] = line
+        read = dict(zip(todo, fresh, strict=True))
+        seen: list[_Seen] = []  # in the detector's reading order, a regrouped row where its first box was
+        for i, line in enumerate(found):
+            if i in regrouped:
+                seen += [_Seen(box, moved) for box, moved in regrouped[i]]
+            else:
+                seen.append(_Seen(boxes[i], line if line is not None else read[i]))
         self.carried += len(quads) - len(todo)
         self.recognised += len(todo)
-        self._last = (grey, [_Seen(box, line) for box, line in zip(boxes, lines, strict=True)])
-        return [line for line in lines if line is not None]
+        self.regrouped += len(regrouped)
+        self._last = (grey, seen)
+        return [s.line.model_copy(update={"box": _norm_box(s.box, width, height)}) for s in seen if s.line is not None]
 
     def _carry(
         self, last_grey: NDArray[np.float32], last_seen: list[_Seen], grey: NDArray[np.float32], box: PxBox,
@@ -128,6 +148,78 @@ class MovedLines:
             return None  # flat: correlation says nothing
         score = cv2.matchTemplate(last_grey[by0:by1, bx0:bx1], patch, cv2.TM_CCOEFF_NORMED)
         return line if float(score.max()) >= self._min_match else None
+
+    def _regroup(
+        self, last_grey: NDArray[np.float32], last_seen: list[_Seen], grey: NDArray[np.float32], boxes: list[PxBox],
+        left: list[int], shift: tuple[int, int],
+    ) -> dict[int, list[tuple[PxBox, TextBox]]]:  # fmt: skip
+        """Boxes among ``left`` that hold, moved by ``shift``, exactly what some of the last frame's lines held.
+
+        The detector splits a row of names at different gaps from one frame to the next (Big Buck Bunny's credits:
+        a third of the lines that moved). A row found as one box here and as several there (joined), or as several
+        here and one there (split), keeps the last frame's lines when the boxes on both sides span the same
+        stretch of the same row and the pixels of that stretch match. Returns box index -> the lines it takes
+        (box, line in pixels, here); every other box of a split line takes an empty list.
+        """
+        out: dict[int, list[tuple[PxBox, TextBox]]] = {}
+        taken: set[int] = set()
+        moved = [_shifted(seen.box, shift) for seen in last_seen]
+        for i in left:  # joined here: this box spans several of the last frame's lines, with no word between them
+            parts = [k for k, box in enumerate(moved) if _within(box, boxes[i])]
+            spans = sorted((moved[k][0], moved[k][2]) for k in parts)
+            gaps = [b[0] - a[1] for a, b in pairwise(spans)]
+            if len(parts) < 2 or max(gaps) > MAX_GAP * (boxes[i][3] - boxes[i][1]):
+                continue  # a word the last frame did not find as a line of its own may lie in a gap
+            if self._same_stretch(last_grey, grey, boxes[i], [moved[k] for k in parts], shift):
+                lines = [last_seen[k].line for k in parts]
+                if all(line is not None and line.score >= MIN_CARRY_SCORE for line in lines):
+                    out[i] = [(moved[k], line) for k, line in zip(parts, lines, strict=True) if line is not None]
+                    taken.add(i)
+        for k, seen in enumerate(last_seen):  # split here: several boxes span one of the last frame's lines
+            parts = [i for i in left if i not in taken and _within(boxes[i], moved[k])]
+            if len(parts) < 2 or seen.line is None or seen.line.score < MIN_CARRY_SCORE:
+                continue
+            if self._same_stretch(last_grey, grey, moved[k], [boxes[i] for i in parts], shift):
+                out[parts[0]] = [(moved[k], seen.line)]
+                out |= {i: [] for i in parts[1:]}
+                taken.update(parts)
+        return out
+
+    def _same_stretch(
+        self, last_grey: NDArray[np.float32], grey: NDArray[np.float32], whole: PxBox, parts: list[PxBox],
+        shift: tuple[int, int],
+    ) -> bool:  # fmt: skip
+        """``parts`` cover ``whole`` end to end, all of it lies inside the frame, and its pixels only moved."""
+        height, width = grey.shape
+        x0, y0, x1, y1 = whole
+        slack = max(2.0, EDGE_SLACK * (y1 - y0))
+        if abs(min(p[0] for p in parts) - x0) > slack or abs(max(p[2] for p in parts) - x1) > slack:
+            return False
+        if x0 <= 0 or y0 <= 0 or x1 >= width or y1 >= height:
+            return False
+        bx0, by0, bx1, by1 = x0 - shift[0] - 1, y0 - shift[1] - 1, x1 - shift[0] + 1, y1 - shift[1] + 1
+        if bx0 < 0 or by0 < 0 or bx1 > width or by1 > height:
+            return False
+        patch = grey[y0:y1, x0:x1]
+        if float(patch.std()) < 1.0:
+            return False
+        score = cv2.matchTemplate(last_grey[by0:by1, bx0:bx1], patch, cv2.TM_CCOEFF_NORMED)
+        return float(score.max()) >= self._min_match
+
+
+def _shifted(box: PxBox, shift: tuple[int, int]) -> PxBox:
+    return (box[0] + shift[0], box[1] + shift[1], box[2] + shift[0], box[3] + shift[1])
+
+
+def _within(inner: PxBox, outer: PxBox) -> bool:
+    """``inner`` lies on ``outer``'s row (top and bottom within `EDGE_SLACK`) and between its ends."""
+    slack = max(2.0, EDGE_SLACK * (outer[3] - outer[1]))
+    return (
+        abs(inner[1] - outer[1]) <= slack
+        and abs(inner[3] - outer[3]) <= slack
+        and inner[0] >= outer[0] - slack
+        and inner[2] <= outer[2] + slack
+    )
 
 
 def _translations(
