@@ -126,11 +126,8 @@ class MovedLines:
     ) -> TextBox | None:  # fmt: skip
         """The last frame's line this box holds, moved by ``shift``; None when it must be recognised."""
         x0, y0, x1, y1 = box
-        height, width = grey.shape
         if x1 - x0 < 8 or y1 - y0 < 4:
             return None
-        if x0 <= 0 or y0 <= 0 or x1 >= width or y1 >= height:
-            return None  # cut by the frame's edge now: the last frame's whole line is not what is seen
         back = (x0 - shift[0], y0 - shift[1], x1 - shift[0], y1 - shift[1])
         slack = max(2.0, EDGE_SLACK * (y1 - y0))
         same = [seen for seen in last_seen if max(abs(a - b) for a, b in zip(back, seen.box, strict=True)) <= slack]
@@ -139,15 +136,25 @@ class MovedLines:
         line = same[0].line
         if line is None or line.score < MIN_CARRY_SCORE:
             return None  # dropped or doubtful last time (fading in, blurred): give it another reading
+        return line if self._only_moved(last_grey, grey, box, shift) else None
+
+    def _only_moved(
+        self, last_grey: NDArray[np.float32], grey: NDArray[np.float32], box: PxBox, shift: tuple[int, int]
+    ) -> bool:
+        """The pixels of ``box`` here are the last frame's at ``box`` moved back by ``shift`` (inside the frame)."""
+        x0, y0, x1, y1 = box
+        height, width = grey.shape
+        if x0 <= 0 or y0 <= 0 or x1 >= width or y1 >= height:
+            return False  # cut by the frame's edge now: the last frame's whole line is not what is seen
         # The last frame's pixels around the moved-back box, one pixel of slack each way for sub-pixel motion.
-        bx0, by0, bx1, by1 = back[0] - 1, back[1] - 1, back[2] + 1, back[3] + 1
+        bx0, by0, bx1, by1 = x0 - shift[0] - 1, y0 - shift[1] - 1, x1 - shift[0] + 1, y1 - shift[1] + 1
         if bx0 < 0 or by0 < 0 or bx1 > width or by1 > height:
-            return None  # partly outside the last frame: it was not read whole there
+            return False  # partly outside the last frame: it was not read whole there
         patch = grey[y0:y1, x0:x1]
         if float(patch.std()) < 1.0:
-            return None  # flat: correlation says nothing
+            return False  # flat: correlation says nothing
         score = cv2.matchTemplate(last_grey[by0:by1, bx0:bx1], patch, cv2.TM_CCOEFF_NORMED)
-        return line if float(score.max()) >= self._min_match else None
+        return float(score.max()) >= self._min_match
 
     def _regroup(
         self, last_grey: NDArray[np.float32], last_seen: list[_Seen], grey: NDArray[np.float32], boxes: list[PxBox],
@@ -155,11 +162,11 @@ class MovedLines:
     ) -> dict[int, list[tuple[PxBox, TextBox]]]:  # fmt: skip
         """Boxes among ``left`` that hold, moved by ``shift``, exactly what some of the last frame's lines held.
 
-        The detector splits a row of names at different gaps from one frame to the next (Big Buck Bunny's credits:
-        a third of the lines that moved). A row found as one box here and as several there (joined), or as several
-        here and one there (split), keeps the last frame's lines when the boxes on both sides span the same
-        stretch of the same row and the pixels of that stretch match. Returns box index -> the lines it takes
-        (box, line in pixels, here); every other box of a split line takes an empty list.
+        The detector splits a row of names at different gaps from one frame to the next (Big Buck Bunny's
+        credits: about two in five of the lines that moved). A row found as one box here and as several there
+        (joined), or as several here and one there (split), keeps the last frame's lines when the boxes on both
+        sides span the same stretch of the same row and the pixels of that stretch match. Returns box index -> the
+        lines it takes (box, line in pixels, here); every other box of a split line takes an empty list.
         """
         out: dict[int, list[tuple[PxBox, TextBox]]] = {}
         taken: set[int] = set()
@@ -189,22 +196,12 @@ class MovedLines:
         self, last_grey: NDArray[np.float32], grey: NDArray[np.float32], whole: PxBox, parts: list[PxBox],
         shift: tuple[int, int],
     ) -> bool:  # fmt: skip
-        """``parts`` cover ``whole`` end to end, all of it lies inside the frame, and its pixels only moved."""
-        height, width = grey.shape
+        """``parts`` cover ``whole`` end to end, and ``whole``'s pixels only moved (`_only_moved`)."""
         x0, y0, x1, y1 = whole
         slack = max(2.0, EDGE_SLACK * (y1 - y0))
         if abs(min(p[0] for p in parts) - x0) > slack or abs(max(p[2] for p in parts) - x1) > slack:
             return False
-        if x0 <= 0 or y0 <= 0 or x1 >= width or y1 >= height:
-            return False
-        bx0, by0, bx1, by1 = x0 - shift[0] - 1, y0 - shift[1] - 1, x1 - shift[0] + 1, y1 - shift[1] + 1
-        if bx0 < 0 or by0 < 0 or bx1 > width or by1 > height:
-            return False
-        patch = grey[y0:y1, x0:x1]
-        if float(patch.std()) < 1.0:
-            return False
-        score = cv2.matchTemplate(last_grey[by0:by1, bx0:bx1], patch, cv2.TM_CCOEFF_NORMED)
-        return float(score.max()) >= self._min_match
+        return self._only_moved(last_grey, grey, whole, shift)
 
 
 def _shifted(box: PxBox, shift: tuple[int, int]) -> PxBox:
