@@ -128,8 +128,8 @@ class MovedLines:
         x0, y0, x1, y1 = box
         if x1 - x0 < 8 or y1 - y0 < 4:
             return None
-        back = (x0 - shift[0], y0 - shift[1], x1 - shift[0], y1 - shift[1])
-        slack = max(2.0, EDGE_SLACK * (y1 - y0))
+        back = _shifted(box, (-shift[0], -shift[1]))
+        slack = _slack(box)
         same = [seen for seen in last_seen if max(abs(a - b) for a, b in zip(back, seen.box, strict=True)) <= slack]
         if len(same) != 1:
             return None
@@ -197,9 +197,8 @@ class MovedLines:
         shift: tuple[int, int],
     ) -> bool:  # fmt: skip
         """``parts`` cover ``whole`` end to end, and ``whole``'s pixels only moved (`_only_moved`)."""
-        x0, y0, x1, y1 = whole
-        slack = max(2.0, EDGE_SLACK * (y1 - y0))
-        if abs(min(p[0] for p in parts) - x0) > slack or abs(max(p[2] for p in parts) - x1) > slack:
+        slack = _slack(whole)
+        if abs(min(p[0] for p in parts) - whole[0]) > slack or abs(max(p[2] for p in parts) - whole[2]) > slack:
             return False
         return self._only_moved(last_grey, grey, whole, shift)
 
@@ -208,9 +207,14 @@ def _shifted(box: PxBox, shift: tuple[int, int]) -> PxBox:
     return (box[0] + shift[0], box[1] + shift[1], box[2] + shift[0], box[3] + shift[1])
 
 
+def _slack(box: PxBox) -> float:
+    """How far an edge may lie from where ``box``'s edge is and still be the same edge: `EDGE_SLACK` of its height."""
+    return max(2.0, EDGE_SLACK * (box[3] - box[1]))
+
+
 def _within(inner: PxBox, outer: PxBox) -> bool:
-    """``inner`` lies on ``outer``'s row (top and bottom within `EDGE_SLACK`) and between its ends."""
-    slack = max(2.0, EDGE_SLACK * (outer[3] - outer[1]))
+    """``inner`` lies on ``outer``'s row (top and bottom within `_slack`) and between its ends."""
+    slack = _slack(outer)
     return (
         abs(inner[1] - outer[1]) <= slack
         and abs(inner[3] - outer[3]) <= slack
