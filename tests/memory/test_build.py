@@ -119,6 +119,7 @@ def _rows(root: Path, video: Path) -> dict[str, object]:
             "speech": db_rows(s, "SELECT start_s, end_s, text FROM speech ORDER BY start_s"),
             "speakers": db_rows(s, "SELECT speech_id, speaker FROM speakers ORDER BY speech_id"),
             "ocr": db_rows(s, "SELECT frame_id, text FROM ocr ORDER BY frame_id, id"),
+            "facts": db_rows(s, "SELECT frame_id, facts FROM visual_frames ORDER BY frame_id"),
             "docs": db_rows(s, "SELECT segment_id, kind, text FROM docs ORDER BY id"),
             "layers": sorted((x.name, x.fingerprint, x.done) for x in s.layers()),
         }
@@ -139,28 +140,29 @@ def test_the_audio_thread_builds_the_same_database_as_one_thread(
     # The caller's progress is called on the caller's thread only (an MCP server's callback works nowhere else),
     # the audio layers' included, each layer's in order.
     assert {name for name, _, _ in calls} == {threading.current_thread().name}
-    for layer in ("speech", "speakers", "ocr"):
+    for layer in ("speech", "speakers", "visual_facts", "ocr"):  # the facts run on the second thread too
         done = [d for _, name, d in calls if name == layer]
         assert done and done == sorted(done), layer
     assert _rows(tmp_path / "two", video) == _rows(tmp_path / "one", video)
     assert _rows(tmp_path / "one", video)["speech"]
 
 
-def test_a_failing_frame_layer_stops_the_audio_thread_and_the_next_ingest_completes(
-    tmp_path: Path, backends: Backends, speech_clip: tuple[Path, list[tuple[float, float, str]]]
+@pytest.mark.parametrize("failing", ["scan", "ocr"])  # the second thread starts before the scan
+def test_a_failing_frame_layer_stops_the_second_thread_and_the_next_ingest_completes(
+    tmp_path: Path, backends: Backends, speech_clip: tuple[Path, list[tuple[float, float, str]]], failing: str
 ) -> None:
     video, _ = speech_clip
 
-    def cancel_at_ocr(layer: str, done: float, total: float) -> None:
-        if layer == "ocr":  # a caller's progress callback may cancel an ingest by raising
+    def cancel(layer: str, done: float, total: float) -> None:
+        if layer == failing:  # a caller's progress callback may cancel an ingest by raising
             raise RuntimeError("cancelled by the caller")
 
     with pytest.raises(RuntimeError, match="cancelled by the caller"):
-        ingest(video, tmp_path, backends, progress=cancel_at_ocr)
-    assert not [t for t in threading.enumerate() if t.name == "vidscout-audio"]
+        ingest(video, tmp_path, backends, progress=cancel, options=IngestOptions(commit_every_s=2.0))
+    assert not [t for t in threading.enumerate() if t.name == "vidscout-branch"]
     report = ingest(video, tmp_path, backends)
     status = {layer.name: layer.status for layer in report.layers}
-    assert status["ocr"] == "resumed" and status["text_index"] == "computed"
+    assert status[failing] == "resumed" and status["text_index"] == "computed"
     with VideoStore.open(store_dir(tmp_path, video)) as s:
         assert all(x.done for x in s.layers())
         assert s.count("speech") > 0
@@ -223,6 +225,7 @@ def test_kill_9_mid_ingest_then_rerun_gives_the_same_database(
                 "speech": db_rows(s, "SELECT start_s, end_s, text FROM speech ORDER BY start_s"),
                 "tags": db_rows(s, "SELECT frame_id, tags FROM tags ORDER BY frame_id"),
                 "ocr": db_rows(s, "SELECT frame_id, text FROM ocr ORDER BY frame_id, id"),
+                "facts": db_rows(s, "SELECT frame_id, facts FROM visual_frames ORDER BY frame_id"),
                 "ocr_frames": db_rows(s, "SELECT frame_id, was_read FROM ocr_frames ORDER BY frame_id"),
                 "speakers": db_rows(s, "SELECT speech_id, speaker FROM speakers ORDER BY speech_id"),
                 "docs": db_rows(s, "SELECT segment_id, kind, text FROM docs ORDER BY id"),

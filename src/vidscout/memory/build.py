@@ -44,6 +44,7 @@ from vidscout.memory.moved_text import RECIPE as CARRY_RECIPE
 from vidscout.memory.moved_text import MovedLines
 from vidscout.memory.speech import split_at_pauses
 from vidscout.memory.store import (
+    LAYER_ORDER,
     LOCK_FILE,
     SCHEMA_VERSION,
     FrameRecord,
@@ -390,7 +391,9 @@ class _Job:
 
     def report(self, store: VideoStore, ctx: _Ctx, **extra: Any) -> IngestReport:
         covered = float(store.get_meta("covered_s") or self.info.duration_s)
-        return IngestReport(video=self.info, store=str(self.root), layers=ctx.reports,
+        rank = {name: i for i, name in enumerate(LAYER_ORDER)}  # build order, whichever thread finished first
+        layers = sorted(ctx.reports, key=lambda r: rank.get(r.name, len(rank)))
+        return IngestReport(video=self.info, store=str(self.root), layers=layers,
                             wall_s=time.perf_counter() - self.t_start, covered_s=covered, **extra)  # fmt: skip
 
 
@@ -548,16 +551,24 @@ def _run_layers(ctx: _Ctx) -> None:
     """Every layer in dependency order (each skips itself when current).
 
     The audio layers (speech, speakers) need nothing from the frames: when writing, they run on a second
-    thread beside the frame layers (`_AudioBranch`), which fills the cores that one branch alone leaves idle.
+    thread beside the frame layers (`_Branch`), which fills the cores that one thread alone leaves idle. It
+    starts before the scan, whose decoding keeps about 1.5 of 2 cores busy, and once the audio layers are done
+    it computes the visual facts (which need the scan and the shots) beside the tags and the OCR.
     """
-    _scan_layer(ctx)
-    _segments_layer(ctx)
-    branch = _AudioBranch(ctx) if ctx.opts.parallel_audio and not ctx.check_only and ctx.info.has_audio else None
+    branch = _Branch(ctx) if ctx.opts.parallel_audio and not ctx.check_only and ctx.info.has_audio else None
     try:
-        _visual_layers(ctx)
-        _visual_facts_layer(ctx)
-        _ocr_layer(ctx)
-        speakers = branch.join() if branch is not None else _audio_layers(ctx)
+        _scan_layer(ctx)
+        _segments_layer(ctx)
+        if branch is None:
+            _visual_layers(ctx)
+            _visual_facts_layer(ctx)
+            _ocr_layer(ctx)
+            speakers = _audio_layers(ctx)
+        else:
+            branch.shots_ready()
+            _visual_layers(ctx)
+            _ocr_layer(ctx)
+            speakers = branch.join()
     except BaseException as e:
         if branch is not None:
             branch.stop(wait=not isinstance(e, KeyboardInterrupt | SystemExit))
@@ -575,35 +586,39 @@ def _audio_layers(ctx: _Ctx) -> bool:
     return _speakers_layer(ctx)
 
 
-class _AudioBranch:
-    """The audio layers on a daemon thread with their own connection to the store, started on creation.
+class _Branch:
+    """The audio layers, then the visual facts, on a daemon thread with their own connection to the store.
+
+    Started on creation; the visual facts wait for `shots_ready` (the scan and the shots are in the store).
 
     The connection is the thread's own (one SQLite connection cannot hold two threads' transactions); the
     store's exclusive lock, taken by this process, covers both. Reports and fingerprints are merged into
-    the main context by `join`, after the frame layers' reports, so the report lists layers as before.
+    the main context by `join`; the report lists layers in build order (`LAYER_ORDER`) as before.
 
     The caller's progress function is only ever called on the ingesting thread (an MCP server's or a web
-    app's callback may only work there): the audio thread queues its progress, and the main thread hands it
+    app's callback may only work there): the second thread queues its progress, and the main thread hands it
     on with its own progress calls and while it waits in `join`; `detach` puts the caller's function back.
     """
 
     def __init__(self, ctx: _Ctx) -> None:
         self._ctx = ctx
         self._event = threading.Event()
+        self._shots = threading.Event()
+        self._frame_fps: dict[str, str] = {}  # the fingerprints the visual facts depend on, from `shots_ready`
         self._caller_progress = ctx.progress
         self._queued: queue.SimpleQueue[tuple[str, float, float]] = queue.SimpleQueue()
         self._sub = replace(ctx, reports=[], fps_of=dict(ctx.fps_of), stop=self._event, progress=self._queue)
         ctx.progress = self._relay
         self._speakers = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="vidscout-audio", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="vidscout-branch", daemon=True)
         self._thread.start()
 
     def _queue(self, layer: str, done: float, total: float) -> None:
         self._queued.put((layer, done, total))
 
     def _hand_on(self) -> None:
-        """Call the caller's progress with what the audio thread queued, in order (on the calling thread)."""
+        """Call the caller's progress with what the second thread queued, in order (on the calling thread)."""
         while True:
             try:
                 event = self._queued.get_nowait()
@@ -624,13 +639,22 @@ class _AudioBranch:
             with VideoStore.open(self._ctx.store.root, create=True, video=self._ctx.video) as store:
                 self._sub.store = store
                 self._speakers = _audio_layers(self._sub)
+                while not self._shots.wait(0.2):
+                    self._sub.check_stop()
+                self._sub.fps_of.update(self._frame_fps)
+                _visual_facts_layer(self._sub)
         except _Stopped:
             pass
         except BaseException as e:  # handed to the main thread by `join`
             self._error = e
 
+    def shots_ready(self) -> None:
+        """Let the thread go on to the visual facts: the scan and the shots are in the store."""
+        self._frame_fps = {name: self._ctx.fps_of[name] for name in ("scan", "segments")}
+        self._shots.set()
+
     def join(self) -> bool:
-        """Wait for the audio layers; re-raise their error here; returns whether speaker labels exist."""
+        """Wait for the thread's layers; re-raise their error here; returns whether speaker labels exist."""
         while self._thread.is_alive():
             self._thread.join(timeout=0.2)
             self._hand_on()
@@ -883,6 +907,7 @@ def _visual_facts_layer(ctx: _Ctx) -> None:
         before = (n, image, facts)
         rows.append((f.id, facts))
         if len(rows) >= o.batch:
+            ctx.check_stop()
             _commit_facts(ctx, rows, n + 1, len(frames))
             rows = []
     if rows:

@@ -387,7 +387,8 @@ def move_aside(root: Path) -> Path:
 
 LAYER_ORDER = ("scan", "segments", "tags", "frame_vectors", "image_vectors", "visual_facts", "ocr", "speech",
                "speakers", "captions", "text_index")  # fmt: skip
-"""The layers in the order ingest builds them (the frame and audio branches side by side after segments)."""
+"""The layers in the order ingest builds them on one thread (on two, the audio layers and then the visual facts run
+beside the others)."""
 
 
 class VideoStore:
