@@ -142,8 +142,9 @@ class IngestOptions(BaseModel, frozen=True):
     asr_chunk_s: float = Field(default=300.0, gt=10, description="Audio is transcribed in chunks of about this length.")
     parallel_audio: bool = Field(
         default=True,
-        description="Run the speech and speaker layers on a second thread (with their own database connection) "
-        "while the frame layers run; the results are the same, only the wall time changes.",
+        description="Run the speech and speaker layers, then the visual facts, on a second thread (with its own "
+        "database connection) beside the other frame layers, from the start of the scan; the results are the same, "
+        "only the wall time changes.",
     )
     utterance_max_pause_s: float = Field(
         default=1.0, gt=0, description="Utterances are cut where two words are further apart than this (seconds)."
