@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
-from tests.models.conftest import text_frame
+from tests.models.conftest import OPENCV_DATA, text_frame
 from vidscout.errors import ConfigError
-from vidscout.models.base import OCR, LineReader
-from vidscout.models.ocr import RapidOCR
+from vidscout.media.planted import FONT_DIR, TextPlant, drawtext_filter
+from vidscout.memory.moved_text import MovedLines
+from vidscout.models.base import OCR, LineReader, TextBox
+from vidscout.models.ocr import RapidOCR, keep_text_rows
 from vidscout.models.registry import Backends, make_ocr
 from vidscout.settings import Settings
+from vidscout.text import normalise_words
 
 
 def test_reads_drawn_text_with_normalised_boxes(backends: Backends) -> None:
@@ -69,3 +74,49 @@ def test_onnxruntime_threads_sleep_when_idle_unless_asked_to_spin(tmp_path: Path
     assert _spinning(spinning) and "0" not in _spinning(spinning)
     with pytest.raises(ConfigError, match="spin='sometimes' must be true or false"):
         make_ocr("rapidocr?spin=sometimes", Settings(data_dir=tmp_path))
+
+
+def _line(text: str, box: tuple[float, float, float, float], score: float = 0.99) -> TextBox:
+    x0, y0, x1, y1 = box  # pixels of a 640x360 frame
+    return TextBox(text=text, score=score, box=(x0 / 640, y0 / 360, x1 / 640, y1 / 360))
+
+
+def test_short_lines_are_kept_only_where_they_continue_a_row_of_text() -> None:
+    score = _line("Score", (151, 150, 317, 209))
+    four, two = _line("4", (329, 155, 365, 200)), _line("2", (444, 156, 480, 202))  # 0.2 and 1.7 heights apart
+    lone = _line("A", (40, 20, 70, 60))  # a glyph read into a texture, far from any text
+    assert keep_text_rows([score, four, two, lone], width=640, height=360) == [score, four, two]
+    assert keep_text_rows([four, two], width=640, height=360) == []  # no row of text to continue
+    unsure = _line("4", (329, 155, 365, 200), score=0.6)
+    assert keep_text_rows([score, unsure, two], width=640, height=360) == [score]  # the "2" was joined through it
+    far = _line("2", (580, 156, 616, 202))  # 3.5 heights beyond the "4"
+    assert keep_text_rows([score, four, far], width=640, height=360) == [score, four]
+    small = _line("2", (329, 180, 345, 200))  # a third of the word's height: not the same row of text
+    assert keep_text_rows([score, small], width=640, height=360) == [score]
+
+
+def test_a_monospaced_score_keeps_its_digits_and_a_lone_glyph_is_still_dropped(tmp_path: Path) -> None:
+    """The detector cuts "Score 4 - 2" at its wide spaces; the digits are read surely and kept with their row."""
+    if not (FONT_DIR / "DejaVuSansMono.ttf").exists():
+        pytest.skip("DejaVu fonts missing (Debian fonts-dejavu-core, installed with ffmpeg)")
+    photo = OPENCV_DATA / "messi5.jpg"
+    if not photo.exists():
+        pytest.skip(f"{photo} missing (apt-get install opencv-doc)")
+    plants = [
+        TextPlant(text="Score 4 - 2", start_s=0, duration_s=5, size_px=48, boxed=True, light=True,
+                  position="middle", font="DejaVuSansMono.ttf"),
+        TextPlant(text="7", start_s=0, duration_s=5, size_px=48, boxed=True, light=True, position="top",
+                  font="DejaVuSansMono.ttf"),
+    ]  # fmt: skip
+    drawn = ",".join(["scale=640:360", *(drawtext_filter(p, i, tmp_path) for i, p in enumerate(plants))])
+    out = tmp_path / "frame.png"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(photo), "-vf", drawn, "-frames:v", "1", str(out)],
+                   check=True)  # fmt: skip
+    frame = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
+    ocr = RapidOCR()
+    assert len(ocr.find_lines(frame)) >= 4  # the score in 2-3 boxes, the "7", an advert in the photo
+    texts = [t.text for t in ocr.read(frame)]
+    assert {"score", "4", "2"} <= {w for t in texts for w in normalise_words(t)}
+    assert "2" in texts  # a one-glyph line, kept with its row
+    assert "7" not in texts  # alone on its row
+    assert [t.text for t in MovedLines(ocr).read(frame)] == texts  # the carrying reader keeps the same lines

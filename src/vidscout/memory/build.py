@@ -76,7 +76,7 @@ from vidscout.models.base import (
     TextEmbedder,
     VideoLLM,
 )
-from vidscout.models.ocr import SHORT_LINE_MIN_SCORE
+from vidscout.models.ocr import ROW_GAP, ROW_HEIGHTS, SHORT_LINE_MIN_SCORE
 from vidscout.models.probe import availability
 from vidscout.models.registry import is_served
 from vidscout.models.visual_facts import summarise_facts
@@ -954,6 +954,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
     params: dict[str, Any] = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
     params["pixels"] = "decoded"  # the keyframes decoded again, not their JPEGs (`_DecodedKeyframes`)
     params["short_line_min_score"] = SHORT_LINE_MIN_SCORE
+    params["rows"] = {"gap": ROW_GAP, "heights": ROW_HEIGHTS}  # short lines kept where they continue a row
     if o.ocr_carry_moved_lines:
         params["carry_moved"] = CARRY_RECIPE
     if o.ocr_crawl_step_s is not None:

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vidscout.models.base import Image, LineReader, Quad, TextBox
+from vidscout.models.ocr import keep_text_rows
 
 MIN_MATCH = 0.9
 """Least normalised cross-correlation between a line and its moved-back box in the last frame read.
@@ -118,7 +119,8 @@ class MovedLines:
         self.recognised += len(todo)
         self.regrouped += len(regrouped)
         self._last = (grey, seen)
-        return [s.line.model_copy(update={"box": _norm_box(s.box, width, height)}) for s in seen if s.line is not None]
+        lines = [s.line.model_copy(update={"box": _norm_box(s.box, width, height)}) for s in seen if s.line is not None]
+        return keep_text_rows(lines, width=width, height=height)
 
     def _carry(
         self, last_grey: NDArray[np.float32], last_seen: list[_Seen], grey: NDArray[np.float32], box: PxBox,

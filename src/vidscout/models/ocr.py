@@ -84,7 +84,8 @@ class RapidOCR:
             BackendError: onnxruntime failed.
         """
         bgr = _bgr(image)
-        return [line for line in self._recognise(bgr, self._find(bgr)) if line is not None]
+        lines = [line for line in self._recognise(bgr, self._find(bgr)) if line is not None]
+        return keep_text_rows(lines, width=bgr.shape[1], height=bgr.shape[0])
 
     def find_lines(self, image: Image) -> list[Quad]:
         """The detector alone at `read`'s resolution: each line's corners in pixels, in reading order."""
@@ -93,8 +94,9 @@ class RapidOCR:
     def read_lines(self, image: Image, quads: Sequence[Quad]) -> list[TextBox | None]:
         """Recognise the lines at ``quads`` (from `find_lines`) in one batch; ``None`` where a line is dropped.
 
-        A line is dropped when its confidence is under ``min_score``, when it holds fewer than two letters or digits,
-        or only two with a confidence under `SHORT_LINE_MIN_SCORE`.
+        A line is dropped when its confidence is under ``min_score`` or when it holds no letter or digit. Short
+        lines (one glyph, or two read unsurely) are returned: `keep_text_rows`, given all the frame's lines,
+        keeps those that continue a row of text and drops the rest, as `read` does.
         """
         return self._recognise(_bgr(image), quads)
 
@@ -127,7 +129,7 @@ class RapidOCR:
         lines: list[TextBox | None] = []
         for quad, text, score in zip(quads, txts, scores, strict=True):
             text = str(text).strip()
-            if float(score) < self._min_score or not _looks_like_text(text, float(score)):
+            if float(score) < self._min_score or not any(ch.isalnum() for ch in text):
                 lines.append(None)
                 continue
             x0, y0 = quad.min(axis=0)
@@ -168,7 +170,45 @@ SHORT_LINE_MIN_SCORE = 0.8
 ("中饰" at 0.63 on a street scene's decoded keyframe), and a real two-letter sign is usually read surely."""
 
 
-def _looks_like_text(text: str, score: float) -> bool:
-    """Drop the lone glyphs the recogniser reads into textures ("A", "D", "福"), and unsure pairs of them."""
-    letters = sum(ch.isalnum() for ch in text)
-    return letters >= 3 or (letters == 2 and score >= SHORT_LINE_MIN_SCORE)
+ROW_GAP = 2.0
+"""Widest gap, in line heights, between a short line and the line of text it continues on the same row. A
+monospaced "Score 4 - 2" at 48 px is three boxes ("Score", "4", "2"; the dash is not found) 0.2 and 1.7 heights
+apart."""
+
+ROW_HEIGHTS = 0.6
+"""Smallest ratio of two lines' heights for them to be on one row of text (a digit's box against a word's)."""
+
+
+def _short(line: TextBox) -> bool:
+    letters = sum(ch.isalnum() for ch in line.text)
+    return letters < 2 or (letters == 2 and line.score < SHORT_LINE_MIN_SCORE)
+
+
+def keep_text_rows(lines: Sequence[TextBox], *, width: int, height: int) -> list[TextBox]:
+    """``lines`` (one frame's, in order) without the short ones that stand alone.
+
+    The recogniser reads lone glyphs into textures ("A", "D", "福") and unsure pairs of them; but a short line
+    read surely (at least `SHORT_LINE_MIN_SCORE`) that continues a row of text, directly or through other such
+    lines, is part of it: the "4" and "2" of a score the detector cut at its spaces. A row: boxes of similar
+    height (`ROW_HEIGHTS`) overlapping by half the lower one vertically, at most `ROW_GAP` heights apart.
+    ``width`` and ``height`` are the frame's pixels (the boxes are normalised).
+    """
+    px = [(ln.box[0] * width, ln.box[1] * height, ln.box[2] * width, ln.box[3] * height) for ln in lines]
+    kept = [not _short(ln) for ln in lines]
+    maybe = [i for i, ln in enumerate(lines) if _short(ln) and ln.score >= SHORT_LINE_MIN_SCORE]
+    grown = True
+    while grown:
+        grown = False
+        for i in maybe:
+            if not kept[i] and any(kept[j] and _same_row(px[i], px[j]) for j in range(len(lines)) if j != i):
+                kept[i] = grown = True
+    return [ln for ln, k in zip(lines, kept, strict=True) if k]
+
+
+def _same_row(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    ha, hb = a[3] - a[1], b[3] - b[1]
+    if min(ha, hb) <= 0 or min(ha, hb) < ROW_HEIGHTS * max(ha, hb):
+        return False
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    gap = max(a[0], b[0]) - min(a[2], b[2])
+    return overlap >= 0.5 * min(ha, hb) and gap <= ROW_GAP * max(ha, hb)
