@@ -44,7 +44,6 @@ from vidscout.memory.moved_text import RECIPE as CARRY_RECIPE
 from vidscout.memory.moved_text import MovedLines
 from vidscout.memory.speech import split_at_pauses
 from vidscout.memory.store import (
-    LAYER_ORDER,
     LOCK_FILE,
     SCHEMA_VERSION,
     FrameRecord,
@@ -52,6 +51,7 @@ from vidscout.memory.store import (
     ShotFactsRow,
     StoreLock,
     VideoStore,
+    build_rank,
     content_key,
     damaged_store_error,
     fingerprint,
@@ -392,8 +392,7 @@ class _Job:
 
     def report(self, store: VideoStore, ctx: _Ctx, **extra: Any) -> IngestReport:
         covered = float(store.get_meta("covered_s") or self.info.duration_s)
-        rank = {name: i for i, name in enumerate(LAYER_ORDER)}  # build order, whichever thread finished first
-        layers = sorted(ctx.reports, key=lambda r: rank.get(r.name, len(rank)))
+        layers = sorted(ctx.reports, key=lambda r: build_rank(r.name))  # whichever thread finished first
         return IngestReport(video=self.info, store=str(self.root), layers=layers,
                             wall_s=time.perf_counter() - self.t_start, covered_s=covered, **extra)  # fmt: skip
 
@@ -605,7 +604,7 @@ class _Branch:
         self._ctx = ctx
         self._event = threading.Event()
         self._shots = threading.Event()
-        self._frame_fps: dict[str, str] = {}  # the fingerprints the visual facts depend on, from `shots_ready`
+        self._frame_fps: dict[str, str] = {}  # the main thread's fingerprints (scan, shots), from `shots_ready`
         self._caller_progress = ctx.progress
         self._queued: queue.SimpleQueue[tuple[str, float, float]] = queue.SimpleQueue()
         self._sub = replace(ctx, reports=[], fps_of=dict(ctx.fps_of), stop=self._event, progress=self._queue)
@@ -651,7 +650,7 @@ class _Branch:
 
     def shots_ready(self) -> None:
         """Let the thread go on to the visual facts: the scan and the shots are in the store."""
-        self._frame_fps = {name: self._ctx.fps_of[name] for name in ("scan", "segments")}
+        self._frame_fps = dict(self._ctx.fps_of)
         self._shots.set()
 
     def join(self) -> bool:

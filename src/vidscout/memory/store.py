@@ -391,6 +391,11 @@ LAYER_ORDER = ("scan", "segments", "tags", "frame_vectors", "image_vectors", "vi
 beside the others)."""
 
 
+def build_rank(name: str) -> int:
+    """A layer's place in `LAYER_ORDER`, as a sort key; any other name sorts after those."""
+    return LAYER_ORDER.index(name) if name in LAYER_ORDER else len(LAYER_ORDER)
+
+
 class VideoStore:
     """One video's database directory. Open with `VideoStore.open`; close when done."""
 
@@ -576,8 +581,7 @@ class VideoStore:
         began first varies from run to run.
         """
         names = [r[0] for r in self._conn.execute("SELECT name FROM layers ORDER BY rowid")]
-        rank = {n: i for i, n in enumerate(LAYER_ORDER)}
-        names.sort(key=lambda n: rank.get(n, len(rank)))  # stable: unknown names keep their written order
+        names.sort(key=build_rank)  # stable: unknown names keep their written order
         return [s for n in names if (s := self.layer(n)) is not None]
 
     def begin_layer(self, name: str, fp: str, spec: str, params: dict[str, Any]) -> bool:
