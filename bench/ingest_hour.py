@@ -16,10 +16,11 @@ With --compare-pixels, the same video is first ingested with OCR decoding the ke
 (`IngestOptions(ocr_keep_pixels=False)`), then as by default (the scan keeps lossless keyframes for OCR), and
 the ratios of the two runs' scan + OCR seconds and wall times are printed. --compare-crawls likewise compares
 with crawls left uncompleted, and --compare-spinning with onnxruntime's OCR threads spin-waiting when idle
-(``rapidocr?spin=true``).
+(``rapidocr?spin=true``). --compare-ocr-width compares with OCR reading 640 px keyframes (``ocr_width=640``, as
+before the OCR read up to 960 px), on the scan (which writes the lossless keyframes) and OCR seconds.
 
 Run: python bench/ingest_hour.py [--minutes 60] [--quick] [--compare] [--compare-carry] [--compare-crawls]
-     [--compare-pixels] [--compare-spinning]
+     [--compare-pixels] [--compare-spinning] [--compare-ocr-width]
      (--quick: 5 minutes; results in bench/results/ingest_hour[_quick].json)
 """
 
@@ -149,6 +150,7 @@ COMPARISONS: dict[str, tuple[str, dict[str, Any], dict[str, str], str, tuple[str
     "compare_pixels": ("decode_again", {"ocr_keep_pixels": False}, {}, "OCR: keyframes decoded again",
                        ("scan", "ocr")),
     "compare_spinning": ("spinning", {}, {"ocr": "rapidocr?spin=true"}, "OCR: onnxruntime threads spin", ("ocr",)),
+    "compare_ocr_width": ("ocr_640", {"ocr_width": 640}, {}, "OCR: 640 px keyframes", ("scan", "ocr")),
 }  # fmt: skip
 """--compare-X: (result key, the other run's options, its model specs, its label, the layers whose seconds are
 compared)."""
@@ -169,6 +171,7 @@ def main() -> None:
     ap.add_argument(
         "--compare-spinning", action="store_true", help="Also ingest with onnxruntime's OCR threads spin-waiting."
     )
+    ap.add_argument("--compare-ocr-width", action="store_true", help="Also ingest with OCR on 640 px keyframes.")
     add_json_option(ap, "ingest_hour")
     args = ap.parse_args()
     if args.quick:

@@ -50,11 +50,14 @@ def _every_keyframe(video: Path, store: VideoStore, backends: Backends, min_scor
     out: dict[int, list[str]] = {}
     frames = {round(f.t_s, 3): f for f in store.frames()}
     o = IngestOptions()
-    for fr in scan(video, ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, thumbs=False)):
+    opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, detail_width=o.ocr_width,
+                       thumbs=False)  # fmt: skip
+    for fr in scan(video, opts):
         f = frames.get(round(fr.t_s, 3))
         if fr.image is None or f is None:
             continue
-        lines = [b for b in backends.ocr.read(fr.image) if b.score >= min_score]
+        image = fr.detail if fr.detail is not None else fr.image  # at the OCR's width, as ingest reads it
+        lines = [b for b in backends.ocr.read(image) if b.score >= min_score]
         rows = [OcrLine(frame_id=f.id, t_s=f.t_s, text=b.text, score=b.score, box=b.box) for b in lines]
         out[f.id] = [t for t, _ in ocr_blocks(rows)]
     missing = [f.t_s for f in frames.values() if f.id not in out]

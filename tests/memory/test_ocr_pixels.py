@@ -78,11 +78,15 @@ def test_a_missing_lossless_keyframe_is_decoded_from_the_video(media_cache: Path
         frames = store.frames()
         kept = [store.pixels_path(f.file) for f in frames]
     assert all(p.is_file() for p in kept)
+    first = cv2.imread(str(kept[0]))
+    assert first is not None and first.shape[:2] == (540, 960)  # the OCR's width (ocr_width), not the keyframes'
     for p in kept[2:4]:
         p.unlink()
+    # One kept at another width (a scan for another ocr_width) is decoded again too.
+    cv2.imwrite(str(kept[4]), cv2.resize(first, (640, 360), interpolation=cv2.INTER_AREA))
     report = ingest(video, tmp_path, backends)
     ocr = next(layer for layer in report.layers if layer.name == "ocr")
-    assert ocr.stats["frames_decoded_again"] == 2
+    assert ocr.stats["frames_decoded_again"] == 3
     assert not kept[0].parent.exists()
     # Killed after the OCR layer finished but before its PNGs were deleted: the next ingest deletes them.
     kept[0].parent.mkdir()

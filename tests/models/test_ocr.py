@@ -120,3 +120,39 @@ def test_a_monospaced_score_keeps_its_digits_and_a_lone_glyph_is_still_dropped(t
     assert "2" in texts  # a one-glyph line, kept with its row
     assert "7" not in texts  # alone on its row
     assert [t.text for t in MovedLines(ocr).read(frame)] == texts  # the carrying reader keeps the same lines
+
+
+def test_small_text_of_a_wide_frame_is_read_from_the_frame_not_the_detectors_copy(tmp_path: Path) -> None:
+    """16 px text of a 1280x720 frame is 8 px on the 640-px copy the detector first runs on: it is found again on
+    the frame itself and read from it, while large text keeps its boxes from the copy, scaled to the frame."""
+    photo = OPENCV_DATA / "messi5.jpg"
+    if not photo.exists():
+        pytest.skip(f"{photo} missing (apt-get install opencv-doc)")
+    plants = [
+        TextPlant(text="Falcon & Harbor Bakery", start_s=0, duration_s=5, size_px=16, boxed=False, light=True,
+                  position="bottom"),
+        TextPlant(text="Platform 9 - Oslo", start_s=0, duration_s=5, size_px=48, boxed=True, light=False,
+                  position="top"),
+    ]  # fmt: skip
+    drawn = ",".join(["scale=1280:720", *(drawtext_filter(p, i, tmp_path) for i, p in enumerate(plants))])
+    out = tmp_path / "frame.png"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(photo), "-vf", drawn, "-frames:v", "1", str(out)],
+                   check=True)  # fmt: skip
+    frame = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
+    small, large = (set(normalise_words(p.text)) for p in plants)
+    ocr = RapidOCR()
+    lines = ocr.read(frame)
+    assert small | large <= {w for t in lines for w in normalise_words(t.text)}, [t.text for t in lines]
+    for line in lines:
+        words = set(normalise_words(line.text))
+        if words & small:
+            assert line.box[1] > 0.8  # drawn at the bottom, and the box is the frame's, normalised
+        if words & large:
+            assert line.box[3] < 0.3
+    quads = ocr.find_lines(frame)
+    assert max(float(q[:, 0].max()) for q in quads) > 640  # in the frame's pixels, not the copy's
+    copy = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
+    from_copy = {w for t in ocr.read(copy) for w in normalise_words(t.text)}
+    assert large <= from_copy
+    if small <= from_copy:
+        pytest.fail("the 640-px copy reads the small line too: this test no longer shows the difference")

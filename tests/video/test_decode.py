@@ -37,6 +37,22 @@ def test_scan_yields_every_frame_in_order_and_samples_on_schedule(indexed_video:
     assert sampled[0].image is not None and sampled[0].image.shape == (120, 160, 3)
 
 
+def test_scan_keeps_a_wider_copy_of_each_sample_only_where_it_is_wider(indexed_video: Path) -> None:
+    opts = ScanOptions(sample_every_s=1.0, sample_width=160, detail_width=240, end_s=3.0)
+    sampled = [f for f in scan(indexed_video, opts) if f.image is not None]
+    assert len(sampled) == 3
+    for f in sampled:
+        assert f.image is not None and f.detail is not None
+        assert f.detail.shape == (180, 240, 3)
+        assert read_index(f.detail) == read_index(f.image)  # the same frame
+    # Never upscaled: the video is 320 px wide, so a copy asked at 640 is at 320.
+    wide = next(f for f in scan(indexed_video, ScanOptions(sample_width=160, detail_width=640)) if f.image is not None)
+    assert wide.detail is not None and wide.detail.shape == (240, 320, 3)
+    same = next(f for f in scan(indexed_video, ScanOptions(sample_width=320, detail_width=640)) if f.image is not None)
+    assert same.detail is None  # no wider than the sample itself
+    assert all(f.detail is None for f in scan(indexed_video, ScanOptions(sample_width=160, end_s=2.0)))
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_frames_at_is_frame_accurate_at_random_times(indexed_video: Path, seed: int) -> None:
     rng = np.random.default_rng(seed)

@@ -76,7 +76,7 @@ from vidscout.models.base import (
     TextEmbedder,
     VideoLLM,
 )
-from vidscout.models.ocr import ROW_GAP, ROW_HEIGHTS, SHORT_LINE_MIN_SCORE
+from vidscout.models.ocr import DETECT_WIDTH, ROW_GAP, ROW_HEIGHTS, SHORT_LINE_MIN_SCORE, SMALL_LINE_PX
 from vidscout.models.probe import availability
 from vidscout.models.registry import is_served
 from vidscout.models.visual_facts import summarise_facts
@@ -120,6 +120,13 @@ class IngestOptions(BaseModel, frozen=True):
         "instead of being read again; a caption appearing changes its cells by tens of levels.",
     )
     ocr_min_score: float = Field(default=0.6, description="Drop OCR lines below this confidence.")
+    ocr_width: int = Field(
+        default=960,
+        ge=64,
+        description="OCR reads keyframes at up to this width (px; never upscaled, never under sample_width): the "
+        "detector runs on a 640-px copy, and on the frame itself only where it finds small text, while every "
+        "line is recognised from the frame. 16-24 px text of a 1280x720 video is 8-12 px at 640.",
+    )
     ocr_carry_moved_lines: bool = Field(
         default=True,
         description="Keep the text of a line that only moved since the last keyframe read (rolling credits) "
@@ -128,8 +135,9 @@ class IngestOptions(BaseModel, frozen=True):
     )
     ocr_keep_pixels: bool = Field(
         default=True,
-        description="The scan keeps a lossless PNG of each keyframe (about 240 KB at 640x360: ~430 MB per hour of "
-        "video, deleted once the OCR layer has read them) so that OCR does not decode the video a second time "
+        description="The scan keeps a lossless PNG of each keyframe at ocr_width (about 240 KB at 640x360 and 510 KB "
+        "at 960x540: up to ~900 MB per hour of video, deleted once the OCR layer has read them) so that OCR does "
+        "not decode the video a second time "
         "(about 200 CPU-seconds per hour of 720p); False: decode again.",
     )
     ocr_crawl_step_s: float | None = Field(
@@ -710,7 +718,8 @@ def _scan_layer(ctx: _Ctx) -> None:
         committed.update(cuts)
         frames.clear()
 
-    scan_opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, start_s=start)
+    scan_opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, start_s=start,
+                            detail_width=_ocr_width(o) if o.ocr_keep_pixels else None)  # fmt: skip
     for fr in scan(ctx.video, scan_opts):
         detector.push(fr.t_s, fr.thumb)
         last_t = fr.t_s
@@ -722,6 +731,8 @@ def _scan_layer(ctx: _Ctx) -> None:
                 raise BackendError(f"OpenCV could not encode the frame at {fr.t_s:.2f}s as JPEG.")
             write_atomic(store.root / "frames" / name, jpg.tobytes())
             if o.ocr_keep_pixels:  # the OCR layer reads these pixels, not the JPEG's (`_DecodedKeyframes`)
+                if fr.detail is not None:
+                    bgr = cv2.cvtColor(fr.detail, cv2.COLOR_RGB2BGR)
                 ok, png = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
                 if not ok:
                     raise BackendError(f"OpenCV could not encode the frame at {fr.t_s:.2f}s as PNG.")
@@ -938,7 +949,7 @@ def _commit_facts(ctx: _Ctx, rows: list[tuple[int, FrameFacts]], upto: int, tota
 
 
 def _ocr_layer(ctx: _Ctx) -> None:
-    """On-screen text from every keyframe: the OCR's detector and recogniser on each, at keyframe resolution.
+    """On-screen text from every keyframe: the OCR's detector and recogniser on each, at `IngestOptions.ocr_width`.
 
     Reading every keyframe is the recall ceiling, and on this CPU it costs about 0.1-0.2 s per frame for the
     detector plus ~20 ms per text line. Two savings: within a shot, a keyframe that looks like the last one
@@ -952,6 +963,8 @@ def _ocr_layer(ctx: _Ctx) -> None:
     o = ctx.opts
     params: dict[str, Any] = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
     params["pixels"] = "decoded"  # the keyframes decoded again, not their JPEGs (`_DecodedKeyframes`)
+    params["width"] = sample_width(ctx.info, _ocr_width(o))
+    params["detect"] = {"width": DETECT_WIDTH, "small_px": SMALL_LINE_PX}
     params["short_line_min_score"] = SHORT_LINE_MIN_SCORE
     params["rows"] = {"gap": ROW_GAP, "heights": ROW_HEIGHTS}  # short lines kept where they continue a row
     if o.ocr_carry_moved_lines:
@@ -1019,20 +1032,27 @@ def _ocr_layer(ctx: _Ctx) -> None:
     store.drop_pixels()
 
 
+def _ocr_width(o: IngestOptions) -> int:
+    """The width OCR asks its keyframes at (`IngestOptions.ocr_width`, never under the keyframes' own)."""
+    return max(o.sample_width, o.ocr_width)
+
+
 class _DecodedKeyframes:
-    """The keyframes as the scan decoded them: OCR reads these pixels, not the stored JPEGs.
+    """The keyframes as the scan decoded them, at the OCR's width: OCR reads these pixels, not the stored JPEGs.
 
     JPEG (quality 88) blurs small text past reading: 24 px lines of a 1280x720 video, 12 px in the 640 px
     keyframes, were read from the decoded frames and lost in their JPEGs (`tests/memory/test_ocr_pixels.py`).
-    The scan leaves a lossless PNG of each keyframe (``ocr_keep_pixels``); where one is missing (a store scanned
-    without them), the video is decoded again from that frame on, a sequential pass that costs about half the
-    scan's time. Frames must be asked for in time order.
+    The scan leaves a lossless PNG of each keyframe at `IngestOptions.ocr_width` (``ocr_keep_pixels``); where
+    one is missing or of another width (a store scanned without them, or for another width), the video is
+    decoded again from that frame on, a sequential pass that costs about half the scan's time. Frames must be
+    asked for in time order.
     """
 
     _RESTART_S = 30.0  # a decode this far behind the frame asked for seeks instead of decoding its way there
 
     def __init__(self, ctx: _Ctx) -> None:
         self._ctx = ctx
+        self._width = sample_width(ctx.info, _ocr_width(ctx.opts))
         self._frames: Iterator[tuple[float, NDArray[np.uint8]]] | None = None
         self._at: tuple[float, NDArray[np.uint8]] | None = None
         self.decoded = 0  # keyframes decoded from the video because no PNG was kept
@@ -1042,12 +1062,13 @@ class _DecodedKeyframes:
         kept = store.pixels_path(frame.file)
         if kept.is_file():
             rgb = _imread_rgb(kept)
-            if rgb is not None:
+            if rgb is not None and rgb.shape[1] == self._width:
                 return rgb
-            log.warning("%s is unreadable; decoding the video again for that keyframe.", kept)
+            if rgb is None:  # one of another width was kept for another ocr_width: decoded again, as expected
+                log.warning("%s is unreadable; decoding the video again for that keyframe.", kept)
         if self._frames is None or self._at is None or self._at[0] < frame.t_s - self._RESTART_S:
             o = self._ctx.opts
-            opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, start_s=frame.t_s,
+            opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=self._width, start_s=frame.t_s,
                                thumbs=False)  # fmt: skip
             self._frames = ((fr.t_s, fr.image) for fr in scan(self._ctx.video, opts) if fr.image is not None)
             self._at = None
@@ -1071,7 +1092,7 @@ class _FramesBetween:
     def __init__(self, ctx: _Ctx, ocr: OCR) -> None:
         self._video = ctx.video
         self._duration_s = ctx.info.duration_s
-        self._width = sample_width(ctx.info, ctx.opts.sample_width)  # as the scan sizes keyframes
+        self._width = sample_width(ctx.info, _ocr_width(ctx.opts))  # as `_DecodedKeyframes` sizes keyframes
         self._keep_s = 2 * ctx.opts.sample_every_s
         self._ocr = ocr
         self._min_score = ctx.opts.ocr_min_score

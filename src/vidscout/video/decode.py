@@ -220,6 +220,7 @@ class ScanOptions:
 
     sample_every_s: float = 2.0  # keep one analysis frame this often (seconds)
     sample_width: int = 640  # analysis frames are resized to this width (px), aspect kept
+    detail_width: int | None = None  # also keep each sample at up to this width (`ScannedFrame.detail`)
     thumb_size: tuple[int, int] = (64, 36)  # tiny frames for cut detection (w, h)
     fast_thumbs: bool = True  # area-average the decoded planes (`thumbnail`); False: swscale, as `upright`
     thumbs: bool = True  # False: no thumbnails (``thumb`` is empty), for a pass that wants the samples alone
@@ -234,6 +235,7 @@ class ScannedFrame:
     t_s: float
     thumb: NDArray[np.uint8]  # (h, w, 3) RGB, ScanOptions.thumb_size, upright; (0, 0, 3) without thumbs
     image: NDArray[np.uint8] | None  # (H, W, 3) RGB at sample_width, upright, or None
+    detail: NDArray[np.uint8] | None = None  # the sample at detail_width, where that is wider than ``image``
 
 
 def _frame_time_s(frame: Any, time_base: Fraction) -> float | None:
@@ -257,6 +259,8 @@ def scan(path: Path, options: ScanOptions | None = None) -> Iterator[ScannedFram
     info = probe(path)
     out_w = sample_width(info, opts.sample_width)
     out_h = max(2, round(info.height * out_w / info.width) // 2 * 2)
+    detail_w = sample_width(info, opts.detail_width) if opts.detail_width else out_w
+    detail_h = max(2, round(info.height * detail_w / info.width) // 2 * 2)
     container = _open(path)
     yielded = 0
     try:
@@ -282,12 +286,14 @@ def scan(path: Path, options: ScanOptions | None = None) -> Iterator[ScannedFram
                 thumb = _NONE
                 if opts.thumbs:
                     thumb = make_thumb(frame, opts.thumb_size[0], opts.thumb_size[1], info.rotation)
-                image = None
+                image = detail = None
                 if t + 1e-6 >= next_k * opts.sample_every_s:
                     image = upright(frame, out_w, out_h, info.rotation)
+                    if detail_w > out_w:
+                        detail = upright(frame, detail_w, detail_h, info.rotation)
                     next_k = math.floor((t + 1e-6) / opts.sample_every_s) + 1
                 yielded += 1
-                yield ScannedFrame(t_s=t, thumb=thumb, image=image)
+                yield ScannedFrame(t_s=t, thumb=thumb, image=image, detail=detail)
         except _AV_ERRORS as e:
             if yielded == 0:
                 raise MediaError(f"{path}: no frame could be decoded ({e}). The file is corrupt.") from e
