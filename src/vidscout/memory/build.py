@@ -1064,8 +1064,9 @@ class _DecodedKeyframes:
             rgb = _imread_rgb(kept)
             if rgb is not None and rgb.shape[1] == self._width:
                 return rgb
-            if rgb is None:  # one of another width was kept for another ocr_width: decoded again, as expected
+            if rgb is None:
                 log.warning("%s is unreadable; decoding the video again for that keyframe.", kept)
+            # else it was kept for another ocr_width, and is decoded again at this one without a warning
         if self._frames is None or self._at is None or self._at[0] < frame.t_s - self._RESTART_S:
             o = self._ctx.opts
             opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=self._width, start_s=frame.t_s,
