@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from tests.models.conftest import OPENCV_DATA, text_frame
 from vidscout.errors import ConfigError
@@ -99,20 +100,13 @@ def test_a_monospaced_score_keeps_its_digits_and_a_lone_glyph_is_still_dropped(t
     """The detector cuts "Score 4 - 2" at its wide spaces; the digits are read surely and kept with their row."""
     if not (FONT_DIR / "DejaVuSansMono.ttf").exists():
         pytest.skip("DejaVu fonts missing (Debian fonts-dejavu-core, installed with ffmpeg)")
-    photo = OPENCV_DATA / "messi5.jpg"
-    if not photo.exists():
-        pytest.skip(f"{photo} missing (apt-get install opencv-doc)")
     plants = [
         TextPlant(text="Score 4 - 2", start_s=0, duration_s=5, size_px=48, boxed=True, light=True,
                   position="middle", font="DejaVuSansMono.ttf"),
         TextPlant(text="7", start_s=0, duration_s=5, size_px=48, boxed=True, light=True, position="top",
                   font="DejaVuSansMono.ttf"),
     ]  # fmt: skip
-    drawn = ",".join(["scale=640:360", *(drawtext_filter(p, i, tmp_path) for i, p in enumerate(plants))])
-    out = tmp_path / "frame.png"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(photo), "-vf", drawn, "-frames:v", "1", str(out)],
-                   check=True)  # fmt: skip
-    frame = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
+    frame = _photo_with_text(plants, (640, 360), tmp_path)
     ocr = RapidOCR()
     assert len(ocr.find_lines(frame)) >= 4  # the score in 2-3 boxes, the "7", an advert in the photo
     texts = [t.text for t in ocr.read(frame)]
@@ -123,22 +117,15 @@ def test_a_monospaced_score_keeps_its_digits_and_a_lone_glyph_is_still_dropped(t
 
 
 def test_small_text_of_a_wide_frame_is_read_from_the_frame_not_the_detectors_copy(tmp_path: Path) -> None:
-    """16 px text of a 1280x720 frame is 8 px on the 640-px copy the detector first runs on: it is found again on
-    the frame itself and read from it, while large text keeps its boxes from the copy, scaled to the frame."""
-    photo = OPENCV_DATA / "messi5.jpg"
-    if not photo.exists():
-        pytest.skip(f"{photo} missing (apt-get install opencv-doc)")
+    """16 px text of a 1280x720 frame is 8 px on the 640-px copy the detector first runs on, where its box cuts
+    the first letter: it is found again on the frame itself and read from it, in the frame's coordinates."""
     plants = [
         TextPlant(text="Falcon & Harbor Bakery", start_s=0, duration_s=5, size_px=16, boxed=False, light=True,
                   position="bottom"),
         TextPlant(text="Platform 9 - Oslo", start_s=0, duration_s=5, size_px=48, boxed=True, light=False,
                   position="top"),
     ]  # fmt: skip
-    drawn = ",".join(["scale=1280:720", *(drawtext_filter(p, i, tmp_path) for i, p in enumerate(plants))])
-    out = tmp_path / "frame.png"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(photo), "-vf", drawn, "-frames:v", "1", str(out)],
-                   check=True)  # fmt: skip
-    frame = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
+    frame = _photo_with_text(plants, (1280, 720), tmp_path)
     small, large = (set(normalise_words(p.text)) for p in plants)
     ocr = RapidOCR()
     lines = ocr.read(frame)
@@ -156,3 +143,17 @@ def test_small_text_of_a_wide_frame_is_read_from_the_frame_not_the_detectors_cop
     assert large <= from_copy
     if small <= from_copy:
         pytest.fail("the 640-px copy reads the small line too: this test no longer shows the difference")
+
+
+def _photo_with_text(plants: list[TextPlant], size: tuple[int, int], tmp_path: Path) -> NDArray[np.uint8]:
+    """An opencv-doc photo scaled to ``size`` with ``plants`` drawn on it by ffmpeg, as an RGB frame."""
+    photo = OPENCV_DATA / "messi5.jpg"
+    if not photo.exists():
+        pytest.skip(f"{photo} missing (apt-get install opencv-doc)")
+    drawn = ",".join([f"scale={size[0]}:{size[1]}", *(drawtext_filter(p, i, tmp_path) for i, p in enumerate(plants))])
+    out = tmp_path / "frame.png"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(photo), "-vf", drawn, "-frames:v", "1", str(out)],
+                   check=True)  # fmt: skip
+    bgr = cv2.imread(str(out))
+    assert bgr is not None, out
+    return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
