@@ -719,7 +719,7 @@ def _scan_layer(ctx: _Ctx) -> None:
         frames.clear()
 
     scan_opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, start_s=start,
-                            detail_width=_ocr_width(o) if o.ocr_keep_pixels else None)  # fmt: skip
+                            detail_width=_ocr_width(ctx) if o.ocr_keep_pixels else None)  # fmt: skip
     for fr in scan(ctx.video, scan_opts):
         detector.push(fr.t_s, fr.thumb)
         last_t = fr.t_s
@@ -963,7 +963,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
     o = ctx.opts
     params: dict[str, Any] = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
     params["pixels"] = "decoded"  # the keyframes decoded again, not their JPEGs (`_DecodedKeyframes`)
-    params["width"] = sample_width(ctx.info, _ocr_width(o))
+    params["width"] = _ocr_width(ctx)
     params["detect"] = {"width": DETECT_WIDTH, "small_px": SMALL_LINE_PX}
     params["short_line_min_score"] = SHORT_LINE_MIN_SCORE
     params["rows"] = {"gap": ROW_GAP, "heights": ROW_HEIGHTS}  # short lines kept where they continue a row
@@ -1032,9 +1032,9 @@ def _ocr_layer(ctx: _Ctx) -> None:
     store.drop_pixels()
 
 
-def _ocr_width(o: IngestOptions) -> int:
-    """The width OCR asks its keyframes at (`IngestOptions.ocr_width`, never under the keyframes' own)."""
-    return max(o.sample_width, o.ocr_width)
+def _ocr_width(ctx: _Ctx) -> int:
+    """The width of the keyframes OCR reads: `IngestOptions.ocr_width`, never under sample_width, never upscaled."""
+    return sample_width(ctx.info, max(ctx.opts.sample_width, ctx.opts.ocr_width))
 
 
 class _DecodedKeyframes:
@@ -1052,7 +1052,7 @@ class _DecodedKeyframes:
 
     def __init__(self, ctx: _Ctx) -> None:
         self._ctx = ctx
-        self._width = sample_width(ctx.info, _ocr_width(ctx.opts))
+        self._width = _ocr_width(ctx)
         self._frames: Iterator[tuple[float, NDArray[np.uint8]]] | None = None
         self._at: tuple[float, NDArray[np.uint8]] | None = None
         self.decoded = 0  # keyframes decoded from the video because no PNG was kept
@@ -1093,7 +1093,7 @@ class _FramesBetween:
     def __init__(self, ctx: _Ctx, ocr: OCR) -> None:
         self._video = ctx.video
         self._duration_s = ctx.info.duration_s
-        self._width = sample_width(ctx.info, _ocr_width(ctx.opts))  # as `_DecodedKeyframes` sizes keyframes
+        self._width = _ocr_width(ctx)  # as `_DecodedKeyframes` sizes keyframes
         self._keep_s = 2 * ctx.opts.sample_every_s
         self._ocr = ocr
         self._min_score = ctx.opts.ocr_min_score
