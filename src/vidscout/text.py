@@ -29,6 +29,9 @@ _TENS = {w: 10 * i for i, w in enumerate(
     ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 ) if w}  # fmt: skip
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+TOKENS_VERSION = 2
+"""Raised whenever `tokenize`'s output changes: token lists stored by another version (a library index's FTS5
+terms) are made again (`vidscout.memory.library_index.sync_index`). 2: letter and digit runs split."""
 _WORD = re.compile(r"[^\W_]+|[^\w\s]+|\s+", re.UNICODE)
 
 
@@ -81,6 +84,8 @@ _CURRENCY = {"$": "dollars", "£": "pounds", "€": "euros"}
 _MONEY = re.compile(r"([$£€])\s?(\d[\d,]*(?:\.\d+)?)")
 _PERCENT = re.compile(r"(\d)\s?%")
 _CLITIC = re.compile(r"\s+'(?=[a-z])")  # Whisper's word list writes "o'clock" as "o" + "'clock"
+_RUN = re.compile(r"\d+(?:st|nd|rd|th|s)\b|\d+|[^\W\d_]+", re.UNICODE)
+"""Letter and digit runs of one word: "code9745" -> "code", "9745"; ordinals and decades ("3rd", "1990s") stay whole."""
 SPELLING: dict[str, str] = {
     "favourite": "favorite", "colour": "color", "colours": "colors", "harbour": "harbor", "centre": "center",
     "theatre": "theater", "metre": "meter", "metres": "meters", "litre": "liter", "grey": "gray",
@@ -99,7 +104,7 @@ def _words(text: str) -> list[str]:
     text = text.casefold().replace("\u2019", "'")
     text = _MONEY.sub(lambda m: f"{m.group(2)} {_CURRENCY[m.group(1)]}", _CLITIC.sub("'", text))
     text = _THOUSANDS.sub("", _PERCENT.sub(r"\1 percent ", text)).replace("'", "")
-    words: list[str] = [_zero_or_o(w) for w in _TOKEN.findall(text)]
+    words: list[str] = [run for w in _TOKEN.findall(text) for run in _RUN.findall(_zero_or_o(w))]
     return _spell_numbers([SPELLING.get(w) or TITLES.get(w, w) for w in words])
 
 
@@ -138,7 +143,9 @@ def tokenize(text: str) -> list[str]:
     however they are written: number words become digits and separators split, so "ten thirty", "10:30"
     and "10.30" all give ``["10", "30"]``; thousands separators join ("1,000" is "1000"), "$3" is "3 dollars"
     and "40%" is "40 percent" (also where OCR lost the space after it: "40%OFF"); a zero among letters is an
-    "o" and an "o" among digits a zero, as OCR confuses them ("0FF", "2O24"). British spellings become US
+    "o" and an "o" among digits a zero, as OCR confuses them ("0FF", "2O24"). Letters and digits split where
+    they meet, so "B12", "B-12" and "B 12" give the same tokens, and a line whose space OCR lost ("Code9745",
+    "Score5") still has its words; ordinals and decades stay whole ("3rd", "1990s"). British spellings become US
     ones (`SPELLING`), abbreviated titles are spelled out (`TITLES`: "Dr." is "doctor"), plurals singular
     (`stem`).
 
@@ -146,6 +153,8 @@ def tokenize(text: str) -> list[str]:
     ['where', '3', '5', 'kg', 'bag', 'dont', 'ask']
     >>> tokenize("The bakery opens at seven thirty")
     ['bakeri', 'open', '7', '30']
+    >>> tokenize("Code9745 at gate B12")
+    ['code', '9745', 'gate', 'b', '12']
     """
     return [stem(t) for t in _words(text) if t not in STOPWORDS]
 

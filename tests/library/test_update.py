@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +22,7 @@ from vidscout.memory.catalog import load_manifest
 from vidscout.memory.library_index import LibraryIndex, split_id
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
+from vidscout.text import tokenize
 
 OPTIONS = IngestOptions(sample_every_s=3.0)
 
@@ -74,7 +77,7 @@ def test_a_corrupt_file_among_good_ones_is_reported_and_the_exit_status_says_par
 
 
 def test_changed_and_removed_videos_are_followed_by_the_index(
-    short_set: list[Path], backends: Backends, tmp_path: Path
+    short_set: list[Path], backends: Backends, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     folder = tmp_path / "season"
     videos = copy_videos(short_set[:3], folder)
@@ -113,3 +116,20 @@ def test_changed_and_removed_videos_are_followed_by_the_index(
         assert third.index.rebuilt and "missing" in third.index.why_rebuilt
         assert {r.status for r in third.rows} == {"cached"}  # the recorded knobs: nothing is re-ingested
         assert lib.search(sentence, top_k=1)[0].video_name == "video_00.mp4"
+    # Search terms left by an older tokenizer (here: none at all, and no version) are noticed by readers and
+    # made again by the next update, without copying any video again.
+    root, terms = settings.libraries_dir / "season", tokenize(sentence)
+    conn = sqlite3.connect(root / "index.sqlite")
+    with conn:
+        conn.execute("UPDATE docs_fts SET terms = ''")
+        conn.execute("DELETE FROM meta WHERE key = 'tokens'")
+    conn.close()
+    with caplog.at_level(logging.WARNING, logger="vidscout"), LibraryIndex.open(root) as index:
+        assert index.bm25(terms, 3) == []
+    assert "made by an older vidscout" in caplog.text
+    with VideoLibrary.named("season", settings, backends=backends) as lib:
+        fourth = lib.update()
+        assert fourth.index.retokenized == fourth.index.docs > 0 and not fourth.index.added and not fourth.index.rebuilt
+    with LibraryIndex.open(root) as index:
+        hits = index.bm25(terms, 3)
+        assert hits and index.videos[split_id(hits[0][0])[0]].name == "video_00.mp4", hits

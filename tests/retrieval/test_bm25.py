@@ -22,7 +22,11 @@ def test_tokenize_lowercases_strips_punctuation_and_stopwords_keeps_numbers() ->
     assert tokenize("SALE 76%OFF") == tokenize("sale 76 percent off") == ["sale", "76", "percent", "off"]
     # OCR's zero for "O" and "O" for zero, where the rest of the word says which it is.
     assert tokenize("SALE 76% 0FF, L0NDON 2O24") == ["sale", "76", "percent", "off", "london", "2024"]
-    assert tokenize("gate B0, room o7, 10 oz") == ["gate", "b0", "room", "o7", "10", "oz"]
+    assert tokenize("gate B0, room o7, 10 oz") == ["gate", "b", "0", "room", "o", "7", "10", "oz"]
+    # Letters and digits split where they meet: a code written any way, or read without its space, meets.
+    assert tokenize("gate B12") == tokenize("gate B-12") == tokenize("gate b 12") == ["gate", "b", "12"]
+    assert tokenize("Code9745 Score5") == tokenize("code 9745, score 5") == ["code", "9745", "score", "5"]
+    assert tokenize("the 3rd floor in the 1990s at 5pm") == ["3rd", "floor", "1990s", "5", "pm"]
     assert tokenize("where do they talk about it") == ["talk"]
     assert tokenize("") == []
 

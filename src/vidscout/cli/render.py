@@ -207,6 +207,8 @@ def library_update(console: Console, update: Any) -> None:
     console.print(f"{done}; wall {update.wall_s:.1f}s {how}")
     ix = update.index
     change = f"+{len(ix.added)} -{len(ix.removed)} videos" + (f" (rebuilt: {ix.why_rebuilt})" if ix.rebuilt else "")
+    if ix.retokenized:
+        change += f", search terms of {ix.retokenized} documents made again"
     console.print(
         f"library {update.library}: {update.members} videos, index {ix.docs} documents + {ix.frames} keyframes "
         f"({change}); {update.root}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Collection, Generator, Iterable, Sequence
@@ -30,7 +31,9 @@ from pydantic import BaseModel
 from vidscout.errors import StoreError
 from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import StoreLock, VideoStore
-from vidscout.text import tokenize
+from vidscout.text import TOKENS_VERSION, tokenize
+
+log = logging.getLogger(__name__)
 
 SLOT_SHIFT = 32
 """A row's id is ``slot << SLOT_SHIFT | id in its video's store``."""
@@ -141,6 +144,7 @@ class IndexSync(BaseModel):
     removed: list[int] = []  # slots dropped (a removed video, or the old copy of a changed one)
     rebuilt: bool = False  # the whole index was rebuilt (new, or its files disagreed with its rows)
     why_rebuilt: str = ""
+    retokenized: int = 0  # documents whose search terms were made again (they were made by an older `tokenize`)
     videos: int = 0
     docs: int = 0
     frames: int = 0
@@ -258,6 +262,9 @@ class LibraryIndex:
                 meta = _meta(conn)
                 vectors = _load_vectors(root, conn, meta)
                 videos = _videos(conn)
+                if meta.get("tokens") != TOKENS_VERSION:
+                    log.warning("The search terms of library %s were made by an older vidscout; run `vidscout "
+                                   "ingest --library %s` to make them again.", root.name, root.name)  # fmt: skip
             except StoreError as e:
                 conn.close()
                 raise StoreError(f"The index of library {root.name} is out of step: {e}. "
@@ -450,9 +457,11 @@ def sync_index(root: Path, members: Sequence[IndexMember], videos_dir: Path, *, 
                 if s not in wanted or wanted[s].key != v.key or fps[s] != v.fingerprint or wanted[s].path != v.path
             )  # fmt: skip
             added = sorted(s for s in wanted if s not in indexed or s in removed)
+        retokenized = 0 if why or meta.get("tokens") == TOKENS_VERSION else _retokenize(conn)
         if not removed and not added:
             docs, frames = sum(v.docs for v in indexed.values()), sum(v.frames for v in indexed.values())
-            return IndexSync(videos=len(indexed), docs=docs, frames=frames, seconds=time.perf_counter() - t0)
+            return IndexSync(retokenized=retokenized, videos=len(indexed), docs=docs, frames=frames,
+                             seconds=time.perf_counter() - t0)  # fmt: skip
         copies = [_read_member(wanted[s], videos_dir) for s in added]
         for table in ("docs", "frames"):
             index = vectors[table]
@@ -484,14 +493,26 @@ def sync_index(root: Path, members: Sequence[IndexMember], videos_dir: Path, *, 
                      v.frames),
                 )  # fmt: skip
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (json.dumps(generation),))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('tokens', ?)", (json.dumps(TOKENS_VERSION),))
         _remove_stale_files(root, generation)
         return IndexSync(
-            added=added, removed=removed, rebuilt=bool(why), why_rebuilt=why, videos=len(wanted),
+            added=added, removed=removed, rebuilt=bool(why), why_rebuilt=why, retokenized=retokenized,
+            videos=len(wanted),
             docs=int(conn.execute("SELECT COUNT(*) FROM docs").fetchone()[0]),
             frames=int(conn.execute("SELECT COUNT(*) FROM frames").fetchone()[0]), seconds=time.perf_counter() - t0,
         )  # fmt: skip
     finally:
         conn.close()
+
+
+def _retokenize(conn: sqlite3.Connection) -> int:
+    """Make every document's FTS5 terms again with this version's `tokenize`, in one transaction; how many."""
+    with _transaction(conn):
+        rows = conn.execute("SELECT id, text FROM docs").fetchall()
+        conn.execute("DELETE FROM docs_fts")
+        conn.executemany("INSERT INTO docs_fts (rowid, terms) VALUES (?, ?)", [(i, fts_terms(t)) for i, t in rows])
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('tokens', ?)", (json.dumps(TOKENS_VERSION),))
+    return len(rows)
 
 
 def _add_vectors(vectors: dict[str, VectorIndex | None], copies: Sequence[_Copied]) -> dict[str, VectorIndex | None]:
