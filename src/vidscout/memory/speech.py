@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vidscout.models.base import SpeechSegment, Word
-from vidscout.text import join_words
 
 
 def split_at_pauses(segments: Sequence[SpeechSegment], *, max_pause_s: float) -> list[SpeechSegment]:
@@ -26,11 +25,5 @@ def split_at_pauses(segments: Sequence[SpeechSegment], *, max_pause_s: float) ->
             if word.start_s - prev.end_s > max_pause_s:
                 parts.append([])
             parts[-1].append(word)
-        for words in parts:
-            text = seg.text.strip() if len(parts) == 1 else join_words([w.text for w in words])
-            out.append(
-                seg.model_copy(
-                    update={"text": text, "start_s": words[0].start_s, "end_s": words[-1].end_s, "words": tuple(words)}
-                )
-            )
+        out += [seg.keeping(words, text=seg.text.strip() if len(parts) == 1 else None) for words in parts]
     return out

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
+from vidscout.text import join_words
 from vidscout.types import TimeSpan
 
 Image = NDArray[np.uint8]
@@ -40,6 +41,16 @@ class SpeechSegment(BaseModel, frozen=True):
     words: tuple[Word, ...] = ()
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
+
+    def keeping(self, words: Sequence[Word], *, text: str | None = None) -> SpeechSegment:
+        """This segment cut to ``words`` (a non-empty run of its own), from the first's start to the last's end.
+
+        Its text becomes the words' (`vidscout.text.join_words`) unless ``text`` is given.
+        """
+        return self.model_copy(update={
+            "text": join_words([w.text for w in words]) if text is None else text,
+            "start_s": words[0].start_s, "end_s": words[-1].end_s, "words": tuple(words),
+        })  # fmt: skip
 
 
 class TextBox(BaseModel, frozen=True):

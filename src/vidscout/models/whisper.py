@@ -17,7 +17,6 @@ from numpy.typing import NDArray
 from vidscout.errors import BackendError, ConfigError
 from vidscout.models._env import hub_hint, missing_package, prepare_runtime
 from vidscout.models.base import SpeechSegment, Word
-from vidscout.text import join_words
 from vidscout.video.decode import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
@@ -223,9 +222,7 @@ def _without(segments: list[SpeechSegment], ranges: list[tuple[int, int]]) -> li
         if len(words) == len(seg.words):
             out.append(seg)
         elif words:
-            text = join_words([w.text for w in words])
-            out.append(seg.model_copy(update={"text": text, "start_s": words[0].start_s, "end_s": words[-1].end_s,
-                                              "words": words}))  # fmt: skip
+            out.append(seg.keeping(words))
     return out
 
 
