@@ -9,9 +9,11 @@ on every keyframe, decoded as ingest's OCR layer reads them: the recall ceiling)
 utterance boundaries against the measured voice onsets; utterances across a pause > 1 s; diarization error;
 seconds per video-minute per layer.
 
-Run: python bench/perception_recall.py [--seeds 7,8 | --fresh 2] [--sizes 640x360,1280x720] [--quick]
+Run: python bench/perception_recall.py [--seeds 7,8 | --fresh 2] [--sizes 640x360,1280x720] [--quick] [--keep DIR]
      (--quick: one fresh seed at 640x360, no ceiling; results in bench/results/perception_recall[_quick].json)
-Without --seeds, the seeds are drawn fresh from the OS (printed, so a run can be repeated).
+Without --seeds, the seeds are drawn fresh from the OS (printed, so a run can be repeated). With --keep, the
+databases stay in DIR and a later run with the same seeds and --keep DIR finds them ingested: another version's
+scoring can then be compared on the very same databases (Whisper's words vary from run to run on 2 threads).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -83,6 +86,7 @@ def main() -> None:
     ap.add_argument("--no-ceiling", action="store_true", help="Skip the OCR-every-keyframe ceiling.")
     ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
     ap.add_argument("--quick", action="store_true", help="One fresh seed at 640x360, without the ceiling.")
+    ap.add_argument("--keep", type=Path, default=None, help="Keep the databases here (default: a temporary dir).")
     add_json_option(ap, "perception_recall")
     args = ap.parse_args()
     if args.quick:
@@ -93,7 +97,8 @@ def main() -> None:
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     print(f"seeds {','.join(map(str, seeds))}; sizes {args.sizes}; {args.duration:.0f} s per video")
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="vidscout-perception-") as data:
+    where = contextlib.nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory(prefix="vidscout-")
+    with where as data:
         settings = Settings(data_dir=Path(data), models=ModelSpecs(asr=args.asr))
         backends = Backends(settings)
         for seed in seeds:

@@ -85,14 +85,35 @@ def test_a_band_given_up_is_not_followed_again_while_a_ticker_runs_in_it() -> No
             asked.append(s)
             yield [_line("News of the day and more news of", 0.0, 1.0)]
 
-    for t in (10.0, 12.0, 14.0):
+    for t in (10.0, 12.0, 14.0, 16.0):
         out = crawls.complete([_line("News of the d", 0.5, 1.0)], t, still_cut)
         assert [line.text for line in out] == ["News of the d"]
-    assert asked == [10.5, 11.0, 11.5, 9.5, 9.0, 8.5]  # followed once (both ways), at the first keyframe
-    crawls.complete([_line("Weather", 0.3, 0.6)], 16.0, still_cut)  # the band holds no cut line: followed again
-    crawls.complete([_line("Sport: the c", 0.5, 1.0)], 18.0, still_cut)
-    assert asked[6:] == [18.5, 19.0, 19.5, 17.5, 17.0, 16.5]
-    assert (crawls.followed, crawls.completed) == (2, 0)
+    # Followed (both ways) at the first two keyframes, `GIVE_UP_AFTER`; then no more while the ticker runs.
+    assert asked == [10.5, 11.0, 11.5, 9.5, 9.0, 8.5, 12.5, 13.0, 13.5, 11.5, 11.0, 10.5]
+    crawls.complete([_line("Weather", 0.3, 0.6)], 18.0, still_cut)  # the band holds no cut line: followed again
+    crawls.complete([_line("Sport: the c", 0.5, 1.0)], 20.0, still_cut)
+    assert asked[12:] == [20.5, 21.0, 21.5, 19.5, 19.0, 18.5]
+    assert (crawls.followed, crawls.completed) == (3, 0)
+
+
+def test_a_crawl_whole_only_after_the_next_keyframe_is_followed_there_too() -> None:
+    # "Saff" enters at 38 s and nothing up to 39.5 s shows it whole; at 40 s its second word is cut, and whole at
+    # 40.5 s (frames read off a real 48 px crawl, perception seed 790356).
+    crawls = Crawls(every_s=2.0, step_s=0.5)
+    readings = {
+        38.5: [_line("affron", 0.7, 1.0)],
+        39.0: [_line("Saffron Tu", 0.54, 1.0)],
+        39.5: [_line("Saffron Tundr", 0.41, 1.0)],
+        40.5: [_line("Saffron", 0.16, 0.5), _line("Tundra 59", 0.53, 0.95)],
+    }
+
+    def read(times: list[float]) -> Iterator[list[TextBox]]:
+        return (readings.get(s, []) for s in times)
+
+    assert [line.text for line in crawls.complete([_line("Saff", 0.77, 1.0)], 38.0, read)] == ["Saff"]
+    out = crawls.complete([_line("Saffron", 0.29, 0.63), _line("Tundra 5", 0.67, 1.0)], 40.0, read)
+    assert [line.text for line in out] == ["Saffron", "Tundra 59"]
+    assert (crawls.followed, crawls.completed) == (2, 1)
 
 
 def test_a_crawl_moving_left_to_right_is_completed_from_before_the_keyframe() -> None:

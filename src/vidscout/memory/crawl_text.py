@@ -7,8 +7,8 @@ is: after the keyframe for a line cut on the right (still coming in), before it 
 (going out), nearest first: crawls move right to left, as tickers in Latin script do. Where that side holds no
 whole line, the other side is read too, for a crawl moving left to right. The first line read that lies in the
 same band, is whole in view and holds the piece's letters replaces the piece. A line cut on both sides is wider
-than the picture and never whole, so it is left as read, and a band whose piece could not be completed is not
-followed again while it holds a cut line (`Crawls`: a ticker).
+than the picture and never whole, so it is left as read, and a band whose piece could not be completed at
+`GIVE_UP_AFTER` keyframes in a row is not followed again while it holds a cut line (`Crawls`: a ticker).
 """
 
 from __future__ import annotations
@@ -28,7 +28,13 @@ MIN_BAND_OVERLAP = 0.5
 MIN_SHARED = 0.6
 """Least share of the piece's letters and digits that the whole line holds in one unbroken run."""
 
-RECIPE = {"edge": EDGE, "min_band_overlap": MIN_BAND_OVERLAP, "min_shared": MIN_SHARED, "ticker": "skip-given-up-band",
+GIVE_UP_AFTER = 2
+"""Keyframes in a row whose piece in one band could not be completed before that band is no longer followed. One
+is too few: a crawl is often whole on screen for under a second, after the keyframe following the one that first
+showed it ("Saff" at 38 s found no whole line up to 39.5 s; at 40 s, "Tundra 5" was whole at 40.5 s)."""
+
+RECIPE = {"edge": EDGE, "min_band_overlap": MIN_BAND_OVERLAP, "min_shared": MIN_SHARED,
+          "ticker": f"skip-band-after-{GIVE_UP_AFTER}-failures",
           "directions": "right-to-left, then left-to-right"}  # fmt: skip
 """Every threshold above, for the OCR layer's fingerprint."""
 
@@ -75,16 +81,17 @@ def completes(piece: TextBox, whole: TextBox) -> bool:
 class Crawls:
     """Completes the crawl pieces of keyframes read one after another (one per OCR pass; not thread-safe).
 
-    A band of the picture where the rest of a piece was not found, and which still holds a cut line at the next
-    keyframe, is not followed again until a keyframe shows no cut line there: a ticker longer than the picture
-    scrolls on for minutes, and following it on every keyframe would read up to four times the frames.
+    A band of the picture where the rest of a piece was not found at `GIVE_UP_AFTER` keyframes in a row, and
+    which still holds a cut line at the next keyframe, is not followed again until a keyframe shows no cut line
+    there: a ticker longer than the picture scrolls on for minutes, and following it on every keyframe would read
+    up to four times the frames.
     ``completed`` and ``followed`` count pieces since construction.
     """
 
     def __init__(self, *, every_s: float, step_s: float) -> None:
         self._every_s = every_s
         self._step_s = step_s
-        self._given_up: list[tuple[float, float]] = []
+        self._failed: list[tuple[tuple[float, float], int]] = []  # bands cut at the last keyframe, failures in a row
         self.completed = 0
         self.followed = 0
 
@@ -97,7 +104,7 @@ class Crawls:
         for (the search stops at the first whole line). The whole line keeps the piece's box: where the line was
         at ``t_s``.
         """
-        given_up: list[tuple[float, float]] = []
+        failed: list[tuple[tuple[float, float], int]] = []
         out: list[TextBox] = []
         for line in lines:
             side = cut_side(line)
@@ -105,8 +112,9 @@ class Crawls:
             if side is None:
                 out.append(line)
                 continue
-            if any(_same_band(band, other) for other in self._given_up):
-                given_up.append(band)
+            before = max((n for other, n in self._failed if _same_band(band, other)), default=0)
+            if before >= GIVE_UP_AFTER:
+                failed.append((band, before))
                 out.append(line)
                 continue
             self.followed += 1
@@ -116,12 +124,12 @@ class Crawls:
                 if whole is not None:
                     break
             if whole is None:
-                given_up.append(band)
+                failed.append((band, before + 1))
                 out.append(line)
             else:
                 self.completed += 1
                 out.append(TextBox(text=whole.text, score=whole.score, box=line.box))
-        self._given_up = given_up
+        self._failed = failed
         return out
 
 
