@@ -17,16 +17,29 @@ from vidscout.models.registry import Backends
 from vidscout.settings import Settings
 from vidscout.video.decode import frames_at
 
+ASPECT = 360 / 640
+
 
 def _line(text: str, x0: float, x1: float, y0: float = 0.45, y1: float = 0.55) -> TextBox:
     return TextBox(text=text, score=0.9, box=(x0, y0, x1, y1))
 
 
+def _cut(line: TextBox) -> str | None:
+    return cut_side(line, aspect=ASPECT)
+
+
+def _completes(piece: TextBox, whole: TextBox) -> bool:
+    return completes(piece, whole, aspect=ASPECT)
+
+
 def test_a_line_is_cut_by_one_side_edge_or_by_none() -> None:
-    assert cut_side(_line("Chapter 4: The Co", 0.4, 1.0)) == "right"
-    assert cut_side(_line("pper Lantern", 0.0, 0.5)) == "left"
-    assert cut_side(_line("Chapter 4", 0.2, 0.6)) is None
-    assert cut_side(_line("a ticker wider than the picture", 0.0, 1.0)) is None  # never whole: nothing to find
+    assert _cut(_line("Chapter 4: The Co", 0.4, 1.0)) == "right"
+    assert _cut(_line("pper Lantern", 0.0, 0.5)) == "left"
+    assert _cut(_line("Chapter 4", 0.2, 0.6)) is None
+    assert _cut(_line("a ticker wider than the picture", 0.0, 1.0)) is None  # never whole: nothing to find
+    # Within half its height of the edge: its first word may have just left ("Dr." of a 52 px line, 7 px in).
+    assert _cut(_line("Moreau - Denver", 0.011, 0.59, 0.74, 0.89)) == "left"
+    assert _cut(_line("LIVE", 0.05, 0.1, 0.1, 0.2)) is None
 
 
 def test_the_rest_of_a_line_is_looked_for_on_its_side_nearest_first_then_on_the_other() -> None:
@@ -39,12 +52,15 @@ def test_the_rest_of_a_line_is_looked_for_on_its_side_nearest_first_then_on_the_
 
 def test_only_a_whole_line_of_the_same_band_holding_the_piece_completes_it() -> None:
     piece = _line("Chapter 4: The Co", 0.4, 1.0)
-    assert completes(piece, _line("Chapter 4: The Copper Lantern", 0.1, 0.9))
-    assert completes(piece, _line("Chapter 4: The Copper Lantern", 0.1, 0.9, 0.47, 0.58))  # read a little lower
-    assert not completes(piece, _line("Chapter 4: The Copper Lantern", 0.1, 0.9, 0.7, 0.8))  # another band
-    assert not completes(piece, _line("Chapter 4: The Copper Lan", 0.3, 1.0))  # still cut
-    assert not completes(piece, _line("Platform 7 for Lisbon trains", 0.1, 0.9))  # another line
-    assert not completes(piece, _line("Chapter", 0.3, 0.6))  # shorter than the piece
+    assert _completes(piece, _line("Chapter 4: The Copper Lantern", 0.1, 0.9))
+    assert _completes(piece, _line("Chapter 4: The Copper Lantern", 0.1, 0.9, 0.47, 0.58))  # read a little lower
+    assert not _completes(piece, _line("Chapter 4: The Copper Lantern", 0.1, 0.9, 0.7, 0.8))  # another band
+    assert not _completes(piece, _line("Chapter 4: The Copper Lan", 0.3, 1.0))  # still cut
+    assert not _completes(piece, _line("Platform 7 for Lisbon trains", 0.1, 0.9))  # another line
+    assert not _completes(piece, _line("Chapter", 0.3, 0.6))  # shorter than the piece
+    denver = _line("Denver", 0.0, 0.27, 0.74, 0.89)
+    assert not _completes(denver, _line("Moreau - Denver", 0.011, 0.59, 0.74, 0.89))  # "Dr." has left
+    assert _completes(denver, _line("Dr. Moreau - Denver", 0.21, 0.92, 0.74, 0.89))
 
 
 @pytest.mark.parametrize(("side", "name"), [("right", "crawl_640.mp4"), ("left", "crawl_ltr_640.mp4")])
@@ -77,7 +93,7 @@ def test_ingest_stores_a_crawl_whole_that_no_keyframe_shows_whole(
 
 def test_a_band_given_up_is_not_followed_again_while_a_ticker_runs_in_it() -> None:
     # A ticker: every keyframe shows pieces cut by the right edge, and no frame between shows a whole line.
-    crawls = Crawls(every_s=2.0, step_s=0.5)
+    crawls = Crawls(every_s=2.0, step_s=0.5, aspect=ASPECT)
     asked: list[float] = []
 
     def still_cut(times: list[float]) -> Iterator[list[TextBox]]:
@@ -99,7 +115,7 @@ def test_a_band_given_up_is_not_followed_again_while_a_ticker_runs_in_it() -> No
 def test_a_crawl_whole_only_after_the_next_keyframe_is_followed_there_too() -> None:
     # "Saff" enters at 38 s and nothing up to 39.5 s shows it whole; at 40 s its second word is cut, and whole at
     # 40.5 s (frames read off a real 48 px crawl, perception seed 790356).
-    crawls = Crawls(every_s=2.0, step_s=0.5)
+    crawls = Crawls(every_s=2.0, step_s=0.5, aspect=ASPECT)
     readings = {
         38.5: [_line("affron", 0.7, 1.0)],
         39.0: [_line("Saffron Tu", 0.54, 1.0)],
@@ -118,7 +134,7 @@ def test_a_crawl_whole_only_after_the_next_keyframe_is_followed_there_too() -> N
 
 def test_a_crawl_moving_left_to_right_is_completed_from_before_the_keyframe() -> None:
     # Cut on the right edge, but leaving there: the frames after the keyframe show less of it, those before all.
-    crawls = Crawls(every_s=2.0, step_s=0.5)
+    crawls = Crawls(every_s=2.0, step_s=0.5, aspect=ASPECT)
     readings = {
         10.5: [_line("Chapter 4: The", 0.6, 1.0)],
         9.5: [_line("Chapter 4: The Copper Lan", 0.3, 1.0)],
@@ -137,7 +153,7 @@ def test_a_crawl_moving_left_to_right_is_completed_from_before_the_keyframe() ->
 
 
 def test_a_whole_line_found_between_keyframes_replaces_the_piece_in_its_place() -> None:
-    crawls = Crawls(every_s=2.0, step_s=0.5)
+    crawls = Crawls(every_s=2.0, step_s=0.5, aspect=ASPECT)
     readings = {
         10.5: [_line("Chapter 4: The Copp", 0.2, 1.0)],
         11.0: [_line("Chapter 4: The Copper Lantern", 0.1, 0.8)],
@@ -146,3 +162,26 @@ def test_a_whole_line_found_between_keyframes_replaces_the_piece_in_its_place() 
                           lambda times: (readings.get(s, []) for s in times))  # fmt: skip
     assert [(line.text, line.box[0]) for line in out] == [("Chapter 4: The Copper Lantern", 0.4), ("LIVE", 0.05)]
     assert (crawls.followed, crawls.completed) == (1, 1)
+
+
+def test_a_crawl_whole_only_between_two_frames_read_is_found_between_them() -> None:
+    # Read off a real 37 px crawl (perception seed 498235): cut on the right at 49.0 s, on the left at 49.5 s, whole
+    # in between. A piece of under three letters ("Dr." at 48 s) is not followed: it would match too many lines.
+    crawls = Crawls(every_s=2.0, step_s=0.5, aspect=ASPECT)
+    readings = {
+        49.0: [_line("Dr. Nakamura - Nairok", 0.27, 1.0, 0.05, 0.17)],
+        49.5: [_line("r. Nakamura - Nairobi", 0.0, 0.73, 0.05, 0.17)],
+        49.25: [_line("Dr. Nakamura - Nairobi", 0.13, 0.87, 0.05, 0.17)],
+    }
+    asked: list[float] = []
+
+    def read(times: list[float]) -> Iterator[list[TextBox]]:
+        for s in times:
+            asked.append(s)
+            yield readings.get(s, [])
+
+    assert [line.text for line in crawls.complete([_line("Dr.", 0.89, 1.0, 0.05, 0.19)], 48.0, read)] == ["Dr."]
+    assert asked == [] and crawls.followed == 0
+    out = crawls.complete([_line("ura - Nairobi", 0.0, 0.42, 0.05, 0.18)], 50.0, read)
+    assert [line.text for line in out] == ["Dr. Nakamura - Nairobi"]
+    assert asked == [49.5, 49.0, 49.25]  # crossed between 49.0 and 49.5: the middle is read, nothing further

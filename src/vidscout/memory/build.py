@@ -989,7 +989,8 @@ def _ocr_layer(ctx: _Ctx) -> None:
     last: tuple[int, int, NDArray[np.float32]] | None = None  # (shot, frame id, grey thumbnail) of the last read
     decoded = _DecodedKeyframes(ctx)  # a resumed run asks first for the last frame read before, to compare with
     step = o.ocr_crawl_step_s
-    crawls = None if step is None else crawl_text.Crawls(every_s=o.sample_every_s, step_s=step)
+    aspect = ctx.info.height / max(1, ctx.info.width)
+    crawls = None if step is None else crawl_text.Crawls(every_s=o.sample_every_s, step_s=step, aspect=aspect)
     between = _FramesBetween(ctx, ocr)  # decodes nothing until a crawl is followed
     for n, f in enumerate(frames):
         shot = int(np.searchsorted(shot_starts, f.t_s, side="right")) - 1
@@ -1101,18 +1102,17 @@ class _FramesBetween:
         self.frames_read = 0
 
     def readings(self, times_s: Sequence[float]) -> Iterator[list[TextBox]]:
-        """The lines of the frame shown at each time in turn, read as they are asked for; past the end, none."""
-        times = [t for t in times_s if 0.0 <= t <= self._duration_s]
-        if not times:
-            return
-        self._readings = {t: v for t, v in self._readings.items() if abs(t - times[0]) <= self._keep_s}
-        todo = [t for t in times if t not in self._readings]
+        """The lines of the frame shown at each time in turn, read as they are asked for; outside the video, none."""
+        inside = [t for t in times_s if 0.0 <= t <= self._duration_s]
+        if inside:
+            self._readings = {t: v for t, v in self._readings.items() if abs(t - inside[0]) <= self._keep_s}
+        todo = [t for t in inside if t not in self._readings]
         images = dict(zip(todo, frames_at(self._video, todo, width=self._width), strict=True)) if todo else {}
-        for t in times:
-            if t not in self._readings:
+        for t in times_s:
+            if t in images and t not in self._readings:
                 self._readings[t] = [b for b in self._ocr.read(images[t]) if b.score >= self._min_score]
                 self.frames_read += 1
-            yield self._readings[t]
+            yield self._readings.get(t, [])
 
 
 def _grey_thumb(image: NDArray[np.uint8]) -> NDArray[np.float32]:

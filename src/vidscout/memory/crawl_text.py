@@ -6,7 +6,10 @@ or right edge, the OCR layer reads frames decoded between keyframes on the side 
 is: after the keyframe for a line cut on the right (still coming in), before it for one cut on the left
 (going out), nearest first: crawls move right to left, as tickers in Latin script do. Where that side holds no
 whole line, the other side is read too, for a crawl moving left to right. The first line read that lies in the
-same band, is whole in view and holds the piece's letters replaces the piece. A line cut on both sides is wider
+same band, is whole in view and holds the piece's letters replaces the piece. A line within half its height of a
+side edge counts as cut there (`CLEARANCE`). Where the band's line goes from cut on one side to cut on the other
+between two frames read, it was whole in between, and the frames between are halved (`BISECT_DEPTH`): a crawl
+crossing the picture in under 3 s can be whole for less than the step. A line cut on both sides is wider
 than the picture and never whole, so it is left as read, and a band whose piece could not be completed at
 `GIVE_UP_AFTER` keyframes in a row is not followed again while it holds a cut line (`Crawls`: a ticker).
 """
@@ -22,6 +25,18 @@ from vidscout.models.base import TextBox
 EDGE = 0.01
 """A box this close to the picture's left or right edge (share of its width) is cut by that edge."""
 
+CLEARANCE = 0.5
+"""A box closer than this share of its own height to a side edge is cut by it too: a crawl whose first word has just
+left the picture can leave its next word a space's width in ("Moreau - Denver" read 7 px from the left edge of a
+640 px frame, "Dr." gone; the line was 52 px high), and a space is about a quarter of a line's height."""
+
+MIN_PIECE = 3
+"""Letters and digits a piece needs to be followed: fewer ("Dr.") match too many lines to tell which is its own."""
+
+BISECT_DEPTH = 2
+"""Frames read between two frames a step apart, halving the gap each time, where a crawl went from cut on one side
+to cut on the other: its whole view, under a second for a line crossing the picture in 3 s, lay between them."""
+
 MIN_BAND_OVERLAP = 0.5
 """Least vertical overlap of the piece and the whole line, as a share of the lower of the two boxes."""
 
@@ -33,46 +48,66 @@ GIVE_UP_AFTER = 2
 is too few: a crawl is often whole on screen for under a second, after the keyframe following the one that first
 showed it ("Saff" at 38 s found no whole line up to 39.5 s; at 40 s, "Tundra 5" was whole at 40.5 s)."""
 
-RECIPE = {"edge": EDGE, "min_band_overlap": MIN_BAND_OVERLAP, "min_shared": MIN_SHARED,
+RECIPE = {"edge": EDGE, "clearance": CLEARANCE, "min_piece": MIN_PIECE, "bisect_depth": BISECT_DEPTH,
+          "min_band_overlap": MIN_BAND_OVERLAP, "min_shared": MIN_SHARED,
           "ticker": f"skip-band-after-{GIVE_UP_AFTER}-failures",
           "directions": "right-to-left, then left-to-right"}  # fmt: skip
 """Every threshold above, for the OCR layer's fingerprint."""
 
 Side = Literal["left", "right"]
 
+Readings = Callable[[list[float]], Iterable[list[TextBox]]]
+"""Lines of the frames shown at given times, one list per time in order (empty past the video's end)."""
 
-def cut_side(line: TextBox) -> Side | None:
-    """The one side edge ``line`` is cut by; None when it touches neither or both."""
-    left, right = line.box[0] <= EDGE, line.box[2] >= 1.0 - EDGE
+
+def _edges(line: TextBox, aspect: float) -> tuple[bool, bool]:
+    """Whether ``line`` is cut by the left and by the right edge (`EDGE`, or `CLEARANCE` of its height)."""
+    margin = max(EDGE, CLEARANCE * (line.box[3] - line.box[1]) * aspect)
+    return line.box[0] <= margin, line.box[2] >= 1.0 - margin
+
+
+def cut_side(line: TextBox, *, aspect: float) -> Side | None:
+    """The one side edge ``line`` is cut by; None when it is clear of both or cut by both.
+
+    ``aspect`` is the picture's height over its width (boxes are shares of each).
+    """
+    left, right = _edges(line, aspect)
     if left == right:
         return None
     return "left" if left else "right"
 
 
-def follow_times(t_s: float, side: Side, *, every_s: float, step_s: float) -> list[float]:
-    """When to look for the rest of a line cut at ``t_s``, nearest first.
+def sweeps(t_s: float, side: Side, *, every_s: float, step_s: float) -> tuple[list[float], list[float]]:
+    """When to look for the rest of a line cut at ``t_s``: its own side's times, then the other's, nearest first.
 
     Between this keyframe and the next one after it for a line cut on the right, before it for one cut on the left
     (a crawl moving right to left); then the other way (left to right).
     """
     n = max(0, round(every_s / step_s) - 1)
     sign = 1.0 if side == "right" else -1.0
-    times = [t_s + sign * step_s * k for k in range(1, n + 1)] + [t_s - sign * step_s * k for k in range(1, n + 1)]
-    return [t for t in times if t >= 0.0]
+    own = [t_s + sign * step_s * k for k in range(1, n + 1)]
+    other = [t_s - sign * step_s * k for k in range(1, n + 1)]
+    return [t for t in own if t >= 0.0], [t for t in other if t >= 0.0]
+
+
+def follow_times(t_s: float, side: Side, *, every_s: float, step_s: float) -> list[float]:
+    """`sweeps` as one list: every time a piece cut at ``t_s`` may be looked for at, in the order tried."""
+    own, other = sweeps(t_s, side, every_s=every_s, step_s=step_s)
+    return own + other
 
 
 def _letters(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-def completes(piece: TextBox, whole: TextBox) -> bool:
+def completes(piece: TextBox, whole: TextBox, *, aspect: float) -> bool:
     """Whether ``whole`` is the line ``piece`` is a part of, read where all of it is in view."""
-    if whole.box[0] <= EDGE or whole.box[2] >= 1.0 - EDGE:
+    if any(_edges(whole, aspect)):
         return False
     if not _same_band((piece.box[1], piece.box[3]), (whole.box[1], whole.box[3])):
         return False
     a, b = _letters(piece.text), _letters(whole.text)
-    if len(b) <= len(a) or len(a) < 3:
+    if len(b) <= len(a) or len(a) < MIN_PIECE:
         return False
     run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
     return run >= MIN_SHARED * len(a)
@@ -88,28 +123,28 @@ class Crawls:
     ``completed`` and ``followed`` count pieces since construction.
     """
 
-    def __init__(self, *, every_s: float, step_s: float) -> None:
+    def __init__(self, *, every_s: float, step_s: float, aspect: float) -> None:
+        """``aspect``: the picture's height over its width."""
         self._every_s = every_s
         self._step_s = step_s
+        self._aspect = aspect
         self._failed: list[tuple[tuple[float, float], int]] = []  # bands cut at the last keyframe, failures in a row
         self.completed = 0
         self.followed = 0
 
-    def complete(
-        self, lines: list[TextBox], t_s: float, readings: Callable[[list[float]], Iterable[list[TextBox]]]
-    ) -> list[TextBox]:
+    def complete(self, lines: list[TextBox], t_s: float, readings: Readings) -> list[TextBox]:
         """``lines`` of the keyframe at ``t_s``, each crawl piece replaced by its whole line where one is found.
 
-        ``readings(times)`` yields the lines of the frame shown at each time in turn, read as they are asked
-        for (the search stops at the first whole line). The whole line keeps the piece's box: where the line was
-        at ``t_s``.
+        ``readings(times)`` yields the lines of the frame shown at each time in turn (none past the video's end),
+        read as they are asked for: the search stops at the first whole line. The whole line keeps the piece's
+        box: where the line was at ``t_s``.
         """
         failed: list[tuple[tuple[float, float], int]] = []
         out: list[TextBox] = []
         for line in lines:
-            side = cut_side(line)
+            side = cut_side(line, aspect=self._aspect)
             band = (line.box[1], line.box[3])
-            if side is None:
+            if side is None or len(_letters(line.text)) < MIN_PIECE:
                 out.append(line)
                 continue
             before = max((n for other, n in self._failed if _same_band(band, other)), default=0)
@@ -119,9 +154,9 @@ class Crawls:
                 continue
             self.followed += 1
             whole = None
-            for found in readings(follow_times(t_s, side, every_s=self._every_s, step_s=self._step_s)):
-                whole = next((w for w in found if completes(line, w)), None)
-                if whole is not None:
+            for sweep in sweeps(t_s, side, every_s=self._every_s, step_s=self._step_s):
+                whole, crossed = self._search(line, (t_s, side), sweep, readings)
+                if whole is not None or crossed:
                     break
             if whole is None:
                 failed.append((band, before + 1))
@@ -131,6 +166,53 @@ class Crawls:
                 out.append(TextBox(text=whole.text, score=whole.score, box=line.box))
         self._failed = failed
         return out
+
+    def _search(
+        self, piece: TextBox, start: tuple[float, Side], times: list[float], readings: Readings
+    ) -> tuple[TextBox | None, bool]:
+        """The whole line of ``piece`` in the frames at ``times`` (in order), and whether the crawl was seen crossing.
+
+        Where the piece's band went from cut on one side to cut on the other between two frames, the line passed its
+        whole view between them: up to `BISECT_DEPTH` frames are read there, and the frames after show less of it.
+        """
+        last = start
+        for when, found in zip(times, readings(times), strict=True):
+            whole = next((w for w in found if completes(piece, w, aspect=self._aspect)), None)
+            if whole is not None:
+                return whole, False
+            seen = self._band_side(piece, found)
+            if seen is not None and seen != last[1]:
+                return self._bisect(piece, last, (when, seen), readings, BISECT_DEPTH), True
+            if seen is not None:
+                last = (when, seen)
+        return None, False
+
+    def _bisect(
+        self, piece: TextBox, a: tuple[float, Side], b: tuple[float, Side], readings: Readings, depth: int
+    ) -> TextBox | None:
+        if depth <= 0:
+            return None
+        mid = (a[0] + b[0]) / 2
+        found = next(iter(readings([mid])))
+        whole = next((w for w in found if completes(piece, w, aspect=self._aspect)), None)
+        seen = self._band_side(piece, found)
+        if whole is not None or seen is None:
+            return whole
+        return (
+            self._bisect(piece, (mid, seen), b, readings, depth - 1)
+            if seen == a[1]
+            else self._bisect(piece, a, (mid, seen), readings, depth - 1)
+        )
+
+    def _band_side(self, piece: TextBox, found: list[TextBox]) -> Side | None:
+        """The side the lines of ``piece``'s band in ``found`` are cut by; None where none or both sides are."""
+        band = (piece.box[1], piece.box[3])
+        sides: set[Side] = set()
+        for w in found:
+            side = cut_side(w, aspect=self._aspect) if _same_band(band, (w.box[1], w.box[3])) else None
+            if side is not None:
+                sides.add(side)
+        return next(iter(sides)) if len(sides) == 1 else None
 
 
 def _same_band(a: tuple[float, float], b: tuple[float, float]) -> bool:
