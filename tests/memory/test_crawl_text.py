@@ -185,3 +185,20 @@ def test_a_crawl_whole_only_between_two_frames_read_is_found_between_them() -> N
     out = crawls.complete([_line("ura - Nairobi", 0.0, 0.42, 0.05, 0.18)], 50.0, read)
     assert [line.text for line in out] == ["Dr. Nakamura - Nairobi"]
     assert asked == [49.5, 49.0, 49.25]  # crossed between 49.0 and 49.5: the middle is read, nothing further
+
+
+def test_where_no_frame_shows_the_line_clear_of_both_edges_its_longest_reading_is_kept() -> None:
+    # Read off a real 51 px monospaced crawl (perception seed 916277): "52" enters a wide space after "Quartz", so
+    # "Copper Quartz" 41 px from the right edge is not yet the whole line, and no frame read shows all of it
+    # `CLEARANCE` clear of both edges: the longest reading clear of the edges themselves replaces the piece.
+    crawls = Crawls(every_s=2.0, step_s=0.5, aspect=ASPECT)
+    band = (0.05, 0.23)
+    readings = {
+        62.5: [_line("Copper Quar", 0.459, 0.998, *band)],
+        63.0: [_line("Copper Quartz", 0.283, 0.936, *band)],
+        63.5: [_line("Copper Quartz", 0.039, 0.767, *band)],
+        63.25: [_line("Copper Quartz. 52", 0.192, 0.975, *band)],
+        63.375: [_line("Copper Quartz: 52", 0.153, 0.941, *band)],
+    }
+    out = crawls.complete([_line("Copper", 0.637, 0.948, *band)], 62.0, lambda ts: (readings.get(t, []) for t in ts))
+    assert [line.text for line in out] == ["Copper Quartz. 52"]

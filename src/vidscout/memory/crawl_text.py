@@ -9,7 +9,9 @@ whole line, the other side is read too, for a crawl moving left to right. The fi
 same band, is whole in view and holds the piece's letters replaces the piece. A line within half its height of a
 side edge counts as cut there (`CLEARANCE`). Where the band's line goes from cut on one side to cut on the other
 between two frames read, it was whole in between, and the frames between are halved (`BISECT_DEPTH`): a crawl
-crossing the picture in under 3 s can be whole for less than the step. A line cut on both sides is wider
+crossing the picture in under 3 s can be whole for less than the step. Where no frame read shows the line that
+clear of both edges, the longest reading of it clear of the edges themselves (`EDGE`) replaces the piece. A line
+cut on both sides is wider
 than the picture and never whole, so it is left as read, and a band whose piece could not be completed at
 `GIVE_UP_AFTER` keyframes in a row is not followed again while it holds a cut line (`Crawls`: a ticker).
 """
@@ -25,10 +27,12 @@ from vidscout.models.base import TextBox
 EDGE = 0.01
 """A box this close to the picture's left or right edge (share of its width) is cut by that edge."""
 
-CLEARANCE = 0.5
-"""A box closer than this share of its own height to a side edge is cut by it too: a crawl whose first word has just
-left the picture can leave its next word a space's width in ("Moreau - Denver" read 7 px from the left edge of a
-640 px frame, "Dr." gone; the line was 52 px high), and a space is about a quarter of a line's height."""
+CLEARANCE = 0.75
+"""A box closer than this share of its own height to a side edge is cut by it too. A crawl's word that has just left
+the picture leaves the next one up to a space in, and a word just coming in shows a sliver the detector does not
+box: "Moreau - Denver" was read 7 px from the left edge of a 640 px frame, "Dr." gone (a 52 px box); "Copper
+Quartz" ended 41 px from the right edge with "52" entering (a 66 px box, monospaced: a space is 0.6 em, about
+0.45 of a box's height)."""
 
 MIN_PIECE = 3
 """Letters and digits a piece needs to be followed: fewer ("Dr.") match too many lines to tell which is its own."""
@@ -60,9 +64,9 @@ Readings = Callable[[list[float]], Iterable[list[TextBox]]]
 """Lines of the frames shown at given times, one list per time in order (empty past the video's end)."""
 
 
-def _edges(line: TextBox, aspect: float) -> tuple[bool, bool]:
-    """Whether ``line`` is cut by the left and by the right edge (`EDGE`, or `CLEARANCE` of its height)."""
-    margin = max(EDGE, CLEARANCE * (line.box[3] - line.box[1]) * aspect)
+def _edges(line: TextBox, aspect: float, clearance: float = CLEARANCE) -> tuple[bool, bool]:
+    """Whether ``line`` is cut by the left and by the right edge (`EDGE`, or ``clearance`` of its height)."""
+    margin = max(EDGE, clearance * (line.box[3] - line.box[1]) * aspect)
     return line.box[0] <= margin, line.box[2] >= 1.0 - margin
 
 
@@ -100,9 +104,12 @@ def _letters(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-def completes(piece: TextBox, whole: TextBox, *, aspect: float) -> bool:
-    """Whether ``whole`` is the line ``piece`` is a part of, read where all of it is in view."""
-    if any(_edges(whole, aspect)):
+def completes(piece: TextBox, whole: TextBox, *, aspect: float, clearance: float = CLEARANCE) -> bool:
+    """Whether ``whole`` is the line ``piece`` is a part of, read where all of it is in view.
+
+    With ``clearance=0``, only the `EDGE` tells whether ``whole`` is in view: a longer reading of the piece.
+    """
+    if any(_edges(whole, aspect, clearance)):
         return False
     if not _same_band((piece.box[1], piece.box[3]), (whole.box[1], whole.box[3])):
         return False
@@ -129,6 +136,7 @@ class Crawls:
         self._step_s = step_s
         self._aspect = aspect
         self._failed: list[tuple[tuple[float, float], int]] = []  # bands cut at the last keyframe, failures in a row
+        self._longer: TextBox | None = None  # the longest reading of the piece followed now clear of `EDGE`
         self.completed = 0
         self.followed = 0
 
@@ -153,11 +161,12 @@ class Crawls:
                 out.append(line)
                 continue
             self.followed += 1
-            whole = None
+            whole, self._longer = None, None
             for sweep in sweeps(t_s, side, every_s=self._every_s, step_s=self._step_s):
                 whole, crossed = self._search(line, (t_s, side), sweep, readings)
                 if whole is not None or crossed:
                     break
+            whole = whole or self._longer
             if whole is None:
                 failed.append((band, before + 1))
                 out.append(line)
@@ -177,7 +186,7 @@ class Crawls:
         """
         last = start
         for when, found in zip(times, readings(times), strict=True):
-            whole = next((w for w in found if completes(piece, w, aspect=self._aspect)), None)
+            whole = self._whole(piece, found)
             if whole is not None:
                 return whole, False
             seen = self._band_side(piece, found)
@@ -194,7 +203,7 @@ class Crawls:
             return None
         mid = (a[0] + b[0]) / 2
         found = next(iter(readings([mid])))
-        whole = next((w for w in found if completes(piece, w, aspect=self._aspect)), None)
+        whole = self._whole(piece, found)
         seen = self._band_side(piece, found)
         if whole is not None or seen is None:
             return whole
@@ -203,6 +212,15 @@ class Crawls:
             if seen == a[1]
             else self._bisect(piece, a, (mid, seen), readings, depth - 1)
         )
+
+    def _whole(self, piece: TextBox, found: list[TextBox]) -> TextBox | None:
+        """The line of ``found`` that `completes` ``piece``; the longest reading clear of `EDGE` is kept aside."""
+        for w in found:
+            if completes(piece, w, aspect=self._aspect, clearance=0.0) and (
+                self._longer is None or len(_letters(w.text)) > len(_letters(self._longer.text))
+            ):
+                self._longer = w
+        return next((w for w in found if completes(piece, w, aspect=self._aspect)), None)
 
     def _band_side(self, piece: TextBox, found: list[TextBox]) -> Side | None:
         """The side the lines of ``piece``'s band in ``found`` are cut by; None where none or both sides are."""
