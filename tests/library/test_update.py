@@ -126,7 +126,7 @@ def test_changed_and_removed_videos_are_followed_by_the_index(
     conn.close()
     with caplog.at_level(logging.WARNING, logger="vidscout"), LibraryIndex.open(root) as index:
         assert index.bm25(terms, 3) == []
-    assert "made by an older vidscout" in caplog.text
+    assert "made by another vidscout version" in caplog.text
     with VideoLibrary.named("season", settings, backends=backends) as lib:
         fourth = lib.update()
         assert fourth.index.retokenized == fourth.index.docs > 0 and not fourth.index.added and not fourth.index.rebuilt

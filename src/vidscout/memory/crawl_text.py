@@ -6,14 +6,14 @@ or right edge, the OCR layer reads frames decoded between keyframes on the side 
 is: after the keyframe for a line cut on the right (still coming in), before it for one cut on the left
 (going out), nearest first: crawls move right to left, as tickers in Latin script do. Where that side holds no
 whole line, the other side is read too, for a crawl moving left to right. The first line read that lies in the
-same band, is whole in view and holds the piece's letters replaces the piece. A line within half its height of a
-side edge counts as cut there (`CLEARANCE`). Where the band's line goes from cut on one side to cut on the other
-between two frames read, it was whole in between, and the frames between are halved (`BISECT_DEPTH`): a crawl
-crossing the picture in under 3 s can be whole for less than the step. Where no frame read shows the line that
-clear of both edges, the longest reading of it clear of the edges themselves (`EDGE`) replaces the piece. A line
-cut on both sides is wider
-than the picture and never whole, so it is left as read, and a band whose piece could not be completed at
-`GIVE_UP_AFTER` keyframes in a row is not followed again while it holds a cut line (`Crawls`: a ticker).
+same band, is whole in view and holds the piece's letters replaces the piece. A line within 0.75 of its height
+of a side edge counts as cut there (`CLEARANCE`). Where the band's line goes from cut on one side to cut on the
+other between two frames read, it was whole in between, and the gap is halved (`BISECT_DEPTH`): a crawl crossing
+the picture in under 3 s can be whole for less than the step. Where no frame read shows the line that clear of
+both edges, its longest reading clear of the edges themselves (`EDGE`) replaces the piece. A line cut on both
+sides is wider than the picture and never whole, so it is left as read, and a band whose piece could not be
+completed at `GIVE_UP_AFTER` keyframes in a row is not followed again while it holds a cut line (`Crawls`: a
+ticker).
 """
 
 from __future__ import annotations

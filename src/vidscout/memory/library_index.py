@@ -263,8 +263,8 @@ class LibraryIndex:
                 vectors = _load_vectors(root, conn, meta)
                 videos = _videos(conn)
                 if meta.get("tokens") != TOKENS_VERSION:
-                    log.warning("The search terms of library %s were made by an older vidscout; run `vidscout "
-                                   "ingest --library %s` to make them again.", root.name, root.name)  # fmt: skip
+                    log.warning("The search terms of library %s were made by another vidscout version; run "
+                                "`vidscout ingest --library %s` to make them again.", root.name, root.name)  # fmt: skip
             except StoreError as e:
                 conn.close()
                 raise StoreError(f"The index of library {root.name} is out of step: {e}. "
