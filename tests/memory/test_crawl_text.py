@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +22,19 @@ ASPECT = 360 / 640
 
 def _line(text: str, x0: float, x1: float, y0: float = 0.45, y1: float = 0.55) -> TextBox:
     return TextBox(text=text, score=0.9, box=(x0, y0, x1, y1))
+
+
+def _reader(
+    readings: dict[float, list[TextBox]], asked: list[float]
+) -> Callable[[list[float]], Iterator[list[TextBox]]]:
+    """Readings of the frames at given times from ``readings`` (none elsewhere), each time asked noted in ``asked``."""
+
+    def read(times: list[float]) -> Iterator[list[TextBox]]:
+        for t in times:
+            asked.append(t)
+            yield readings.get(t, [])
+
+    return read
 
 
 def _cut(line: TextBox) -> str | None:
@@ -122,10 +135,7 @@ def test_a_crawl_whole_only_after_the_next_keyframe_is_followed_there_too() -> N
         39.5: [_line("Saffron Tundr", 0.41, 1.0)],
         40.5: [_line("Saffron", 0.16, 0.5), _line("Tundra 59", 0.53, 0.95)],
     }
-
-    def read(times: list[float]) -> Iterator[list[TextBox]]:
-        return (readings.get(s, []) for s in times)
-
+    read = _reader(readings, [])
     assert [line.text for line in crawls.complete([_line("Saff", 0.77, 1.0)], 38.0, read)] == ["Saff"]
     out = crawls.complete([_line("Saffron", 0.29, 0.63), _line("Tundra 5", 0.67, 1.0)], 40.0, read)
     assert [line.text for line in out] == ["Saffron", "Tundra 59"]
@@ -141,11 +151,7 @@ def test_a_crawl_moving_left_to_right_is_completed_from_before_the_keyframe() ->
         9.0: [_line("Chapter 4: The Copper Lantern", 0.15, 0.9)],
     }
     asked: list[float] = []
-
-    def read(times: list[float]) -> Iterator[list[TextBox]]:
-        for s in times:
-            asked.append(s)
-            yield readings.get(s, [])
+    read = _reader(readings, asked)
 
     out = crawls.complete([_line("Chapter 4: The Co", 0.4, 1.0)], 10.0, read)
     assert [line.text for line in out] == ["Chapter 4: The Copper Lantern"]
@@ -159,7 +165,7 @@ def test_a_whole_line_found_between_keyframes_replaces_the_piece_in_its_place() 
         11.0: [_line("Chapter 4: The Copper Lantern", 0.1, 0.8)],
     }
     out = crawls.complete([_line("Chapter 4: The Co", 0.4, 1.0), _line("LIVE", 0.05, 0.1, 0.1, 0.2)], 10.0,
-                          lambda times: (readings.get(s, []) for s in times))  # fmt: skip
+                          _reader(readings, []))  # fmt: skip
     assert [(line.text, line.box[0]) for line in out] == [("Chapter 4: The Copper Lantern", 0.4), ("LIVE", 0.05)]
     assert (crawls.followed, crawls.completed) == (1, 1)
 
@@ -174,11 +180,7 @@ def test_a_crawl_whole_only_between_two_frames_read_is_found_between_them() -> N
         49.25: [_line("Dr. Nakamura - Nairobi", 0.13, 0.87, 0.05, 0.17)],
     }
     asked: list[float] = []
-
-    def read(times: list[float]) -> Iterator[list[TextBox]]:
-        for s in times:
-            asked.append(s)
-            yield readings.get(s, [])
+    read = _reader(readings, asked)
 
     assert [line.text for line in crawls.complete([_line("Dr.", 0.89, 1.0, 0.05, 0.19)], 48.0, read)] == ["Dr."]
     assert asked == [] and crawls.followed == 0
@@ -200,5 +202,5 @@ def test_where_no_frame_shows_the_line_clear_of_both_edges_its_longest_reading_i
         63.25: [_line("Copper Quartz. 52", 0.192, 0.975, *band)],
         63.375: [_line("Copper Quartz: 52", 0.153, 0.941, *band)],
     }
-    out = crawls.complete([_line("Copper", 0.637, 0.948, *band)], 62.0, lambda ts: (readings.get(t, []) for t in ts))
+    out = crawls.complete([_line("Copper", 0.637, 0.948, *band)], 62.0, _reader(readings, []))
     assert [line.text for line in out] == ["Copper Quartz. 52"]
