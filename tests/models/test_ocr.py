@@ -139,10 +139,32 @@ def test_small_text_of_a_wide_frame_is_read_from_the_frame_not_the_detectors_cop
     quads = ocr.find_lines(frame)
     assert max(float(q[:, 0].max()) for q in quads) > 640  # in the frame's pixels, not the copy's
     copy = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
-    from_copy = {w for t in ocr.read(copy) for w in normalise_words(t.text)}
+    from_copy = {w for t in RapidOCR(read_width=640).read(copy) for w in normalise_words(t.text)}
     assert large <= from_copy
     if small <= from_copy:
         pytest.fail("the 640-px copy reads the small line too: this test no longer shows the difference")
+
+
+def test_small_text_of_a_narrow_frame_is_read_from_it_enlarged(tmp_path: Path) -> None:
+    """18 px monospaced text of a 640x360 frame: read whole once the frame is enlarged to 960 px (`READ_WIDTH`);
+    at its own size the detector boxes only "Score". Boxes and quads stay in the frame's own terms."""
+    plant = TextPlant(text="Score 4 - 7", start_s=0, duration_s=5, size_px=18, boxed=False, light=True,
+                      position="bottom", font="DejaVuSansMono.ttf")  # fmt: skip
+    frame = _photo_with_text([plant], (640, 360), tmp_path)
+    want = set(normalise_words(plant.text))
+    ocr = RapidOCR()
+    lines = ocr.read(frame)
+    assert want <= {w for t in lines for w in normalise_words(t.text)}, [t.text for t in lines]
+    assert all(line.box[1] > 0.8 for line in lines if set(normalise_words(line.text)) & want)
+    quads = ocr.find_lines(frame)
+    assert quads and max(float(q[:, 0].max()) for q in quads) <= 640  # in the frame's pixels, not the enlarged ones
+    read = ocr.read_lines(frame, quads)
+    assert want <= {w for t in read if t is not None for w in normalise_words(t.text)}
+    as_given = {w for t in RapidOCR(read_width=640).read(frame) for w in normalise_words(t.text)}
+    if want <= as_given:
+        pytest.fail("the frame at its own size reads the line too: this test no longer shows the difference")
+    with pytest.raises(ConfigError, match="read_width"):
+        RapidOCR(read_width=0)
 
 
 def _photo_with_text(plants: list[TextPlant], size: tuple[int, int], tmp_path: Path) -> NDArray[np.uint8]:

@@ -76,7 +76,7 @@ from vidscout.models.base import (
     TextEmbedder,
     VideoLLM,
 )
-from vidscout.models.ocr import DETECT_WIDTH, ROW_GAP, ROW_HEIGHTS, SHORT_LINE_MIN_SCORE, SMALL_LINE_PX
+from vidscout.models.ocr import DETECT_WIDTH, READ_WIDTH, ROW_GAP, ROW_HEIGHTS, SHORT_LINE_MIN_SCORE, SMALL_LINE_PX
 from vidscout.models.probe import availability
 from vidscout.models.registry import is_served
 from vidscout.models.visual_facts import summarise_facts
@@ -964,7 +964,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
     params: dict[str, Any] = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
     params["pixels"] = "decoded"  # the keyframes decoded again, not their JPEGs (`_DecodedKeyframes`)
     params["width"] = _ocr_width(ctx)
-    params["detect"] = {"width": DETECT_WIDTH, "small_px": SMALL_LINE_PX}
+    params["detect"] = {"width": DETECT_WIDTH, "small_px": SMALL_LINE_PX, "read_width": READ_WIDTH}
     params["short_line_min_score"] = SHORT_LINE_MIN_SCORE
     params["rows"] = {"gap": ROW_GAP, "heights": ROW_HEIGHTS}  # short lines kept where they continue a row
     if o.ocr_carry_moved_lines:
