@@ -39,12 +39,12 @@ class RapidOCR:
             name: The spec this backend was built from.
             threads: onnxruntime intra-op threads.
             min_score: Recognition confidence below which a line is dropped (0–1).
-            read_width: Frames narrower than this are enlarged to it before they are read (default `READ_WIDTH`;
-                the frame's own width or less: never enlarged).
             spin: Let onnxruntime's idle intra-op threads spin-wait for work, as it does by default. Off, they
                 sleep and leave the CPU to whatever runs beside the OCR (the speech layer, a server's queries).
                 In ten-minute ingests side by side (`bench/ingest_hour.py --minutes 10 --compare-spinning`) the
                 OCR layer took 0.92x and 1.02x the seconds of spinning: within the run-to-run noise.
+            read_width: Frames narrower than this are enlarged to it before they are read (default `READ_WIDTH`;
+                the frame's own width or less: never enlarged).
         """
         t0 = time.perf_counter()
         prepare_runtime()
