@@ -11,6 +11,7 @@ import pytest
 from vidscout.media.planted import Piece, PlantedSpec, TextPlant, build_planted
 from vidscout.memory.build import IngestOptions, ingest, store_dir
 from vidscout.memory.store import PIXELS_DIR, VideoStore
+from vidscout.models.ocr import RapidOCR
 from vidscout.models.registry import Backends
 from vidscout.settings import Settings
 from vidscout.text import normalise_words
@@ -31,8 +32,8 @@ def test_small_text_of_an_hd_video_is_read_from_the_decoded_keyframes(media_cach
         assert len(shown) == 5
         for f in shown:  # every keyframe holds both lines, word for word
             assert all(words <= by_frame.get(f.id, set()) for words in want), (f.t_s, by_frame.get(f.id))
-        # What the layer read before: the stored JPEGs lose the dark line on some keyframes.
-        ocr = backends.ocr
+        # What the layer read before: the stored 640 px JPEGs, at their own size, lose the dark line on some keyframes.
+        ocr = RapidOCR(read_width=640)
         from_jpegs = []
         for f in shown:
             jpeg = cv2.imread(str(store.root / "frames" / f.file))
