@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,7 @@ from vidscout.models.visual_facts import (
     PEOPLE_SURE,
     OpenCVFactExtractor,
     SpanFacts,
+    _nms,  # pyright: ignore[reportPrivateUsage]
     colour_shares,
     fact_phrases,
     light_of,
@@ -71,6 +73,15 @@ def test_faces(extractor: OpenCVFactExtractor) -> None:
         grey = cv2.cvtColor(_fit(opencv_photo(name)), cv2.COLOR_RGB2GRAY)
         assert extractor.faces(np.asarray(grey, np.uint8)).count == 0, name
     assert extractor.frame_facts(_fit(opencv_photo("fruits.jpg")), detect=False).faces is None  # not examined
+
+
+def test_the_boxes_kept_do_not_depend_on_the_order_the_detector_gave_them() -> None:
+    # OpenCV's detectors hand back boxes in the order their worker threads finished; scores can tie.
+    boxes = [(0.5, 0.2, 0.6, 0.6), (0.1, 0.2, 0.2, 0.6), (0.12, 0.22, 0.22, 0.62), (0.7, 0.1, 0.8, 0.5)]
+    scores = [2.0, 2.0, 1.5, 2.0]
+    want = ((0.7, 0.1, 0.8, 0.5), (0.1, 0.2, 0.2, 0.6), (0.5, 0.2, 0.6, 0.6))  # best, then top to bottom, left to right
+    for order in itertools.permutations(range(len(boxes))):
+        assert _nms([boxes[i] for i in order], [scores[i] for i in order]) == want, order
 
 
 @pytest.mark.parametrize(

@@ -113,9 +113,11 @@ class OpenCVFactExtractor:
         )
         if len(rects) == 0:
             return Detection(count=0, score=0.0)
-        best = max(int(n) for n in np.ravel(hits))
-        boxes = tuple(_box(r, small.shape[1], small.shape[0]) for r in rects)
-        return Detection(count=len(boxes), score=round(1.0 - math.exp(-best / 4.0), 3), boxes=boxes)
+        counts = [int(n) for n in np.ravel(hits)]
+        found = [_box(r, small.shape[1], small.shape[0]) for r in rects]
+        # The cascade's order follows its worker threads; the most confirmed first, then by place, is the same each run.
+        boxes = tuple(found[i] for i in _ranked(found, counts))
+        return Detection(count=len(boxes), score=round(1.0 - math.exp(-max(counts) / 4.0), 3), boxes=boxes)
 
     def motion(self, before: Image, after: Image) -> Motion:
         """Camera and subject motion between two frames: a similarity transform fitted to ORB matches (RANSAC).
@@ -214,13 +216,20 @@ def _box(rect: Any, width: int, height: int) -> Box:
 
 
 def _nms(boxes: Sequence[Box], scores: Sequence[float], *, overlap: float = 0.4) -> tuple[Box, ...]:
-    """Boxes left after greedy non-maximum suppression (HOG reports one person at several scales)."""
-    order = sorted(range(len(boxes)), key=lambda i: -scores[i])
+    """Boxes left after greedy non-maximum suppression (HOG reports one person at several scales).
+
+    The result does not depend on the order of the input, which follows the detector's worker threads.
+    """
     kept: list[Box] = []
-    for i in order:
+    for i in _ranked(boxes, scores):
         if all(_iou(boxes[i], k) < overlap for k in kept):
             kept.append(boxes[i])
     return tuple(kept)
+
+
+def _ranked(boxes: Sequence[Box], scores: Sequence[float]) -> list[int]:
+    """Indices of ``boxes``, highest score first; equal scores top to bottom, then left to right."""
+    return sorted(range(len(boxes)), key=lambda i: (-scores[i], boxes[i][1], boxes[i][0], boxes[i][3], boxes[i][2]))
 
 
 def _iou(a: Box, b: Box) -> float:
