@@ -29,9 +29,10 @@ _TENS = {w: 10 * i for i, w in enumerate(
     ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 ) if w}  # fmt: skip
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
-TOKENS_VERSION = 2
+TOKENS_VERSION = 3
 """Raised whenever `tokenize`'s output changes: token lists stored by another version (a library index's FTS5
-terms) are made again (`vidscout.memory.library_index.sync_index`). 2: letter and digit runs split."""
+terms) are made again (`vidscout.memory.library_index.sync_index`). 2: letter and digit runs split. 3: an amount's
+cents follow its currency ("$8.50": 8 dollars 50), and no cents are said ("$8.00": 8 dollars)."""
 _WORD = re.compile(r"[^\W_]+|[^\w\s]+|\s+", re.UNICODE)
 
 
@@ -81,9 +82,11 @@ _SNOWBALL = snowballstemmer.stemmer("english")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _CURRENCY = {"$": "dollars", "£": "pounds", "€": "euros"}
-_MONEY = re.compile(r"([$£€])\s?(\d[\d,]*(?:\.\d+)?)")
+_MONEY = re.compile(r"([$£€])\s?(\d[\d,]*)(?:\s?\.(\d+))?")
+"""An amount; Whisper's word list splits its cents off ("$8", ".00")."""
 _PERCENT = re.compile(r"(\d)\s?%")
 _CLITIC = re.compile(r"\s+'(?=[a-z])")  # Whisper's word list writes "o'clock" as "o" + "'clock"
+_NUMBER_TAIL = re.compile(r"[.,:]\d|%")
 _RUN = re.compile(r"\d+(?:st|nd|rd|th|s)\b|\d+|[^\W\d_]+", re.UNICODE)
 """Letter and digit runs of one word: "code9745" -> "code", "9745"; ordinals and decades ("3rd", "1990s") stay whole."""
 SPELLING: dict[str, str] = {
@@ -102,10 +105,16 @@ TITLES: dict[str, str] = {"mr": "mister", "mrs": "missus", "dr": "doctor", "prof
 
 def _words(text: str) -> list[str]:
     text = text.casefold().replace("\u2019", "'")
-    text = _MONEY.sub(lambda m: f"{m.group(2)} {_CURRENCY[m.group(1)]}", _CLITIC.sub("'", text))
+    text = _MONEY.sub(_spoken_amount, _CLITIC.sub("'", text))
     text = _THOUSANDS.sub("", _PERCENT.sub(r"\1 percent ", text)).replace("'", "")
     words: list[str] = [run for w in _TOKEN.findall(text) for run in _RUN.findall(_zero_or_o(w))]
     return _spell_numbers([SPELLING.get(w) or TITLES.get(w, w) for w in words])
+
+
+def _spoken_amount(m: re.Match[str]) -> str:
+    """An amount as it is said: "$8.50" -> "8 dollars 50", "$8.00" -> "8 dollars" (nobody says no cents)."""
+    cents = m.group(3)
+    return f" {m.group(2)} {_CURRENCY[m.group(1)]}" + (f" {cents} " if cents and int(cents) else " ")
 
 
 def _zero_or_o(word: str) -> str:
@@ -165,15 +174,17 @@ def normalise_words(text: str) -> list[str]:
 
 
 def join_words(words: Sequence[str]) -> str:
-    """Recognised words as text, each word ASR split off with its hyphen or apostrophe glued back.
+    """Recognised words as text, each piece ASR split off a word glued back.
 
-    ("ill", "-disposed") -> "ill-disposed"; ("o", "'clock") -> "o'clock".
+    ("ill", "-disposed") -> "ill-disposed"; ("o", "'clock") -> "o'clock"; a number's decimals, minutes or percent
+    sign: ("$8", ".00") -> "$8.00", ("7", ":30") -> "7:30", ("10", "%") -> "10%".
     """
     out: list[str] = []
     for piece in (w.strip() for w in words):
         if not piece:
             continue
-        if out and len(piece) > 1 and piece[0] in "-'":
+        clitic = len(piece) > 1 and piece[0] in "-'"
+        if out and (clitic or (_NUMBER_TAIL.match(piece) is not None and out[-1][-1].isdigit())):
             out[-1] += piece
         else:
             out.append(piece)

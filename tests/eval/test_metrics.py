@@ -3,12 +3,25 @@ from __future__ import annotations
 import pytest
 
 from vidscout.eval.metrics import match_events, normalise_words, word_error_rate
+from vidscout.text import join_words
 
 
 def test_normalisation_drops_case_and_punctuation() -> None:
     assert normalise_words("Mr. Dashwood's  HOUSE, (again)!") == ["mister", "dashwoods", "house", "again"]
     assert word_error_rate("doctor Haddad and mister Petrov", "Dr. Haddad and Mr. Petrov").wer == 0.0
     assert normalise_words("at seven thirty") == normalise_words("at 7:30") == ["at", "7", "30"]
+
+
+def test_amounts_and_times_meet_as_they_are_said() -> None:
+    # Whisper writes "eight dollars" as "$8.00", and its word list splits the cents off ("$8", ".00.").
+    heard = join_words(["Tickets", "cost", "$8", ".00."])
+    assert heard == "Tickets cost $8.00."
+    assert word_error_rate("Tickets cost eight dollars.", heard).wer == 0.0
+    assert word_error_rate("Tickets cost eight dollars.", "Tickets cost $8 .00.").wer == 0.0
+    assert normalise_words("$8.50") == normalise_words("eight dollars fifty") == ["8", "dollars", "50"]
+    assert normalise_words("$1,200.00") == ["1200", "dollars"]
+    assert join_words(["at", "7", ":30,", "up", "10", "%", "of", "1", ",000"]) == "at 7:30, up 10% of 1,000"
+    assert join_words(["one", ".", "two"]) == "one . two"  # a lone mark is not a number's tail
 
 
 @pytest.mark.parametrize(

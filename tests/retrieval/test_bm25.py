@@ -14,6 +14,7 @@ def test_tokenize_lowercases_strips_punctuation_and_stopwords_keeps_numbers() ->
     # Times and numbers meet however they are written.
     assert tokenize("ten thirty") == tokenize("10:30") == tokenize("10.30") == ["10", "30"]
     assert tokenize("twenty five dollars") == ["25", "dollar"] and tokenize("1,000 seats") == ["1000", "seat"]
+    assert tokenize("cost $8.00") == tokenize("cost eight dollars") == ["cost", "8", "dollar"]
     assert tokenize("nineteen eighty four") == ["19", "84"] and tokenize("platform nine") == ["platform", "9"]
     assert tokenize("Crème BRÛLÉE") == ["crème", "brûlée"]
     titles = ["doctor", "moreau", "profess", "lee"]
