@@ -215,12 +215,12 @@ class Crawls:
 
     def _whole(self, piece: TextBox, found: list[TextBox]) -> TextBox | None:
         """The line of ``found`` that `completes` ``piece``; the longest reading clear of `EDGE` is kept aside."""
-        for w in found:
-            if completes(piece, w, aspect=self._aspect, clearance=0.0) and (
-                self._longer is None or len(_letters(w.text)) > len(_letters(self._longer.text))
-            ):
+        longer = [w for w in found if completes(piece, w, aspect=self._aspect, clearance=0.0)]
+        for w in longer:
+            if self._longer is None or len(_letters(w.text)) > len(_letters(self._longer.text)):
                 self._longer = w
-        return next((w for w in found if completes(piece, w, aspect=self._aspect)), None)
+        # `completes` with `CLEARANCE` is the same test with a wider margin: only that margin is left to check.
+        return next((w for w in longer if not any(_edges(w, self._aspect, CLEARANCE))), None)
 
     def _band_side(self, piece: TextBox, found: list[TextBox]) -> Side | None:
         """The side the lines of ``piece``'s band in ``found`` are cut by; None where none or both sides are."""
