@@ -11,6 +11,8 @@ measured in this process (models already loaded).
 Run: python bench/asr_wer.py [--seeds 1,2 | --fresh 2] [--models faster-whisper:tiny.en,faster-whisper:base]
      [--quick] [--repeat N]   (--quick: one fresh seed, tiny.en only; results in bench/results/asr_wer[_quick].json;
      --repeat: decode each video N times and count those whose words differ)
+     python bench/asr_wer.py --rescore RESULTS.json [--json OUT]   (score the planted and heard lines kept in a results
+     file again, with this checkout's normalisation, without transcribing: scorers compared on the same transcripts)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
+import json
 import random
 import sys
 import tempfile
@@ -59,8 +62,12 @@ def main() -> None:
         "--repeat", type=int, default=1, help="Transcribe each video this many times and count the videos whose "
         "words differ between runs (Whisper's int8 kernels on several threads need not be deterministic)."
     )  # fmt: skip
+    ap.add_argument("--rescore", type=Path, default=None, help="A results file whose kept lines are scored again.")
     add_json_option(ap, "asr_wer")
     args = ap.parse_args()
+    if args.rescore is not None:
+        _rescore(args.rescore, args.json)
+        return
     if args.quick:
         args.fresh, args.models = 1, "faster-whisper:tiny.en"
     fresh = [random.SystemRandom().randrange(10**6) for _ in range(args.fresh)]
@@ -104,6 +111,15 @@ def main() -> None:
                 **({"repeats": args.repeat, "videos_heard_differently": differing} if args.repeat > 1 else {}),
                 "lines": per,  # (planted, heard) for every planted line
             }
+    _print_table(results)
+    if args.repeat > 1:
+        for model, r in results.items():
+            print(f"{model}: {r['videos_heard_differently']} of {len(videos)} videos heard differently in "
+                  f"{args.repeat} runs")  # fmt: skip
+    write_json(json_path(args, "asr_wer"), {"seeds": seeds, "results": results})
+
+
+def _print_table(results: dict[str, dict[str, Any]]) -> None:
     names = list(CONDITIONS)
     print(f"{'model':<36}" + "".join(f"{n:>22}" for n in names) + f"{'s / audio hour':>16}")
     for model, r in results.items():
@@ -112,11 +128,20 @@ def main() -> None:
             + "".join(f"{100 * r['wer'][n]:>21.1f}%" for n in names)
             + f"{r['seconds_per_audio_hour']:>16.0f}"
         )
-    if args.repeat > 1:
-        for model, r in results.items():
-            print(f"{model}: {r['videos_heard_differently']} of {len(videos)} videos heard differently in "
-                  f"{args.repeat} runs")  # fmt: skip
-    write_json(json_path(args, "asr_wer"), {"seeds": seeds, "results": results})
+
+
+def _rescore(path: Path, out: Path | None) -> None:
+    """WER of the (planted, heard) lines kept in ``path``, scored with this checkout's normalisation."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    print(f"seeds {','.join(map(str, data['seeds']))} (transcripts from {path})")
+    results: dict[str, dict[str, Any]] = {}
+    for model, r in data["results"].items():
+        scores = {name: word_error_rate(" ".join(a for a, _ in pairs), " ".join(b for _, b in pairs))
+                  for name, pairs in r["lines"].items()}  # fmt: skip
+        results[model] = {**r, "wer": {name: round(s.wer, 4) for name, s in scores.items()}}
+    _print_table(results)
+    if out is not None:
+        write_json(out, {"seeds": data["seeds"], "rescored_from": str(path), "results": results})
 
 
 if __name__ == "__main__":
