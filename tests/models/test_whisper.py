@@ -22,6 +22,7 @@ from vidscout.models.whisper import (  # pyright: ignore[reportPrivateUsage]
     MAX_COMPRESSION,
     FasterWhisperASR,
     _Span,
+    _to_input,
     _windows,
     _without,
 )
@@ -97,6 +98,25 @@ def test_the_first_word_after_a_long_silence_is_timed_where_it_is_said(backends:
         assert match, (first, [w.text for w in words])
         assert abs(match[0].start_s - onset) <= 0.3, (first, match[0].start_s, onset)
     assert all(not (8.0 < w.start_s < 12.0) and not (18.0 < w.start_s < 27.5) for w in words)  # none in silence
+
+
+def test_a_first_word_stretched_back_across_the_joined_silence_is_timed_in_its_own_chunk() -> None:
+    # Two chunks as Whisper decoded them joined (seconds): speech 23.22-26.55 padded to 22.82-26.95, 0.5 s of
+    # silence, speech 27.85-31.75 padded to 27.45-32.15; in the input the second speech starts at 85.48 s. Whisper
+    # timed "Our", the second sentence's first word, at 26.32-27.98: mostly in the first chunk, ending in the second
+    # chunk's speech (espeak-ng, seed 563842; heard so on 4 of 10 sentences of that video).
+    rate = 16_000
+
+    def chunk(at: float, size: float, origin: float, speech: tuple[float, float]) -> _Span:
+        return _Span(at=round(at * rate), size=round(size * rate), origin=round(origin * rate),
+                     speech=(round(speech[0] * rate), round(speech[1] * rate)))  # fmt: skip
+
+    spans = [chunk(22.82, 4.13, 76.19, (76.59, 79.92)), chunk(27.45, 4.70, 85.08, (85.48, 89.38))]
+    start, end = _to_input(26.32, 27.98, spans)
+    assert start == pytest.approx(85.48) and end == pytest.approx(85.61)
+    assert _to_input(26.12, 26.32, spans) == pytest.approx((79.49, 79.69))  # "'clock.", the first chunk's last word
+    assert _to_input(26.40, 26.90, spans) == pytest.approx((79.77, 79.92))  # ending in its padding: clamped
+    assert _to_input(27.05, 27.25, spans) == pytest.approx((79.92, 79.92))  # in the gap, nearer the first chunk
 
 
 def test_joined_speech_longer_than_a_window_loses_no_sentence(

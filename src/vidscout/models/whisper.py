@@ -259,12 +259,16 @@ class _Span:
 def _to_input(start_s: float, end_s: float, spans: list[_Span]) -> tuple[float, float]:
     """Map a word's times in the decoded audio to the input's.
 
-    The word goes to the chunk holding most of it (the nearest one when it lies in a gap between chunks) and is
-    clamped to that chunk's speech, so no word is timed in the silence or the padding around it.
+    A word that ends in a chunk's speech goes to that chunk. Whisper's alignment gives a pause to the word after
+    it, so the short first word of a chunk ("Our", "The") often starts back in the chunk before, across the silence
+    joined between them, and mostly lies there. Any other word goes to the chunk holding most of it (the nearest
+    one when it lies in a gap between chunks). It is clamped to that chunk's speech, so no word is timed in the
+    silence or the padding around it.
     """
     a, b = start_s * SAMPLE_RATE, max(start_s, end_s) * SAMPLE_RATE
-    # The overlap with a chunk, or minus the distance to it when they do not overlap.
-    span = max(spans, key=lambda sp: min(b, sp.at + sp.size) - max(a, sp.at))
+    ending = [sp for sp in spans if sp.at + sp.speech[0] - sp.origin < b <= sp.at + sp.speech[1] - sp.origin]
+    # Else the overlap with a chunk, or minus the distance to it when they do not overlap.
+    span = ending[0] if ending else max(spans, key=lambda sp: min(b, sp.at + sp.size) - max(a, sp.at))
     lo, hi = span.speech
     a, b = (min(max(span.origin + x - span.at, lo), hi) for x in (a, b))
     return a / SAMPLE_RATE, b / SAMPLE_RATE
