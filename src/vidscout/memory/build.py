@@ -1160,7 +1160,8 @@ def _speech_layer(ctx: _Ctx) -> None:
         return
     # recipe 2: the ASR decodes its VAD's speech chunks with silence between them (word times at the joins)
     # recipe 3: no temperature fallback; looping segments dropped and their speech chunks decoded again
-    params = {"chunk_s": ctx.opts.asr_chunk_s, "max_pause_s": ctx.opts.utterance_max_pause_s, "recipe": 3}
+    # recipe 4: a word ending in a speech chunk is timed in it; a number's split-off decimals are glued back
+    params = {"chunk_s": ctx.opts.asr_chunk_s, "max_pause_s": ctx.opts.utterance_max_pause_s, "recipe": 4}
     status = ctx.begin("speech", ctx.backends.spec("asr"), params, [])
     if status is None:
         return
