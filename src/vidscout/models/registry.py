@@ -108,6 +108,7 @@ def _faster_whisper(model: str, opts: Options, settings: Settings, _: Backends) 
         beam_size=_int(opts, "beam_size", 5),
         language=opts.get("language") or None,
         vad_filter=_flag(opts, "vad", True),
+        vad_threshold=_float(opts, "vad_threshold", 0.5),
         vad_min_silence_ms=_int(opts, "min_silence_ms", 2000),
         vad_pad_ms=_int(opts, "pad_ms", 400),
         vad_gap_ms=_int(opts, "gap_ms", 500),

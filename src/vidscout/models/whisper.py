@@ -42,6 +42,7 @@ class FasterWhisperASR:
         beam_size: int = 5,
         language: str | None = None,
         vad_filter: bool = True,
+        vad_threshold: float = 0.5,
         vad_min_silence_ms: int = 2000,
         vad_pad_ms: int = 400,
         vad_gap_ms: int = 500,
@@ -59,6 +60,8 @@ class FasterWhisperASR:
             beam_size: Beam width; 5 fixes mishearings that greedy decoding makes on tiny.en.
             language: ISO code, or None to detect (English-only models ignore it).
             vad_filter: Skip non-speech with Silero VAD; timestamps still refer to the input audio.
+            vad_threshold: Silero's speech probability a frame needs to start a speech chunk (it ends below this
+                less 0.15). Speech quieter than the footage around it can stay under 0.5.
             vad_min_silence_ms: Pauses shorter than this stay inside one speech chunk (milliseconds).
             vad_pad_ms: Audio kept on each side of a speech chunk (milliseconds).
             vad_gap_ms: Silence put between speech chunks when they are joined for decoding (milliseconds). Joined
@@ -83,6 +86,9 @@ class FasterWhisperASR:
         self._beam_size = beam_size
         self._language = language
         self._vad_filter = vad_filter
+        if not 0.0 < vad_threshold < 1.0:
+            raise ConfigError(f"vad_threshold must lie between 0 and 1, got {vad_threshold}")
+        self._vad_threshold = vad_threshold
         self._min_silence_ms = vad_min_silence_ms
         self._pad = int(max(0, vad_pad_ms) * SAMPLE_RATE / 1000)
         self._gap = int(max(0, vad_gap_ms) * SAMPLE_RATE / 1000)
@@ -186,7 +192,9 @@ class FasterWhisperASR:
         """
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-        options = VadOptions(min_silence_duration_ms=self._min_silence_ms, speech_pad_ms=0)
+        options = VadOptions(
+            threshold=self._vad_threshold, min_silence_duration_ms=self._min_silence_ms, speech_pad_ms=0
+        )
         raw = [(int(c["start"]), int(c["end"])) for c in get_speech_timestamps(audio, options)]
         pad = self._pad
         chunks: list[tuple[int, int, tuple[int, int]]] = []
