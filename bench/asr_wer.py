@@ -4,7 +4,8 @@ Three conditions, each a planted video per seed (`vidscout.media.planted`): espe
 voices over silence; the same kind of sentences over the footage's own soundtrack (Big Buck Bunny's music
 and effects, at half volume); the LibriVox recordings of Debian's pocketsphinx-testdata over footage with
 its soundtrack. Every backend transcribes the same audio the way ingest does (Whisper with its VAD, then
-utterances cut at pauses), and each planted line is scored against the words whose midpoints fall on it.
+utterances cut at pauses), and each planted line is scored against the words whose midpoints fall on it. Words
+whose midpoints fall on no planted line (half a second either side) are counted as stray.
 Numbers are normalised ("seven thirty" = "7:30"). Cost is seconds of transcription per hour of audio,
 measured in this process (models already loaded).
 
@@ -85,6 +86,7 @@ def main() -> None:
         for model in args.models.split(","):
             asr = Backends(Settings(data_dir=Path(data), models=ModelSpecs(asr=model))).asr
             per: dict[str, list[tuple[str, str]]] = {}
+            stray: dict[str, int] = {}  # words heard where no line was planted (music, effects, silence)
             seconds, audio_s, differing = 0.0, 0.0, 0
             for name, _, video in videos:
                 audio = load_audio(video.path)
@@ -97,6 +99,10 @@ def main() -> None:
                 again = [[w.text for s in asr.transcribe(audio) for w in s.words] for _ in range(args.repeat - 1)]
                 differing += any(words != heard for words in again)
                 words = [w for u in utterances for w in u.words]
+                stray[name] = stray.get(name, 0) + sum(
+                    not any(ln.onset_s - 0.5 <= (w.start_s + w.end_s) / 2 <= ln.offset_s + 0.5 for ln in video.spoken)
+                    for w in words
+                )
                 for line in video.spoken:
                     said = [
                         w.text for w in words if line.onset_s - 0.5 <= (w.start_s + w.end_s) / 2 <= line.offset_s + 0.5
@@ -108,6 +114,7 @@ def main() -> None:
                 "wer": {name: round(s.wer, 4) for name, s in scores.items()},
                 "ref_words": {name: s.ref_words for name, s in scores.items()},
                 "seconds_per_audio_hour": round(3600 * seconds / audio_s, 1),
+                "stray_words": stray,
                 **({"repeats": args.repeat, "videos_heard_differently": differing} if args.repeat > 1 else {}),
                 "lines": per,  # (planted, heard) for every planted line
             }
@@ -128,6 +135,10 @@ def _print_table(results: dict[str, dict[str, Any]]) -> None:
             + "".join(f"{100 * r['wer'][n]:>21.1f}%" for n in names)
             + f"{r['seconds_per_audio_hour']:>16.0f}"
         )
+    for model, r in results.items():
+        if "stray_words" in r:
+            print(f"{model}: words heard away from every planted line: "
+                  + ", ".join(f"{n} {r['stray_words'].get(n, 0)}" for n in names))  # fmt: skip
 
 
 def _rescore(path: Path, out: Path | None) -> None:
