@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -33,6 +33,10 @@ class TextScore(BaseModel, frozen=True):
     word_recall: float = Field(description="Mean share of each planted line's words read, best keyframe.")
     blocks: int = Field(description="Text blocks read, counted once per keyframe.")
     correct_blocks: int = Field(description="Blocks whose words are mostly words of a line shown at that time.")
+    footage_blocks: int = Field(
+        default=0, description="Other blocks whose words are mostly words the same keyframe shows without the plants "
+        "(the footage's own text: a sign, a logo). Counted only when that text is given to `score_text`."
+    )  # fmt: skip
     missed: list[str] = Field(default_factory=list[str], description="Planted lines not read, with their style.")
 
     @property
@@ -42,7 +46,13 @@ class TextScore(BaseModel, frozen=True):
 
     @property
     def precision(self) -> float:
-        """Share of read blocks that belong to a planted line (footage's own text counts against it)."""
+        """Share of read blocks that belong to a planted line, of those that are not the footage's own text."""
+        judged = self.blocks - self.footage_blocks
+        return self.correct_blocks / judged if judged else 1.0
+
+    @property
+    def precision_all(self) -> float:
+        """Share of all read blocks that belong to a planted line (the footage's own text counts against it)."""
         return self.correct_blocks / self.blocks if self.blocks else 1.0
 
 
@@ -72,8 +82,18 @@ def _words_read(plant: Sequence[str], blocks: Sequence[str]) -> float:
     return sum(w in got for w in plant) / len(plant) if plant else 1.0
 
 
-def score_text(store: VideoStore, video: PlantedVideo, *, read: Callable[[int], list[str]] | None = None) -> TextScore:
-    """Score the store's OCR rows (or, with ``read``, another reader's blocks per keyframe id) against the plants."""
+def score_text(
+    store: VideoStore,
+    video: PlantedVideo,
+    *,
+    read: Callable[[int], list[str]] | None = None,
+    footage: Mapping[int, Sequence[str]] | None = None,
+) -> TextScore:
+    """Score the store's OCR rows (or, with ``read``, another reader's blocks per keyframe id) against the plants.
+
+    ``footage``: the blocks read on each keyframe (by id) of the same video built without its plants. A block read
+    that is mostly their words, and not a planted line's, is the footage's own text: precision leaves it out.
+    """
     frames = store.frames()
     if read is None:
         per_frame: dict[int, list[OcrLine]] = {}
@@ -95,20 +115,28 @@ def score_text(store: VideoStore, video: PlantedVideo, *, read: Callable[[int], 
             style = f"{p.size_px}px {'boxed' if p.boxed else 'bare'} {'light' if p.light else 'dark'}"
             style += f"{' outlined' if p.outline else ''}{' crawl' if p.crawl else ''} {p.position}"
             missed.append(f"{p.text!r} ({style}, {p.duration_s:.1f} s, {len(shown)} keyframes, best {best:.2f})")
-    total, correct = 0, 0
+    total, correct, own = 0, 0, 0
     for f in frames:
         on_screen = [
-            normalise_words(p.text) for p in plants if p.start_s - 0.1 <= f.t_s < p.start_s + p.duration_s + 0.1
+            set(normalise_words(p.text)) for p in plants if p.start_s - 0.1 <= f.t_s < p.start_s + p.duration_s + 0.1
         ]
+        native = [set(normalise_words(b)) for b in (footage or {}).get(f.id, ())]
         for block in blocks_of[f.id]:
             words = normalise_words(block)
             if not words:
                 continue
             total += 1
-            if any(sum(w in set(line) for w in words) / len(words) >= 0.5 for line in on_screen):
+            if any(_mostly(words, line) for line in on_screen):
                 correct += 1
+            elif any(_mostly(words, line) for line in native):
+                own += 1
     return TextScore(planted=len(plants), read=read_n, word_recall=statistics.fmean(recalls) if recalls else 1.0,
-                     blocks=total, correct_blocks=correct, missed=missed)  # fmt: skip
+                     blocks=total, correct_blocks=correct, footage_blocks=own, missed=missed)  # fmt: skip
+
+
+def _mostly(words: Sequence[str], of: set[str]) -> bool:
+    """Whether at least half of ``words`` are in ``of``."""
+    return sum(w in of for w in words) / len(words) >= 0.5
 
 
 def _kind(line: SpokenLine) -> str:
