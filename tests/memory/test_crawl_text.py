@@ -10,7 +10,7 @@ import pytest
 
 from vidscout.media.planted import Piece, PlantedSpec, TextPlant, build_planted
 from vidscout.memory.build import ingest, store_dir
-from vidscout.memory.crawl_text import Crawls, completes, cut_side, follow_times
+from vidscout.memory.crawl_text import Crawls, completes, cut_side, sweeps
 from vidscout.memory.store import VideoStore
 from vidscout.models.base import TextBox
 from vidscout.models.registry import Backends
@@ -57,10 +57,10 @@ def test_a_line_is_cut_by_one_side_edge_or_by_none() -> None:
 
 def test_the_rest_of_a_line_is_looked_for_on_its_side_nearest_first_then_on_the_other() -> None:
     # Right to left first (a line cut on the right is still coming in), then left to right.
-    assert follow_times(10.0, "right", every_s=2.0, step_s=0.5) == [10.5, 11.0, 11.5, 9.5, 9.0, 8.5]
-    assert follow_times(10.0, "left", every_s=2.0, step_s=0.5) == [9.5, 9.0, 8.5, 10.5, 11.0, 11.5]
-    assert follow_times(0.5, "left", every_s=2.0, step_s=0.5) == [0.0, 1.0, 1.5, 2.0]
-    assert follow_times(10.0, "right", every_s=2.0, step_s=2.0) == []
+    assert sweeps(10.0, "right", every_s=2.0, step_s=0.5) == ([10.5, 11.0, 11.5], [9.5, 9.0, 8.5])
+    assert sweeps(10.0, "left", every_s=2.0, step_s=0.5) == ([9.5, 9.0, 8.5], [10.5, 11.0, 11.5])
+    assert sweeps(0.5, "left", every_s=2.0, step_s=0.5) == ([0.0], [1.0, 1.5, 2.0])
+    assert sweeps(10.0, "right", every_s=2.0, step_s=2.0) == ([], [])
 
 
 def test_only_a_whole_line_of_the_same_band_holding_the_piece_completes_it() -> None:

@@ -94,12 +94,6 @@ def sweeps(t_s: float, side: Side, *, every_s: float, step_s: float) -> tuple[li
     return [t for t in own if t >= 0.0], [t for t in other if t >= 0.0]
 
 
-def follow_times(t_s: float, side: Side, *, every_s: float, step_s: float) -> list[float]:
-    """`sweeps` as one list: every time a piece cut at ``t_s`` may be looked for at, in the order tried."""
-    own, other = sweeps(t_s, side, every_s=every_s, step_s=step_s)
-    return own + other
-
-
 def _letters(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
