@@ -165,6 +165,8 @@ def test_small_text_of_a_narrow_frame_is_read_from_it_enlarged(tmp_path: Path) -
         pytest.fail("the frame at its own size reads the line too: this test no longer shows the difference")
     with pytest.raises(ConfigError, match="read_width"):
         RapidOCR(read_width=0)
+    with pytest.raises(ConfigError, match="read_width"):
+        make_ocr("rapidocr?read_width=wide", Settings(data_dir=tmp_path))
 
 
 def _photo_with_text(plants: list[TextPlant], size: tuple[int, int], tmp_path: Path) -> NDArray[np.uint8]:

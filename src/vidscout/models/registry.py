@@ -129,12 +129,11 @@ def _tiny_en_dir() -> Path:
 
 
 def _rapidocr(model: str, opts: Options, settings: Settings, _: Backends) -> OCR:
-    from vidscout.models.ocr import RapidOCR
+    from vidscout.models.ocr import READ_WIDTH, RapidOCR
 
-    read_width = opts.get("read_width")
     return RapidOCR(
         threads=settings.threads, min_score=float(opts.get("min_score", 0.5)), spin=_flag(opts, "spin", False),
-        read_width=None if read_width is None else int(read_width),
+        read_width=_int(opts, "read_width", READ_WIDTH),
     )  # fmt: skip
 
 
