@@ -37,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import add_json_option, json_path, write_json
 
 from vidscout.eval.metrics import word_error_rate
-from vidscout.media.planted import PlantedSpec, build_planted, draw_perception_spec
+from vidscout.media.planted import PlantedSpec, SpokenLine, build_planted, draw_perception_spec
 from vidscout.memory.speech import split_at_pauses
+from vidscout.models.base import Word
 from vidscout.models.registry import Backends
 from vidscout.settings import ModelSpecs, Settings
 from vidscout.video.decode import SAMPLE_RATE, load_audio
@@ -99,14 +100,9 @@ def main() -> None:
                 again = [[w.text for s in asr.transcribe(audio) for w in s.words] for _ in range(args.repeat - 1)]
                 differing += any(words != heard for words in again)
                 words = [w for u in utterances for w in u.words]
-                stray[name] = stray.get(name, 0) + sum(
-                    not any(ln.onset_s - 0.5 <= (w.start_s + w.end_s) / 2 <= ln.offset_s + 0.5 for ln in video.spoken)
-                    for w in words
-                )
+                stray[name] = stray.get(name, 0) + sum(not any(_on(ln, w) for ln in video.spoken) for w in words)
                 for line in video.spoken:
-                    said = [
-                        w.text for w in words if line.onset_s - 0.5 <= (w.start_s + w.end_s) / 2 <= line.offset_s + 0.5
-                    ]
+                    said = [w.text for w in words if _on(line, w)]
                     per.setdefault(name, []).append((line.text, " ".join(said)))
             scores = {name: word_error_rate(" ".join(r for r, _ in pairs), " ".join(h for _, h in pairs))
                       for name, pairs in per.items()}  # fmt: skip
@@ -124,6 +120,11 @@ def main() -> None:
             print(f"{model}: {r['videos_heard_differently']} of {len(videos)} videos heard differently in "
                   f"{args.repeat} runs")  # fmt: skip
     write_json(json_path(args, "asr_wer"), {"seeds": seeds, "results": results})
+
+
+def _on(line: SpokenLine, word: Word) -> bool:
+    """Whether ``word``'s midpoint falls on ``line``, half a second either side."""
+    return line.onset_s - 0.5 <= (word.start_s + word.end_s) / 2 <= line.offset_s + 0.5
 
 
 def _print_table(results: dict[str, dict[str, Any]]) -> None:
