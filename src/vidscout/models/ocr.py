@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from vidscout.errors import BackendError, ConfigError
 from vidscout.models._env import missing_package, prepare_runtime
 from vidscout.models.base import Image, Quad, TextBox
+from vidscout.models.ocr_words import split_glued
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class RapidOCR:
         min_score: float = 0.5,
         spin: bool = False,
         read_width: int | None = None,
+        split_glued: bool = True,
     ) -> None:
         """Configure the detector and recogniser; their models load on first use.
 
@@ -45,6 +47,8 @@ class RapidOCR:
                 OCR layer took 0.92x and 1.02x the seconds of spinning: within the run-to-run noise.
             read_width: Frames narrower than this are enlarged to it before they are read (default `READ_WIDTH`;
                 the frame's own width or less: never enlarged).
+            split_glued: Put back the spaces the recogniser loses between capitalised words ("FILMTRANSFER" is
+                read as "FILM TRANSFER"; `vidscout.models.ocr_words.split_glued`). Off, lines are kept as read.
         """
         t0 = time.perf_counter()
         prepare_runtime()
@@ -73,6 +77,7 @@ class RapidOCR:
             params={**common, "Global.use_rec": False, "Det.limit_type": "max", "Det.limit_side_len": 320}
         )
         self._spin = spin
+        self._split_glued = split_glued
         self._quiet: set[int] = set()  # ids of the engines whose sessions sleep when idle (`_sleeping`)
         logger.info("Loaded %s in %.2f s", name, time.perf_counter() - t0)
 
@@ -169,6 +174,8 @@ class RapidOCR:
         lines: list[TextBox | None] = []
         for quad, text, score in zip(quads, txts, scores, strict=True):
             text = str(text).strip()
+            if self._split_glued:
+                text = split_glued(text)
             if float(score) < self._min_score or not any(ch.isalnum() for ch in text):
                 lines.append(None)
                 continue
