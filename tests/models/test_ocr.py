@@ -77,6 +77,29 @@ def test_onnxruntime_threads_sleep_when_idle_unless_asked_to_spin(tmp_path: Path
         make_ocr("rapidocr?spin=sometimes", Settings(data_dir=tmp_path))
 
 
+def _arenas(ocr: RapidOCR) -> list[bool]:
+    """Whether each loaded onnxruntime session keeps a CPU memory arena."""
+    models = (ocr._finder.text_det, ocr._detector.text_det, ocr._recogniser.text_rec)
+    return [m.session.session.get_session_options().enable_cpu_mem_arena for m in models if m is not None]
+
+
+def test_onnxruntime_keeps_its_memory_arena_unless_asked_not_to(tmp_path: Path) -> None:
+    """``arena=false`` gives memory back after a page of credits (`bench/ocr_memory.py`) and reads the same."""
+    frame = text_frame(["GATE B22"])
+    kept = RapidOCR(threads=2)
+    assert [t.text for t in kept.read(frame)] == ["GATE B22"]
+    kept.count_text_regions(frame)
+    assert _arenas(kept) == [True, True, True]
+    freed = make_ocr("rapidocr?arena=false", Settings(data_dir=tmp_path))
+    assert isinstance(freed, RapidOCR)
+    assert [t.text for t in freed.read(frame)] == ["GATE B22"]
+    freed.count_text_regions(frame)
+    assert _arenas(freed) == [False, False, False]
+    assert _spinning(freed) == ["0", "0", "0"]  # still asleep when idle
+    with pytest.raises(ConfigError, match="arena='some' must be true or false"):
+        make_ocr("rapidocr?arena=some", Settings(data_dir=tmp_path))
+
+
 def _line(text: str, box: tuple[float, float, float, float], score: float = 0.99) -> TextBox:
     x0, y0, x1, y1 = box  # pixels of a 640x360 frame
     return TextBox(text=text, score=score, box=(x0 / 640, y0 / 360, x1 / 640, y1 / 360))

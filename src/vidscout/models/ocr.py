@@ -34,6 +34,7 @@ class RapidOCR:
         spin: bool = False,
         read_width: int | None = None,
         split_glued: bool = True,
+        arena: bool = True,
     ) -> None:
         """Configure the detector and recogniser; their models load on first use.
 
@@ -49,6 +50,8 @@ class RapidOCR:
                 the frame's own width or less: never enlarged).
             split_glued: Put back the spaces the recogniser loses between capitalised words ("FILMTRANSFER" is
                 read as "FILM TRANSFER"; `vidscout.models.ocr_words.split_glued`). Off, lines are kept as read.
+            arena: Let onnxruntime keep a memory arena per session (its default): memory freed after a large batch
+                of crops (a page of credits) is kept for the next one instead of going back to the system.
         """
         t0 = time.perf_counter()
         prepare_runtime()
@@ -77,8 +80,9 @@ class RapidOCR:
             params={**common, "Global.use_rec": False, "Det.limit_type": "max", "Det.limit_side_len": 320}
         )
         self._spin = spin
+        self._arena = arena
         self._split_glued = split_glued
-        self._quiet: set[int] = set()  # ids of the engines whose sessions sleep when idle (`_sleeping`)
+        self._ready: set[int] = set()  # ids of the engines whose sessions have this backend's options (`_sleeping`)
         logger.info("Loaded %s in %.2f s", name, time.perf_counter() - t0)
 
     def count_text_regions(self, image: Image) -> int:
@@ -128,10 +132,15 @@ class RapidOCR:
         return self._recognise(big, [np.asarray(q, np.float32) * scale for q in quads])
 
     def _sleeping(self, engine: Any) -> Any:
-        """``engine``, its model loaded on first use and, unless ``spin``, rebuilt to sleep when idle."""
-        if not self._spin and id(engine) not in self._quiet:
-            _sleep_when_idle(engine._load_rec_model() if engine is self._recogniser else engine._load_det_model())
-            self._quiet.add(id(engine))
+        """``engine``, its model loaded on first use and its session rebuilt with this backend's options.
+
+        Rebuilt to sleep when idle (unless ``spin``) and without a memory arena (unless ``arena``).
+        """
+        if id(engine) not in self._ready:
+            if not self._spin or not self._arena:
+                model = engine._load_rec_model() if engine is self._recogniser else engine._load_det_model()
+                _rebuild_session(model, spin=self._spin, arena=self._arena)
+            self._ready.add(id(engine))
         return engine
 
     def _find(self, bgr: NDArray[np.uint8], big: NDArray[np.uint8]) -> list[Quad]:
@@ -191,17 +200,20 @@ class RapidOCR:
         return lines
 
 
-def _sleep_when_idle(model: Any) -> None:
-    """Rebuild one of RapidOCR's onnxruntime sessions (``model.session.session``) with sleeping idle threads.
+def _rebuild_session(model: Any, *, spin: bool, arena: bool) -> None:
+    """Rebuild one of RapidOCR's onnxruntime sessions (``model.session.session``) with the options rapidocr lacks.
 
-    rapidocr exposes no session option but its thread counts, and onnxruntime's own threads ignore
-    ``OMP_WAIT_POLICY``: they spin between operators, taking CPU from whatever runs beside them.
+    Idle threads sleep unless ``spin``; no CPU memory arena unless ``arena``. rapidocr exposes no session option
+    but its thread counts, and onnxruntime's own threads ignore ``OMP_WAIT_POLICY``: they spin between operators,
+    taking CPU from whatever runs beside them.
     """
     from onnxruntime import InferenceSession
 
     old = model.session.session
     options = old.get_session_options()
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.enable_cpu_mem_arena = arena
     model.session.session = InferenceSession(old._model_path, options, providers=old.get_providers())
 
 

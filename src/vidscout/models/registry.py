@@ -134,6 +134,7 @@ def _rapidocr(model: str, opts: Options, settings: Settings, _: Backends) -> OCR
     return RapidOCR(
         threads=settings.threads, min_score=float(opts.get("min_score", 0.5)), spin=_flag(opts, "spin", False),
         read_width=_int(opts, "read_width", READ_WIDTH), split_glued=_flag(opts, "split_glued", True),
+        arena=_flag(opts, "arena", True),
     )  # fmt: skip
 
 
