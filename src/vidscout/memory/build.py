@@ -117,7 +117,7 @@ class IngestOptions(BaseModel, frozen=True):
     ocr_reuse_diff: float = Field(
         default=6.0,
         description="Within one shot, a keyframe whose grey levels differ from the last one read by less than this "
-        "(mean absolute difference in its most changed 1/108th of the picture, 0-255) keeps that frame's text "
+        "(mean absolute difference in its most changed 1/432nd of the picture, 0-255) keeps that frame's text "
         "instead of being read again; a caption appearing changes its cells by tens of levels.",
     )
     ocr_min_score: float = Field(default=0.6, description="Drop OCR lines below this confidence.")
@@ -963,6 +963,7 @@ def _ocr_layer(ctx: _Ctx) -> None:
     """
     o = ctx.opts
     params: dict[str, Any] = {"every_keyframe": True, "reuse_diff": o.ocr_reuse_diff, "min_score": o.ocr_min_score}
+    params["reuse_cells"] = list(REUSE_CELLS)  # the grid `picture_change` compares keyframes in
     params["pixels"] = "decoded"  # the keyframes decoded again, not their JPEGs (`_DecodedKeyframes`)
     params["width"] = _ocr_width(ctx)
     params["detect"] = {"width": DETECT_WIDTH, "small_px": SMALL_LINE_PX, "read_width": READ_WIDTH}
@@ -1123,14 +1124,21 @@ def _grey_thumb(image: NDArray[np.uint8]) -> NDArray[np.float32]:
     return np.asarray(cv2.resize(grey, (96, 54), interpolation=cv2.INTER_AREA), dtype=np.float32)
 
 
+REUSE_CELLS = (24, 18)
+"""The grid `picture_change` compares thumbnails in: 4x3-pixel cells of the 96x54 thumbnail, 1/432nd of the picture.
+With 12x9 cells a 16 px caption appearing on a still 1280x720 photo moved its cell by 4 levels, under
+`IngestOptions.ocr_reuse_diff`, and was never read; in cells a quarter the size it moves by 16."""
+
+
 def picture_change(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
     """How much two 96x54 grey thumbnails differ where they differ most (0-255).
 
-    The largest mean absolute difference over a 12x9 grid of 8x6-pixel cells. Compression noise stays under
-    ~3; a 16 px caption appearing on a 640 px frame moves its cells by tens of levels, where the whole-frame
-    mean would barely move.
+    The largest mean absolute difference over the `REUSE_CELLS` grid. Compression noise on a still picture stays
+    under ~2; a 16 px caption appearing moves its cells by tens of levels, where the whole-frame mean would barely
+    move.
     """
-    d = np.abs(a - b)[:54, :96].reshape(9, 6, 12, 8)
+    nx, ny = REUSE_CELLS
+    d = np.abs(a - b)[:54, :96].reshape(ny, 54 // ny, nx, 96 // nx)
     return float(d.mean(axis=(1, 3)).max())
 
 
