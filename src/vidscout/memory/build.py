@@ -1126,8 +1126,8 @@ def _grey_thumb(image: NDArray[np.uint8]) -> NDArray[np.float32]:
 
 REUSE_CELLS = (24, 18)
 """The grid `picture_change` compares thumbnails in: 4x3-pixel cells of the 96x54 thumbnail, 1/432nd of the picture.
-With 12x9 cells a 16 px caption appearing on a still 1280x720 photo moved its cell by 4 levels, under
-`IngestOptions.ocr_reuse_diff`, and was never read; in cells a quarter the size it moves by 16."""
+In 8x6-pixel cells a 16 px caption appearing on a still 1280x720 photo moved its cell by 5.4 levels, under
+`IngestOptions.ocr_reuse_diff`, and was never read; in these it moves by 13 (`tests/memory/test_ocr_reuse.py`)."""
 
 
 def picture_change(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:

@@ -1,7 +1,7 @@
 """Spaces the recogniser lost between words: "CHARACTERMODELING" is read back as "CHARACTER MODELING".
 
 RapidOCR's recogniser drops the space between capitalised words now and then, the same line at one frame and not
-the next: Big Buck Bunny's credits come out as "CHARACTERMODELING", "FILMTRANSFER" and "DCMASTERING" on some
+the next: Big Buck Bunny's credits come out as "CHARACTERMODELING", "FILMTRANSFER" and "SPECIALTHANKS TO" on some
 keyframes, and a planted "GATE F70" as "GATEF70" on every frame it was shown. Search then has no "modeling" and no
 "gate". Re-reading the crop wider or narrower does not bring the space back reliably (it loses others), and the
 gaps between glyphs do not tell a word space from a wide letter, so the words are split by a dictionary instead:
