@@ -22,7 +22,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
-import random
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _planted import add_planted_options, planted_seeds, planted_sizes
 from _results import add_json_option, json_path, write_json
 
 from vidscout.eval.perception import TEXT_READ_AT
@@ -93,11 +93,7 @@ def _planted(ocr: RapidOCR, seed: int, size: tuple[int, int], duration_s: float,
 def main() -> None:
     """Read each planted video's keyframes once; score them as read and with the spaces put back."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", default="", help="Comma-separated seeds (default: --fresh new ones).")
-    ap.add_argument("--fresh", type=int, default=4, help="How many fresh seeds to draw when --seeds is not given.")
-    ap.add_argument("--sizes", default="640x360,1280x720")
-    ap.add_argument("--duration", type=float, default=90.0, help="Seconds per video.")
-    ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
+    add_planted_options(ap, fresh=4, duration_s=90.0)
     ap.add_argument("--film", type=Path, default=None, help="Also read this real video's keyframes.")
     ap.add_argument("--film-from", type=float, default=0.0, help="Read the film from this second on.")
     ap.add_argument("--quick", action="store_true", help="One fresh seed at 640x360, no film.")
@@ -105,10 +101,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.fresh, args.sizes, args.film = 1, "640x360", None
-    seeds = [int(s) for s in args.seeds.split(",") if s] or [
-        random.SystemRandom().randrange(10**6) for _ in range(args.fresh)
-    ]
-    sizes = [(int(w), int(h)) for w, h in (s.split("x") for s in args.sizes.split(","))]
+    seeds, sizes = planted_seeds(args), planted_sizes(args)
     print(f"seeds {','.join(map(str, seeds))}; sizes {args.sizes}; {args.duration:.0f} s per video", flush=True)
     ocr = RapidOCR(split_glued=False)
     rows = [_planted(ocr, seed, size, args.duration, args.cache) for seed in seeds for size in sizes]

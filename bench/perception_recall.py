@@ -29,7 +29,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import argparse
 import contextlib
 import json
-import random
 import statistics
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _planted import add_planted_options, planted_seeds, planted_sizes
 from _results import add_json_option, json_path, write_json
 
 from vidscout.eval.perception import score_speech, score_text
@@ -81,27 +81,20 @@ def _pooled(rows: list[dict[str, Any]], kind: str) -> float:
 def main() -> None:
     """Draw, build, ingest and score; print one row per video and the totals."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", default="", help="Comma-separated seeds (default: --fresh new ones).")
-    ap.add_argument("--fresh", type=int, default=2, help="How many fresh seeds to draw when --seeds is not given.")
-    ap.add_argument("--sizes", default="640x360,1280x720")
-    ap.add_argument("--duration", type=float, default=150.0, help="Seconds per video.")
+    add_planted_options(ap, fresh=2, duration_s=150.0)
     ap.add_argument("--asr", default="", help="ASR spec (default: the embedded profile's).")
     ap.add_argument("--no-ceiling", action="store_true", help="Skip the OCR-every-keyframe ceiling.")
     ap.add_argument(
         "--no-footage-text", action="store_true", help="Skip reading each video built again without its plants "
         "(the footage's own text, left out of precision; precision_all keeps it)."
     )  # fmt: skip
-    ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
     ap.add_argument("--quick", action="store_true", help="One fresh seed at 640x360, without the ceiling.")
     ap.add_argument("--keep", type=Path, default=None, help="Keep the databases here (default: a temporary dir).")
     add_json_option(ap, "perception_recall")
     args = ap.parse_args()
     if args.quick:
         args.fresh, args.sizes, args.no_ceiling, args.no_footage_text = 1, "640x360", True, True
-    seeds = [int(s) for s in args.seeds.split(",") if s] or [
-        random.SystemRandom().randrange(10**6) for _ in range(args.fresh)
-    ]
-    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    seeds, sizes = planted_seeds(args), planted_sizes(args)
     print(f"seeds {','.join(map(str, seeds))}; sizes {args.sizes}; {args.duration:.0f} s per video")
     rows: list[dict[str, Any]] = []
     where = contextlib.nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory(prefix="vidscout-")
