@@ -82,7 +82,7 @@ class RapidOCR:
         self._spin = spin
         self._arena = arena
         self._split_glued = split_glued
-        self._ready: set[int] = set()  # ids of the engines whose sessions have this backend's options (`_sleeping`)
+        self._ready: set[int] = set()  # ids of the engines whose sessions have this backend's options (`_prepared`)
         logger.info("Loaded %s in %.2f s", name, time.perf_counter() - t0)
 
     def count_text_regions(self, image: Image) -> int:
@@ -93,7 +93,7 @@ class RapidOCR:
         """
         bgr = np.ascontiguousarray(image[:, :, ::-1])
         try:
-            result = self._sleeping(self._detector)(bgr)
+            result = self._prepared(self._detector)(bgr)
         except Exception as e:  # onnxruntime raises its own exception types
             raise BackendError(f"RapidOCR detection failed: {e}") from e
         boxes = getattr(result, "boxes", None)
@@ -131,7 +131,7 @@ class RapidOCR:
         big, scale = _enlarged(_bgr(image), self._read_width)
         return self._recognise(big, [np.asarray(q, np.float32) * scale for q in quads])
 
-    def _sleeping(self, engine: Any) -> Any:
+    def _prepared(self, engine: Any) -> Any:
         """``engine``, its model loaded on first use and its session rebuilt with this backend's options.
 
         Rebuilt to sleep when idle (unless ``spin``) and without a memory arena (unless ``arena``).
@@ -163,7 +163,7 @@ class RapidOCR:
 
     def _detect(self, bgr: NDArray[np.uint8]) -> list[Quad]:
         try:
-            result = self._sleeping(self._finder)(bgr)
+            result = self._prepared(self._finder)(bgr)
         except Exception as e:  # onnxruntime raises its own exception types
             raise BackendError(f"RapidOCR detection failed on a {bgr.shape[1]}x{bgr.shape[0]} frame: {e}") from e
         boxes = getattr(result, "boxes", None)
@@ -174,7 +174,7 @@ class RapidOCR:
             return []
         height, width = bgr.shape[:2]
         try:
-            recogniser = self._sleeping(self._recogniser)
+            recogniser = self._prepared(self._recogniser)
             crops = recogniser.crop_text_regions(bgr, np.stack([np.asarray(q, np.float32) for q in quads]))
             result = recogniser.recognize_txt(crops)
         except Exception as e:  # onnxruntime raises its own exception types
