@@ -23,63 +23,46 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _keyframes import ocr_keyframes
 from _planted import add_planted_options, planted_seeds, planted_sizes
 from _results import add_json_option, json_path, write_json
 
-from vidscout.eval.perception import TEXT_READ_AT
+from vidscout.eval.perception import TEXT_READ_AT, words_read
 from vidscout.media.planted import build_planted, draw_perception_spec
 from vidscout.memory.build import IngestOptions
 from vidscout.models.ocr import RapidOCR
 from vidscout.models.ocr_words import split_glued
 from vidscout.text import normalise_words
-from vidscout.video.decode import ScanOptions, scan
-
-
-def _keyframes(video: Path, start_s: float = 0.0) -> Iterator[tuple[float, Any]]:
-    """(time, pixels) of each keyframe ingest samples, at the width its OCR layer reads."""
-    o = IngestOptions()
-    opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, detail_width=o.ocr_width,
-                       thumbs=False, start_s=start_s)  # fmt: skip
-    for fr in scan(video, opts):
-        if fr.image is not None:
-            yield fr.t_s, fr.detail if fr.detail is not None else fr.image
 
 
 def _read(ocr: RapidOCR, video: Path, start_s: float = 0.0) -> list[tuple[float, list[str]]]:
     min_score = IngestOptions().ocr_min_score
-    return [(t, [b.text for b in ocr.read(image) if b.score >= min_score]) for t, image in _keyframes(video, start_s)]
-
-
-def _share(want: list[str], lines: list[str]) -> float:
-    got = {w for line in lines for w in normalise_words(line)}
-    return sum(w in got for w in want) / len(want) if want else 1.0
+    return [
+        (t, [b.text for b in ocr.read(image) if b.score >= min_score])
+        for t, image in ocr_keyframes(video, start_s=start_s)
+    ]
 
 
 def _planted(ocr: RapidOCR, seed: int, size: tuple[int, int], duration_s: float, cache: Path) -> dict[str, Any]:
     spec = draw_perception_spec(seed, size=size, duration_s=duration_s)
     video = build_planted(spec, cache / f"perception_{seed}_{size[0]}x{size[1]}.mp4", cache=cache)
-    reads = _read(ocr, video.path)
+    reads = [(t, [(x, split_glued(x)) for x in lines]) for t, lines in _read(ocr, video.path)]
     read_raw = read_split = lost = 0
-    changed: list[str] = []
     for p in spec.texts:
         want = normalise_words(p.text)
-        shown = [lines for t, lines in reads if p.start_s <= t < p.start_s + p.duration_s]
-        best_raw = max((_share(want, lines) for lines in shown), default=0.0)
-        best_split = max((_share(want, [split_glued(x) for x in lines]) for lines in shown), default=0.0)
-        read_raw += best_raw >= TEXT_READ_AT
-        read_split += best_split >= TEXT_READ_AT
-        for lines in shown:
-            raw = {w for x in lines for w in normalise_words(x)}
-            split = {w for x in lines for w in normalise_words(split_glued(x))}
+        shown = [pairs for t, pairs in reads if p.start_s <= t < p.start_s + p.duration_s]
+        read_raw += max((words_read(want, [x for x, _ in pairs]) for pairs in shown), default=0.0) >= TEXT_READ_AT
+        read_split += max((words_read(want, [y for _, y in pairs]) for pairs in shown), default=0.0) >= TEXT_READ_AT
+        for pairs in shown:
+            raw = {w for x, _ in pairs for w in normalise_words(x)}
+            split = {w for _, y in pairs for w in normalise_words(y)}
             lost += len((raw - split) & set(want))
-    for _, lines in reads:
-        changed += [f"{x!r} -> {split_glued(x)!r}" for x in lines if split_glued(x) != x]
+    changed = [f"{x!r} -> {y!r}" for _, pairs in reads for x, y in pairs if y != x]
     row = {"seed": seed, "size": f"{size[0]}x{size[1]}", "planted": len(spec.texts), "read_raw": read_raw,
            "read_split": read_split, "planted_words_lost": lost, "lines_read": sum(len(x) for _, x in reads),
            "lines_changed": changed}  # fmt: skip

@@ -42,24 +42,18 @@ def _rss_mib() -> float:
 
 def child(video: Path, spec: str, until_s: float | None) -> dict[str, Any]:
     """Read the film's keyframes with the OCR ``spec``; what it cost."""
-    from vidscout.memory.build import IngestOptions
+    from _keyframes import ocr_keyframes
+
     from vidscout.models.registry import make_ocr
     from vidscout.settings import Settings
-    from vidscout.video.decode import ScanOptions, scan
 
-    o = IngestOptions()
     ocr = make_ocr(spec, Settings())
-    opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, detail_width=o.ocr_width,
-                       thumbs=False)  # fmt: skip
     digest = hashlib.sha256()
-    seconds, frames, lines, rss_before_credits = 0.0, 0, 0, float("nan")
-    for fr in scan(video, opts):
-        if until_s is not None and fr.t_s > until_s:
+    seconds, frames, lines, rss_before_credits = 0.0, 0, 0, None
+    for t_s, image in ocr_keyframes(video):
+        if until_s is not None and t_s > until_s:
             break
-        if fr.image is None:
-            continue
-        image = fr.detail if fr.detail is not None else fr.image
-        if fr.t_s >= 520.0 and rss_before_credits != rss_before_credits:  # the credits start at about 8:40
+        if t_s >= 520.0 and rss_before_credits is None:  # the credits start at about 8:40
             rss_before_credits = _rss_mib()
         t0 = time.perf_counter()
         read = ocr.read(image)
@@ -69,7 +63,8 @@ def child(video: Path, spec: str, until_s: float | None) -> dict[str, Any]:
         digest.update(json.dumps([(b.text, round(b.score, 3)) for b in read]).encode())
     return {"spec": spec, "frames": frames, "lines": lines, "ocr_s": round(seconds, 2),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "rss_end_mib": round(_rss_mib(), 1), "rss_before_credits_mib": round(rss_before_credits, 1),
+            "rss_end_mib": round(_rss_mib(), 1),
+            "rss_before_credits_mib": None if rss_before_credits is None else round(rss_before_credits, 1),
             "digest": digest.hexdigest()[:16]}  # fmt: skip
 
 
@@ -101,8 +96,10 @@ def main() -> None:
             done = subprocess.run(cmd, check=True, capture_output=True, text=True)
             row = json.loads(done.stdout.strip().splitlines()[-1])
             runs[name].append(row)
+            credits = row["rss_before_credits_mib"]
+            credits_mib = "-" if credits is None else f"{credits:.1f} MiB"  # a --quick run stops before them
             print(f"round {r + 1} {name:<9} peak RSS {row['peak_rss_mib']:7.1f} MiB, end {row['rss_end_mib']:7.1f} "
-                  f"MiB, before the credits {row['rss_before_credits_mib']:7.1f} MiB; OCR {row['ocr_s']:6.1f} s, "
+                  f"MiB, before the credits {credits_mib}; OCR {row['ocr_s']:6.1f} s, "
                   f"{row['frames']} frames, {row['lines']} lines, digest {row['digest']}", flush=True)  # fmt: skip
     a, b = runs["no_arena"], runs["arena"]
 

@@ -38,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _keyframes import ocr_keyframes
 from _planted import add_planted_options, planted_seeds, planted_sizes
 from _results import add_json_option, json_path, write_json
 
@@ -48,21 +49,16 @@ from vidscout.memory.documents import ocr_blocks
 from vidscout.memory.store import OcrLine, VideoStore
 from vidscout.models.registry import Backends
 from vidscout.settings import ModelSpecs, Settings
-from vidscout.video.decode import ScanOptions, scan
 
 
 def _every_keyframe(video: Path, store: VideoStore, backends: Backends, min_score: float) -> dict[int, list[str]]:
     """The ceiling: the OCR backend on every keyframe, decoded as ingest's OCR layer reads them, laid out in blocks."""
     out: dict[int, list[str]] = {}
     frames = {round(f.t_s, 3): f for f in store.frames()}
-    o = IngestOptions()
-    opts = ScanOptions(sample_every_s=o.sample_every_s, sample_width=o.sample_width, detail_width=o.ocr_width,
-                       thumbs=False)  # fmt: skip
-    for fr in scan(video, opts):
-        f = frames.get(round(fr.t_s, 3))
-        if fr.image is None or f is None:
+    for t_s, image in ocr_keyframes(video):
+        f = frames.get(round(t_s, 3))
+        if f is None:
             continue
-        image = fr.detail if fr.detail is not None else fr.image  # at the OCR's width, as ingest reads it
         lines = [b for b in backends.ocr.read(image) if b.score >= min_score]
         rows = [OcrLine(frame_id=f.id, t_s=f.t_s, text=b.text, score=b.score, box=b.box) for b in lines]
         out[f.id] = [t for t, _ in ocr_blocks(rows)]

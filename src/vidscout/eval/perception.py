@@ -77,7 +77,8 @@ class SpeechScore(BaseModel, frozen=True):
         return sum(e <= 0.3 for e in errors) / len(errors) if errors else 1.0
 
 
-def _words_read(plant: Sequence[str], blocks: Sequence[str]) -> float:
+def words_read(plant: Sequence[str], blocks: Sequence[str]) -> float:
+    """Share of a planted line's words (normalised) found among the words of ``blocks``."""
     got = {w for b in blocks for w in normalise_words(b)}
     return sum(w in got for w in plant) / len(plant) if plant else 1.0
 
@@ -107,7 +108,7 @@ def score_text(
     for p in plants:
         want = normalise_words(p.text)
         shown = [f for f in frames if p.start_s <= f.t_s < p.start_s + p.duration_s]
-        best = max((_words_read(want, blocks_of[f.id]) for f in shown), default=0.0)
+        best = max((words_read(want, blocks_of[f.id]) for f in shown), default=0.0)
         recalls.append(best)
         if best >= TEXT_READ_AT:
             read_n += 1
