@@ -29,10 +29,11 @@ _TENS = {w: 10 * i for i, w in enumerate(
     ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 ) if w}  # fmt: skip
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
-TOKENS_VERSION = 3
+TOKENS_VERSION = 4
 """Raised whenever `tokenize`'s output changes: token lists stored by another version (a library index's FTS5
 terms) are made again (`vidscout.memory.library_index.sync_index`). 2: letter and digit runs split. 3: an amount's
-cents follow its currency ("$8.50": 8 dollars 50), and no cents are said ("$8.00": 8 dollars)."""
+cents follow its currency ("$8.50": 8 dollars 50), and no cents are said ("$8.00": 8 dollars). 4: scripts split, and
+each kana or ideograph is a token of its own (`_RUN`)."""
 _WORD = re.compile(r"[^\W_]+|[^\w\s]+|\s+", re.UNICODE)
 
 
@@ -87,8 +88,16 @@ _MONEY = re.compile(r"([$£€])\s?(\d[\d,]*)(?:\s?\.(\d+))?")
 _PERCENT = re.compile(r"(\d)\s?%")
 _CLITIC = re.compile(r"\s+'(?=[a-z])")  # Whisper's word list writes "o'clock" as "o" + "'clock"
 _NUMBER_TAIL = re.compile(r"[.,:]\d|%")
-_RUN = re.compile(r"\d+(?:st|nd|rd|th|s)\b|\d+|[^\W\d_]+", re.UNICODE)
-"""Letter and digit runs of one word: "code9745" -> "code", "9745"; ordinals and decades ("3rd", "1990s") stay whole."""
+_IDEOGRAPHS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+"""Kana and CJK ideographs: scripts written without spaces between words, so each character is a token."""
+_HANGUL = "\uac00-\ud7af"
+_RUN = re.compile(
+    rf"\d+(?:st|nd|rd|th|s)\b|\d+|[{_IDEOGRAPHS}]|[{_HANGUL}]+|[^\W\d_{_IDEOGRAPHS}{_HANGUL}]+", re.UNICODE
+)
+"""Runs of one word: letters and digits apart ("code9745" -> "code", "9745"; ordinals and decades such as "3rd" and
+"1990s" stay whole), kana, ideographs and Hangul apart from other letters ("八Code" -> "八", "code"), and each kana or
+ideograph alone ("北京站" -> "北", "京", "站"): Chinese and Japanese put no spaces between words, so a query's
+characters meet a sign's wherever they stand."""
 SPELLING: dict[str, str] = {
     "favourite": "favorite", "colour": "color", "colours": "colors", "harbour": "harbor", "centre": "center",
     "theatre": "theater", "metre": "meter", "metres": "meters", "litre": "liter", "grey": "gray",

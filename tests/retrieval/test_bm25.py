@@ -28,6 +28,12 @@ def test_tokenize_lowercases_strips_punctuation_and_stopwords_keeps_numbers() ->
     assert tokenize("gate B12") == tokenize("gate B-12") == tokenize("gate b 12") == ["gate", "b", "12"]
     assert tokenize("Code9745 Score5") == tokenize("code 9745, score 5") == ["code", "9745", "score", "5"]
     assert tokenize("the 3rd floor in the 1990s at 5pm") == ["3rd", "floor", "1990s", "5", "pm"]
+    # Kana, ideographs and Hangul part from other letters; each kana or ideograph is a token (no spaces between
+    # Chinese or Japanese words). A stray glyph RapidOCR's Chinese recogniser put before a sign leaves its words whole.
+    assert tokenize("八Code3377") == ["八", "code", "3377"]
+    assert tokenize("北京站 Beijing") == ["北", "京", "站", "beij"]
+    assert tokenize("東京タワー") == ["東", "京", "タ", "ワ", "ー"]
+    assert tokenize("서울역 Seoul") == ["서울역", "seoul"] and tokenize("Платформа 3") == ["платформа", "3"]
     assert tokenize("where do they talk about it") == ["talk"]
     assert tokenize("") == []
 
@@ -56,6 +62,14 @@ def test_bm25_top_skips_non_matching_and_disallowed_documents() -> None:
     assert index.top("The train!", 5)[0][0] == 1
     assert BM25Index([]).top(["eggs"], 3) == []
     assert len(BM25Index.from_texts(["a b", "c"])) == 2
+
+
+def test_a_chinese_query_finds_the_sign_that_holds_its_words() -> None:
+    signs = ["欢迎来到北京", "上海虹桥站 3号出口", "Platform 3 - Beijing"]
+    index = BM25Index.from_texts(signs)
+    assert [i for i, _ in index.top("北京", 3)] == [0]  # a word inside a sentence written without spaces
+    assert [i for i, _ in index.top("虹桥站出口", 3)] == [1]
+    assert [i for i, _ in index.top("3号", 3)] == [1, 2]  # the character ranks the sign that has it first
 
 
 def test_b_zero_ignores_document_length() -> None:
