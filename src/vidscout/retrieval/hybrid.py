@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from vidscout.errors import ConfigError, StoreError
+from vidscout.memory.entities import with_kinds
 from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import LAYER_INDEXES, SpeechRow, VideoStore
 from vidscout.models.base import ImageTextEmbedder, TextEmbedder
@@ -357,8 +358,9 @@ class SegmentSearcher:
         """``hit`` with ``at``: the utterance, or the keyframes' stretch, inside its span that holds most of ``terms``.
 
         A clip can run for half a minute; answering "when" or citing evidence needs the few seconds that matter.
-        ``terms`` are `tokenize` tokens (the query's, or an answer's once it is known). Hits of other kinds, or
-        with none of the words inside, come back unchanged.
+        ``terms`` are `tokenize` tokens (the query's, or an answer's once it is known); a line's words include the
+        kinds of thing it holds (`with_kinds`: "phone number" for "Call 822-7294"), as its clip's document does. Hits
+        of other kinds, or with none of the words inside, come back unchanged.
         """
         wanted = set(terms)
         if not wanted or hit.kind not in ("speech", "ocr"):
@@ -366,13 +368,13 @@ class SegmentSearcher:
         if hit.kind == "speech":
             best: tuple[int, TimeSpan] | None = None
             for u in self.speech_in(hit.span):
-                found = len(set(tokenize(u.text)) & wanted)
+                found = len(set(tokenize(with_kinds(u.text))) & wanted)
                 if found and (best is None or found > best[0]):
                     best = (found, u.span)
             return hit if best is None else hit.model_copy(update={"at": best[1]})
         per_frame: dict[float, set[str]] = {}
         for line in self.store.ocr_lines(hit.span.start_s, hit.span.end_s):
-            per_frame.setdefault(line.t_s, set()).update(tokenize(line.text))
+            per_frame.setdefault(line.t_s, set()).update(tokenize(with_kinds(line.text)))
         scores = {t: len(words & wanted) for t, words in per_frame.items()}
         top = max(scores.values(), default=0)
         if not top:
@@ -392,7 +394,7 @@ class SegmentSearcher:
     @cached_property
     def _speech(self) -> tuple[list[Utterance], BM25Index]:
         utterances = [_utterance(r, self._speakers) for r in self.store.utterances()]
-        return utterances, BM25Index.from_texts([u.text for u in utterances], options=self.options.bm25)
+        return utterances, BM25Index.from_texts([with_kinds(u.text) for u in utterances], options=self.options.bm25)
 
     def _doc_hit(self, doc: _Doc, source: Literal["text", "bm25"], score: float, terms: list[str],
                  o: SearchOptions) -> Hit:  # fmt: skip
