@@ -37,6 +37,17 @@ def test_a_written_answer_holds_only_on_its_line() -> None:
     assert none.answer is None and none.line is None
 
 
+def test_a_line_shares_the_kind_of_thing_it_holds_with_the_question() -> None:
+    # "Call 822-7294" shares no written word with the question, but it is a phone number (`with_kinds`).
+    sign = [EvidenceLine(span=TimeSpan(start_s=12.0, end_s=16.0), kind="on screen", text="Call 822-7294")]
+    question = "What phone number is shown on screen?"
+    kept = read(question, sign, ScriptedLLM([json.dumps({"line": 1, "answer": "822-7294"})]))
+    assert kept.answer == "822-7294" and kept.line == sign[0]
+    code = [EvidenceLine(span=TimeSpan(start_s=12.0, end_s=16.0), kind="on screen", text="Code 3377")]
+    other = read(question, code, ScriptedLLM([json.dumps({"line": 1, "answer": "3377"})]))
+    assert other.answer is None and "shares no word" in other.why
+
+
 def test_an_option_holds_only_on_its_line_and_a_slipped_letter_is_taken_back() -> None:
     question = "Which code is displayed on screen?"
     assert _read({"line": 1, "option": "C"}, question, CODES).option == "C"

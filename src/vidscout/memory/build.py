@@ -1333,8 +1333,8 @@ def _text_index_layer(ctx: _Ctx, *, captions: bool = False, speakers: bool = Fal
     ]
     # speech=majority: each utterance in the clip holding most of its words; ocr=blocks: lines laid out in blocks
     # recipe 4: `tokenize` spells out abbreviated titles (the library index stores its tokens); 5: "40%OFF",
-    # "0FF" and "2O24"; 6: each utterance and text block followed by the kinds of thing it holds (entities.py)
-    params = {"speech": "majority", "ocr": "blocks", "speakers": speakers, "recipe": 6}
+    # "0FF" and "2O24"
+    params = {"speech": "majority", "ocr": "blocks", "speakers": speakers, "recipe": 5}
     status = ctx.begin("text_index", ctx.backends.spec("text_embedder"), params, deps)
     if status is None:
         return

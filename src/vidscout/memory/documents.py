@@ -6,7 +6,6 @@ import bisect
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from vidscout.memory.entities import with_kinds
 from vidscout.memory.store import OcrLine, VideoStore
 from vidscout.memory.text_regions import Box, text_blocks
 from vidscout.memory.visual import span_phrases
@@ -65,13 +64,12 @@ def ocr_blocks(lines: Sequence[OcrLine]) -> list[tuple[str, float]]:
     return list(best.items())
 
 
-def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan], *, kinds: bool = False) -> list[str]:
+def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan]) -> list[str]:
     """The utterances said in each of ``spans`` (sorted, disjoint), as one text per span.
 
     Each utterance goes whole to the one span holding most of its words (by word midpoint; by time overlap
     when it has no word times). A sentence across a cut stays in one piece, and an utterance that only
-    touches a span (Whisper pads segment ends) does not land in it. With ``kinds``, each utterance is followed
-    by the kinds of thing it holds (`vidscout.memory.entities.with_kinds`: "call 555-0134 (phone number)").
+    touches a span (Whisper pads segment ends) does not land in it.
     """
     starts = [s.start_s for s in spans]
     parts: list[list[str]] = [[] for _ in spans]
@@ -99,7 +97,7 @@ def speech_per_span(store: VideoStore, spans: Sequence[TimeSpan], *, kinds: bool
             # A label where the speaker changes, not before every utterance of one speaker.
             who = f"{label}: " if label and label != last.get(i) else ""
             last[i] = label
-            parts[i].append(f"{who}{with_kinds(text) if kinds else text}")
+            parts[i].append(f"{who}{text}")
     return [" ".join(p) for p in parts]
 
 
@@ -107,13 +105,11 @@ def clip_documents(store: VideoStore) -> list[tuple[int, str, float, float, str]
     """Per-clip evidence texts: (segment row id, kind, start_s, end_s, text), kinds speech/ocr/visual.
 
     A clip's speech is the utterances said mostly inside it (`speech_per_span`), so a speech hit's span is
-    where the words are. Its visual document holds the captions, the tags and the visual facts. Each utterance and
-    each text block is followed by the kinds of thing it holds ("SALE 97% OFF (discount)";
-    `vidscout.memory.entities`), so a question naming the kind finds a line that holds one.
+    where the words are. Its visual document holds the captions, the tags and the visual facts.
     """
     docs: list[tuple[int, str, float, float, str]] = []
     clips = store.segments("clip")
-    speech = speech_per_span(store, [c.span for c in clips], kinds=True)
+    speech = speech_per_span(store, [c.span for c in clips])
     for clip, said in zip(clips, speech, strict=True):
         sid = store.segment_id("clip", clip.index)
         a, b = clip.span.start_s, clip.span.end_s
@@ -121,7 +117,7 @@ def clip_documents(store: VideoStore) -> list[tuple[int, str, float, float, str]
         if said:
             docs.append((sid, "speech", a, b, said))
         if ev.ocr:
-            docs.append((sid, "ocr", a, b, " | ".join(with_kinds(text) for text, _ in ev.ocr)))
+            docs.append((sid, "ocr", a, b, " | ".join(text for text, _ in ev.ocr)))
         visual = [
             *ev.captions,
             *([summarise_tags(ev.tags)] if ev.tags else []),

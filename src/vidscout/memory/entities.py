@@ -2,8 +2,9 @@
 
 A sign reading "Call 822-7294" answers "what phone number is shown?", and "SALE 97% OFF" answers "how big is the
 discount?", but neither shares a word with its question: search ranks them by words, and the agent's reader keeps
-an answer only from a line that shares a word with the question. The kinds found by pattern are written after the
-line, in brackets, where search and the reader see them: "Call 822-7294 (phone number)".
+an answer only from a line that shares a word with the question. The kinds found by pattern count as words of the
+line for word search (`vidscout.retrieval.hybrid.SegmentSearcher`) and for the reader's test
+(`vidscout.agent.reader.read`); the text shown and embedded stays as read, so no answer copies "(phone number)".
 """
 
 from __future__ import annotations

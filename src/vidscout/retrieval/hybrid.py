@@ -117,7 +117,9 @@ class SegmentSearcher:
     """Finds the clips of one video that match a text query; open with `SegmentSearcher.open`.
 
     Holds the store (not closed here), the FAISS indexes and the document rows; the BM25 indexes
-    are built in memory on first use and cached.
+    are built in memory on first use and cached. BM25 indexes each document and utterance with the kinds of thing
+    it holds (`vidscout.memory.entities.with_kinds`: "phone number" for "Call 822-7294"), so a question naming
+    the kind finds a line that holds one; the texts shown and embedded are the lines as read.
     """
 
     def __init__(
@@ -276,7 +278,7 @@ class SegmentSearcher:
         window: TimeSpan | None = None,
         options: SearchOptions | None = None,
     ) -> list[Hit]:
-        """BM25 ranking over the clip documents' texts (only documents sharing a query word)."""
+        """BM25 ranking over the clip documents' texts and their kinds (only documents sharing a query word)."""
         o = options or self.options
         if not self._docs or not _wants(kinds, DOC_KINDS):
             return []
@@ -287,7 +289,7 @@ class SegmentSearcher:
         index = (
             self._doc_bm25
             if o.bm25 == self.options.bm25
-            else BM25Index.from_texts([d.text for d in self._docs], options=o.bm25)
+            else BM25Index.from_texts([with_kinds(d.text) for d in self._docs], options=o.bm25)
         )
         return [
             self._doc_hit(self._docs[i], "bm25", score, terms, o)
@@ -389,7 +391,7 @@ class SegmentSearcher:
 
     @cached_property
     def _doc_bm25(self) -> BM25Index:
-        return BM25Index.from_texts([d.text for d in self._docs], options=self.options.bm25)
+        return BM25Index.from_texts([with_kinds(d.text) for d in self._docs], options=self.options.bm25)
 
     @cached_property
     def _speech(self) -> tuple[list[Utterance], BM25Index]:
