@@ -33,7 +33,8 @@ TOKENS_VERSION = 4
 """Raised whenever `tokenize`'s output changes: token lists stored by another version (a library index's FTS5
 terms) are made again (`vidscout.memory.library_index.sync_index`). 2: letter and digit runs split. 3: an amount's
 cents follow its currency ("$8.50": 8 dollars 50), and no cents are said ("$8.00": 8 dollars). 4: scripts split, and
-each kana or ideograph is a token of its own (`_RUN`)."""
+each kana or ideograph is a token of its own (`_RUN`); the library's terms hold the kinds of thing a line holds
+(`vidscout.memory.library_index.fts_terms`)."""
 _WORD = re.compile(r"[^\W_]+|[^\w\s]+|\s+", re.UNICODE)
 
 

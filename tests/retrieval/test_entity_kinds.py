@@ -13,6 +13,7 @@ import pytest
 
 from vidscout.memory.documents import clip_documents
 from vidscout.memory.entities import kinds_in, with_kinds
+from vidscout.memory.library_index import fts_terms
 from vidscout.memory.store import VideoStore
 from vidscout.models.base import SpeechSegment, TextBox, Word
 from vidscout.retrieval.hybrid import SegmentSearcher
@@ -50,9 +51,10 @@ def test_kinds_in(text: str, kinds: list[str]) -> None:
     assert kinds_in(text) == kinds
 
 
-def test_with_kinds_writes_them_after_the_line() -> None:
+def test_with_kinds_writes_them_after_the_line_and_the_library_index_holds_them() -> None:
     assert with_kinds("Call 822-7294") == "Call 822-7294 (phone number)"
     assert with_kinds("Code 3377") == "Code 3377"
+    assert fts_terms("Call 822-7294").split() == ["call", "822", "7294", "phone", "number"]
 
 
 CLIPS = [(0.0, 20.0), (20.0, 40.0), (40.0, 60.0), (60.0, 80.0)]

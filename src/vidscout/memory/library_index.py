@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from vidscout.errors import StoreError
+from vidscout.memory.entities import with_kinds
 from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import StoreLock, VideoStore
 from vidscout.text import TOKENS_VERSION, tokenize
@@ -68,8 +69,12 @@ def split_id(row_id: int) -> tuple[int, int]:
 
 
 def fts_terms(text: str) -> str:
-    """The words FTS5 indexes for ``text``: `vidscout.text.tokenize`'s tokens, so numbers and spellings meet."""
-    return " ".join(tokenize(text))
+    """The words FTS5 indexes for ``text``: its `vidscout.text.tokenize` tokens and the kinds of thing it holds.
+
+    Numbers and spellings meet as in a video's own search, and "phone number" is among the terms of "Call 822-7294"
+    (`vidscout.memory.entities.with_kinds`).
+    """
+    return " ".join(tokenize(with_kinds(text)))
 
 
 def fts_query(terms: Iterable[str]) -> str:
