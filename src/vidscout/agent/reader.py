@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from vidscout.choices import time_options
-from vidscout.memory.entities import with_kinds
+from vidscout.memory.entities import search_words
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
@@ -153,7 +153,7 @@ def read(
         holding = [x for x in lines if _holds(x, own)]
         if len(holding) == 1:
             line = holding[0]
-    held = set(tokenize(with_kinds(line.text)))  # "phone number" is on "Call 822-7294" (`with_kinds`)
+    held = set(search_words(line.text))  # "phone number" is on "Call 822-7294"
     if not answer or (own and not _holds(line, own)):
         return Reading(answer=None, line=line, why=f'the answer "{answer}" is not on the line it names')
     if not when and not own:

@@ -3,13 +3,16 @@
 A sign reading "Call 822-7294" answers "what phone number is shown?", and "SALE 97% OFF" answers "how big is the
 discount?", but neither shares a word with its question: search ranks them by words, and the agent's reader keeps
 an answer only from a line that shares a word with the question. The kinds found by pattern count as words of the
-line for word search (`vidscout.retrieval.hybrid.SegmentSearcher`) and for the reader's test
-(`vidscout.agent.reader.read`); the text shown and embedded stays as read, so no answer copies "(phone number)".
+line (`search_words`) for word search (`vidscout.retrieval.hybrid.SegmentSearcher`, the library's FTS5 terms) and for
+the reader's test (`vidscout.agent.reader.read`); the text shown and embedded stays as read, so no answer copies
+"(phone number)".
 """
 
 from __future__ import annotations
 
 import re
+
+from vidscout.text import tokenize
 
 _MONTHS = (
     "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|"
@@ -50,3 +53,8 @@ def with_kinds(text: str) -> str:
     """``text`` with the kinds it holds after it in brackets ("SALE 97% OFF (discount)"); unchanged when none."""
     kinds = kinds_in(text)
     return f"{text} ({', '.join(kinds)})" if kinds else text
+
+
+def search_words(text: str) -> list[str]:
+    """The words a line is found by: its `tokenize` tokens, then those of the kinds it holds (`with_kinds`)."""
+    return tokenize(with_kinds(text))

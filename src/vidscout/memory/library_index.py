@@ -29,10 +29,10 @@ from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from vidscout.errors import StoreError
-from vidscout.memory.entities import with_kinds
+from vidscout.memory.entities import search_words
 from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import StoreLock, VideoStore
-from vidscout.text import TOKENS_VERSION, tokenize
+from vidscout.text import TOKENS_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,9 @@ def fts_terms(text: str) -> str:
     """The words FTS5 indexes for ``text``: its `vidscout.text.tokenize` tokens and the kinds of thing it holds.
 
     Numbers and spellings meet as in a video's own search, and "phone number" is among the terms of "Call 822-7294"
-    (`vidscout.memory.entities.with_kinds`).
+    (`vidscout.memory.entities.search_words`).
     """
-    return " ".join(tokenize(with_kinds(text)))
+    return " ".join(search_words(text))
 
 
 def fts_query(terms: Iterable[str]) -> str:

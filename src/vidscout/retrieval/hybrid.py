@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from vidscout.errors import ConfigError, StoreError
-from vidscout.memory.entities import with_kinds
+from vidscout.memory.entities import search_words
 from vidscout.memory.index import VectorIndex
 from vidscout.memory.store import LAYER_INDEXES, SpeechRow, VideoStore
 from vidscout.models.base import ImageTextEmbedder, TextEmbedder
@@ -118,7 +118,7 @@ class SegmentSearcher:
 
     Holds the store (not closed here), the FAISS indexes and the document rows; the BM25 indexes
     are built in memory on first use and cached. BM25 indexes each document and utterance with the kinds of thing
-    it holds (`vidscout.memory.entities.with_kinds`: "phone number" for "Call 822-7294"), so a question naming
+    it holds (`vidscout.memory.entities.search_words`: "phone number" for "Call 822-7294"), so a question naming
     the kind finds a line that holds one; the texts shown and embedded are the lines as read.
     """
 
@@ -286,11 +286,7 @@ class SegmentSearcher:
             [(kinds is None or d.kind in kinds) and (window is None or in_window(d.span, window)) for d in self._docs]
         )
         terms = tokenize(query)
-        index = (
-            self._doc_bm25
-            if o.bm25 == self.options.bm25
-            else BM25Index.from_texts([with_kinds(d.text) for d in self._docs], options=o.bm25)
-        )
+        index = self._doc_bm25 if o.bm25 == self.options.bm25 else BM25Index(self._doc_words, options=o.bm25)
         return [
             self._doc_hit(self._docs[i], "bm25", score, terms, o)
             for i, score in index.top(terms, o.candidates, allowed=allowed)
@@ -361,7 +357,7 @@ class SegmentSearcher:
 
         A clip can run for half a minute; answering "when" or citing evidence needs the few seconds that matter.
         ``terms`` are `tokenize` tokens (the query's, or an answer's once it is known); a line's words include the
-        kinds of thing it holds (`with_kinds`: "phone number" for "Call 822-7294"), as its clip's document does. Hits
+        kinds of thing it holds (`search_words`: "phone number" for "Call 822-7294"), as its clip's document does. Hits
         of other kinds, or with none of the words inside, come back unchanged.
         """
         wanted = set(terms)
@@ -370,13 +366,13 @@ class SegmentSearcher:
         if hit.kind == "speech":
             best: tuple[int, TimeSpan] | None = None
             for u in self.speech_in(hit.span):
-                found = len(set(tokenize(with_kinds(u.text))) & wanted)
+                found = len(set(search_words(u.text)) & wanted)
                 if found and (best is None or found > best[0]):
                     best = (found, u.span)
             return hit if best is None else hit.model_copy(update={"at": best[1]})
         per_frame: dict[float, set[str]] = {}
         for line in self.store.ocr_lines(hit.span.start_s, hit.span.end_s):
-            per_frame.setdefault(line.t_s, set()).update(tokenize(with_kinds(line.text)))
+            per_frame.setdefault(line.t_s, set()).update(search_words(line.text))
         scores = {t: len(words & wanted) for t, words in per_frame.items()}
         top = max(scores.values(), default=0)
         if not top:
@@ -390,13 +386,18 @@ class SegmentSearcher:
         return self.store.speakers()
 
     @cached_property
+    def _doc_words(self) -> list[list[str]]:
+        """Each document's `search_words`, made once for every BM25 index built over them."""
+        return [search_words(d.text) for d in self._docs]
+
+    @cached_property
     def _doc_bm25(self) -> BM25Index:
-        return BM25Index.from_texts([with_kinds(d.text) for d in self._docs], options=self.options.bm25)
+        return BM25Index(self._doc_words, options=self.options.bm25)
 
     @cached_property
     def _speech(self) -> tuple[list[Utterance], BM25Index]:
         utterances = [_utterance(r, self._speakers) for r in self.store.utterances()]
-        return utterances, BM25Index.from_texts([with_kinds(u.text) for u in utterances], options=self.options.bm25)
+        return utterances, BM25Index([search_words(u.text) for u in utterances], options=self.options.bm25)
 
     def _doc_hit(self, doc: _Doc, source: Literal["text", "bm25"], score: float, terms: list[str],
                  o: SearchOptions) -> Hit:  # fmt: skip
