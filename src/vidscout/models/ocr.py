@@ -183,11 +183,11 @@ class RapidOCR:
         lines: list[TextBox | None] = []
         for quad, text, score in zip(quads, txts, scores, strict=True):
             text = str(text).strip()
-            if self._split_glued:
-                text = split_glued(text)
             if float(score) < self._min_score or not any(ch.isalnum() for ch in text):
                 lines.append(None)
                 continue
+            if self._split_glued:  # only spaces are put in, so the test above reads the same either way
+                text = split_glued(text)
             x0, y0 = quad.min(axis=0)
             x1, y1 = quad.max(axis=0)
             box = (
