@@ -98,7 +98,8 @@ def main() -> None:
           f"lost {t['planted_words_lost']}; lines changed {t['lines_changed']} of {t['lines_read']}")  # fmt: skip
     if args.film is not None:
         reads = _read(ocr, args.film, args.film_from)
-        changed = sorted({f"{x!r} -> {split_glued(x)!r}" for _, lines in reads for x in lines if split_glued(x) != x})
+        pairs = [(x, split_glued(x)) for _, lines in reads for x in lines]
+        changed = sorted({f"{x!r} -> {y!r}" for x, y in pairs if y != x})
         n = sum(len(x) for _, x in reads)
         print(f"{args.film.name} from {args.film_from:.0f} s: {len(changed)} distinct lines changed, {n} lines read")
         for c in changed:
