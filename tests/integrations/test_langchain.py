@@ -29,7 +29,7 @@ def test_tools_run_through_langchain_and_keep_fix_it_messages(video: Video) -> N
 
     tools = {t.name: t for t in langchain_tools(video)}
     assert set(tools) == {
-        "browse", "search", "transcript", "occurrences", "shown_while", "zoom_in", "recurrences", "finish"
+        "browse", "search", "transcript", "occurrences", "shown_while", "order", "zoom_in", "recurrences", "finish"
     }  # fmt: skip
     assert all(isinstance(t, BaseTool) for t in tools.values())
     assert "query" in tools["search"].args

@@ -21,8 +21,8 @@ from mcp_types import CallToolResult, ImageContent, TextContent  # noqa: E402
 
 from tests.servers import server_env, vidscout_command  # noqa: E402
 
-TOOLS = {"ingest", "chapters", "browse", "search", "transcript", "occurrences", "shown_while", "recurrences", "zoom_in",
-         "ask"}  # fmt: skip
+TOOLS = {"ingest", "chapters", "browse", "search", "transcript", "occurrences", "shown_while", "order", "recurrences",
+         "zoom_in", "ask"}  # fmt: skip
 
 
 def _text(result: CallToolResult) -> str:

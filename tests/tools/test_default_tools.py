@@ -90,7 +90,7 @@ def _check_schema_node(node: Any) -> None:
 
 def test_schemas_are_flat_and_one_call_schema_variant_per_tool(tools: ToolRegistry) -> None:
     assert tools.names == [
-        "browse", "search", "transcript", "occurrences", "shown_while", "zoom_in", "recurrences", "finish"
+        "browse", "search", "transcript", "occurrences", "shown_while", "order", "zoom_in", "recurrences", "finish"
     ]  # fmt: skip
     assert [t.name for t in tools if t.terminal] == ["finish"]
     for tool in tools:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from vidscout.agent.briefing import briefing_calls
+from vidscout.agent.loop import run
 from vidscout.agent.reader import EvidenceLine, evidence_lines, read
 from vidscout.media.planted import Piece, PlantedSpec, PlantedVideo, SpeechPlant, TextPlant, build_planted
 from vidscout.memory.build import ingest, store_dir
@@ -20,6 +22,8 @@ from vidscout.settings import Settings
 from vidscout.tools.default import default_tools
 from vidscout.tools.registry import ToolContext, VideoDeps
 from vidscout.types import TimeSpan
+
+SUPPORTED = json.dumps({"supported": True, "reason": "the speech says so"})
 
 
 def _sign(text: str, start: float, dur: float = 5.0) -> TextPlant:
@@ -105,3 +109,48 @@ def test_the_reader_keeps_only_answers_copied_from_a_relevant_line(ctx: ToolCont
         "Which city is next to the name?", unrelated, ScriptedLLM([json.dumps({"line": 1, "answer": "Brussels"})])
     )
     assert off.answer is None and "shares no word" in off.why
+
+
+def test_order_places_each_event_where_it_is_said_or_shown(ctx: ToolContext) -> None:
+    outcome = default_tools().call("order", {"events": ["the train to Lisbon", "code 5150", "the room sign"]}, ctx)
+    assert outcome.ok, outcome.observation
+    items = outcome.result.items
+    assert [p.event for p in items] == ["the room sign", "the train to Lisbon", "code 5150"], outcome.observation
+    assert items[0].span.start_s == pytest.approx(8, abs=2.1) and items[1].span.overlaps(TimeSpan(start_s=24, end_s=28))
+    assert outcome.result.distinct and all(p.named for p in items)
+    assert not default_tools().call("order", {"events": ["the", "it"]}, ctx).ok
+    assert not default_tools().call("order", {"events": ["the password"]}, ctx).ok  # one event is no order
+
+
+def test_an_order_question_is_answered_from_the_placements_without_a_model_call(ctx: ToolContext) -> None:
+    question = "Which comes first in the video: the code 5150 sign or the secret password?"
+    assert ("order", {"events": ["the code 5150 sign", "the secret password"]}) in [
+        (c.tool, c.arguments) for c in briefing_calls(question)
+    ]
+    llm = ScriptedLLM([])  # any model call would fail the run
+    open_ = run(question, dataclasses.replace(ctx, question=question), llm, default_tools())
+    assert open_.answer.startswith("the secret password comes first, at 00:00:0"), open_.answer
+    assert [round(e.span.start_s) // 10 for e in open_.evidence] == [0, 3] and not llm.calls
+    options = ("the code 5150 sign", "the secret password")
+    chosen = run(question, dataclasses.replace(ctx, question=question, options=options), llm, default_tools())
+    assert chosen.option == "B" and chosen.option_source == "retrieval"
+    last = "Which of these is shown last?"
+    signs = dataclasses.replace(ctx, question=last, options=("ROOM 417", "GATE C35", "GATE B22"))
+    assert run(last, signs, llm, default_tools()).option == "B"
+    rel = "Is the train to Lisbon mentioned before or after the room sign?"
+    assert run(rel, dataclasses.replace(ctx, question=rel), llm, default_tools()).answer.startswith("After: ")
+    yes_no = "Does the gate B22 sign appear before the password?"
+    assert run(yes_no, dataclasses.replace(ctx, question=yes_no), llm, default_tools()).answer.startswith("Yes: ")
+
+
+def test_an_order_the_placements_do_not_settle_goes_on_to_the_model(ctx: ToolContext) -> None:
+    question = "Which comes first: the purple elephant parade or the secret password?"
+    cited = [{"start": "00:00:08", "end": "00:00:12"}]
+    finish = {"tool": "finish", "args": {"answer": "the secret password", "evidence": cited}}
+    llm = ScriptedLLM([json.dumps({"line": 0}), json.dumps({"thought": "", "call": finish}), SUPPORTED],
+                      call_mode="json")  # fmt: skip
+    answer = run(question, dataclasses.replace(ctx, question=question), llm, default_tools())
+    assert answer.answer == "the secret password" and answer.error is None and answer.steps > 0, answer
+    briefing = str(llm.calls[1][0][1].content)  # the planner's first prompt holds the placements as evidence
+    assert "purple elephant parade" in briefing and "found by meaning only" in briefing, briefing
+

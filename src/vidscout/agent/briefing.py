@@ -5,7 +5,8 @@ relation too, so a small planner starts from the evidence instead of having to t
 
 - "how many (different) X ..." -> ``occurrences`` of X (every appearance, in time order, with a count);
 - "... while X is said / mentioned ..." -> ``shown_while`` X (what was on screen meanwhile);
-- "... (right) after X is said / shown ..." -> ``shown_while`` X (what appeared in the next seconds).
+- "... (right) after X is said / shown ..." -> ``shown_while`` X (what appeared in the next seconds);
+- "which comes first: X or Y?", "is X before or after Y?" -> ``order`` of X and Y (`vidscout.agent.ordering`).
 
 The cues are phrasings long-video benchmarks share (MLVU and LVBench's counting, ordering and temporal
 questions), not patterns of one question set; a question without them gets the search alone.
@@ -19,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from vidscout.agent.ordering import order_question
 from vidscout.choices import time_options
 from vidscout.text import tokenize
 
@@ -63,6 +65,9 @@ def briefing_calls(question: str, *, options: Sequence[str] = (), top_k: int = 6
     if options and time_options(options) is None:
         query = f"{question} {' '.join(options)}"[:500]
         yield BriefingCall(tool="search", arguments={"query": query, "top_k": top_k}, why="the question's options")
+    if ask := order_question(question, options):
+        why = f"the order of {len(ask.events)} events"
+        yield BriefingCall(tool="order", arguments={"events": list(ask.events)}, why=why)
     if m := _COUNT.search(question):
         what = _phrase(m.group("what"))
         if what and what.lower() not in ("time", "times"):

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from vidscout.agent.briefing import briefing_calls
+from vidscout.agent.ordering import order_answer, order_question
 from vidscout.agent.reader import EvidenceLine, asks_when, evidence_lines, read
 from vidscout.agent.trace import (
     AnswerStep,
@@ -44,6 +45,7 @@ from vidscout.prompts.render import render
 from vidscout.retrieval.choice import choose
 from vidscout.retrieval.search import Hit
 from vidscout.text import overlap, tokenize
+from vidscout.tools.order import OrderResult
 from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry
 from vidscout.types import Answer, Evidence, OptionSource, TimeSpan, format_hms, parse_time
 
@@ -371,9 +373,13 @@ _YES_NO = re.compile(r"^\s*(?:yes|no)\b", re.IGNORECASE)
 def informative(answer: str, question: str) -> bool:
     """Whether ``answer`` says something the question does not.
 
-    A word of its own, yes or no, or (when the question asks when) a time.
+    A word of its own, yes or no, (when the question asks when) a time, or (when it asks which of its events comes
+    first) one of them.
     """
     if _YES_NO.match(answer) or (_CLOCK.search(answer) and asks_when(question)):
+        return True
+    said = set(tokenize(answer))
+    if (ask := order_question(question)) is not None and any(set(tokenize(e)) <= said for e in ask.events):
         return True
     asked = set(tokenize(question))
     return any(t not in asked and t not in _GENERIC for t in tokenize(answer))
@@ -402,6 +408,7 @@ class _Run:
         self.rejections = 0
         self.first_hits: list[Hit] = []
         self.evidence_lines: list[EvidenceLine] = []
+        self.ordered: OrderResult | None = None
         self.done = False
 
     def left(self, step: int) -> int:
@@ -426,6 +433,8 @@ class _Run:
                 outcome = self.tools.call(call.tool, call.arguments, self.ctx)
                 if outcome.ok:
                     results.append(outcome.result)
+                    if isinstance(outcome.result, OrderResult):
+                        self.ordered = outcome.result
                 if call.tool == "search" and outcome.ok and not self.first_hits:  # the question's own search
                     self.first_hits = list(getattr(outcome.result, "hits", []))
                 yield ToolCallStep(step=0, name=call.tool, arguments=call.arguments, call_id="initial")
@@ -439,6 +448,22 @@ class _Run:
             ChatMessage(role="user", content=first),
         ]
         self.evidence_lines = evidence_lines(results)
+
+    def read_order(self) -> Iterator[Step]:
+        """An order question settled by the briefing's placements (`vidscout.agent.ordering`) ends the run."""
+        ask = order_question(self.question, [text for _, text in self.letters])
+        if ask is None or self.ordered is None:
+            return
+        settled = order_answer(ask, self.ordered, self.letters)
+        if settled is None:
+            yield ThoughtStep(step=0, text="order: the placements do not settle it (an event missing, found by "
+                              "meaning alone, or two at one moment)")  # fmt: skip
+            return
+        yield ThoughtStep(step=0, text=f"order: {settled.why}")
+        yield AnswerStep(step=0, answer=settled.answer, option=settled.option, evidence=settled.evidence,
+                         verified=None, check_reason=f"not checked by a model: {settled.why}",
+                         option_source="retrieval" if settled.option else None)  # fmt: skip
+        self.done = True
 
     def read_first(self) -> Iterator[Step]:
         """The reader's one call over the briefing's lines; ends the run when its answer holds."""
@@ -562,6 +587,10 @@ class _Run:
     def run(self) -> Iterator[Step]:
         """Brief, read, then planner turns until an answer (or an error) ends the run."""
         yield from self.brief()
+        if self.opts.reader:
+            yield from self.read_order()
+            if self.done:
+                return
         if self.opts.reader and self.evidence_lines:
             try:
                 yield from self.read_first()

@@ -1,7 +1,7 @@
 """The MCP server: tools over a `VideoLibrary`, and the ingested videos' chapters as resources.
 
 Run ``vidscout mcp --allow ~/Videos`` (stdio) or ``vidscout mcp --allow ~/Videos --http 8765`` (streamable HTTP at
-``http://127.0.0.1:8765/mcp``). ``search``, ``transcript``, ``browse``, ``occurrences``, ``shown_while``,
+``http://127.0.0.1:8765/mcp``). ``search``, ``transcript``, ``browse``, ``occurrences``, ``shown_while``, ``order``,
 ``recurrences`` and ``zoom_in`` are the agent's own tools
 (`vidscout.tools`): their arguments are validated by the same models and their mistakes answered with the same
 fix-it text, through `ToolRegistry.call`. ``ingest``, ``chapters`` and ``ask`` call the Python API.
@@ -44,7 +44,7 @@ _VIDEO_HELP = (
     "(the vidscout://videos resource lists them)."
 )
 # `finish` belongs to the agent's own loop.
-_AGENT_TOOLS = ("browse", "search", "transcript", "occurrences", "shown_while", "recurrences", "zoom_in")
+_AGENT_TOOLS = ("browse", "search", "transcript", "occurrences", "shown_while", "order", "recurrences", "zoom_in")
 
 
 class VideoArgs(BaseModel):
@@ -103,7 +103,8 @@ class VidscoutMCP(MCPServer):
                 "Answers questions about long videos with timestamped evidence. Videos must be under: "
                 f"{roots}. Call ingest once per new video (minutes for an hour of video; progress is reported), "
                 "then browse, search, transcript, occurrences (how many times), shown_while (what was on screen while "
-                "something was said), recurrences (where a picture comes back) and zoom_in to look, or ask for an "
+                "something was said), order (which event comes first), recurrences (where a picture comes back) and "
+                "zoom_in to look, or ask for an "
                 "answer with evidence spans. "
                 "Times are HH:MM:SS."
             ),
@@ -191,7 +192,8 @@ class VidscoutMCP(MCPServer):
                 clips, chapters = len(handle.store.segments("clip")), len(handle.chapters())
             text = (
                 f"Ready: {handle.path} ({format_hms(duration_s)}), {chapters} chapters, {clips} clips. "
-                "Use browse, search, transcript, occurrences, shown_while, recurrences, zoom_in or ask with this video."
+                "Use browse, search, transcript, occurrences, shown_while, order, recurrences, zoom_in or ask with "
+                "this video."
             )
             info = {
                 "video": str(handle.path), "id": key, "duration_s": duration_s, "clips": clips, "chapters": chapters,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from vidscout.tools.browse import BrowseArgs, browse
 from vidscout.tools.finish import FinishArgs, finish
 from vidscout.tools.occurrences import OccurrencesArgs, occurrences
+from vidscout.tools.order import OrderArgs, order
 from vidscout.tools.recurrences import RecurrencesArgs, recurrences
 from vidscout.tools.registry import ToolRegistry
 from vidscout.tools.search import SearchArgs, search
@@ -21,6 +22,7 @@ def default_tools() -> ToolRegistry:
     registry.tool(TranscriptArgs)(transcript)
     registry.tool(OccurrencesArgs)(occurrences)
     registry.tool(ShownWhileArgs)(shown_while)
+    registry.tool(OrderArgs)(order)
     registry.tool(ZoomArgs)(zoom_in)
     registry.tool(RecurrencesArgs)(recurrences)
     registry.tool(FinishArgs, terminal=True)(finish)
