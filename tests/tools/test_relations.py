@@ -154,3 +154,12 @@ def test_an_order_the_placements_do_not_settle_goes_on_to_the_model(ctx: ToolCon
     briefing = str(llm.calls[1][0][1].content)  # the planner's first prompt holds the placements as evidence
     assert "purple elephant parade" in briefing and "found by meaning only" in briefing, briefing
 
+
+def test_a_when_question_that_falls_back_is_still_answered_with_a_time(ctx: ToolContext) -> None:
+    question = "When is the train to Lisbon announced?"
+    cited = [{"start": "00:00:24", "end": "00:00:27"}]
+    made_up = {"tool": "finish", "args": {"answer": "Zanzibar, at dawn", "evidence": cited}}
+    llm = ScriptedLLM([json.dumps({"line": 0}), *[json.dumps({"thought": "", "call": made_up})] * 2], call_mode="json")
+    answer = run(question, dataclasses.replace(ctx, question=question), llm, default_tools())
+    assert answer.forced and answer.answer.startswith("At 00:00:2"), answer.answer
+    assert "Lisbon" in answer.answer and answer.evidence[0].span.overlaps(TimeSpan(start_s=24, end_s=28))

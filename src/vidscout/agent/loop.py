@@ -508,8 +508,10 @@ class _Run:
             return AnswerStep(step=step, answer="No answer: nothing in the video's database supports one.",
                               forced=True, verified=None, check_reason=why)  # fmt: skip
         top = self.first_hits[0]
-        return AnswerStep(step=step, answer=top.text, evidence=(Evidence(span=top.at or top.span, note=top.kind),),
-                          forced=True, verified=None, check_reason=why)  # fmt: skip
+        span = top.at or top.span
+        text = f"At {format_hms(span.start_s)}: {top.text}" if asks_when(self.question) else top.text  # asked a time
+        return AnswerStep(step=step, answer=text, evidence=(Evidence(span=span, note=top.kind),), forced=True,
+                          verified=None, check_reason=why)  # fmt: skip
 
     def on_finish(self, step: int, call: _Call, raw: str, result: object) -> Iterator[Step]:
         """Check a finish; yields the answer (or a fallback) when the run ends, else the note that sends it back."""
