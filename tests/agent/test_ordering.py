@@ -49,9 +49,10 @@ def test_other_questions_are_not_order_questions(question: str) -> None:
 def test_with_options_the_options_are_the_events() -> None:
     ask = order_question("Which city is shown first on screen?", ["Paris", "Oslo", "Lima"])
     assert ask is not None and ask.events == ("Paris", "Oslo", "Lima") and ask.want == "first"
-    last = order_question("Which of these events happens last?", ["the storm", "the train"])
+    last = order_question("Which of these appears on screen last?", ["the storm", "the train"])
     assert last is not None and last.want == "last"
     assert order_question("What is the first name of the director?", ["Sacha", "Andreas"]) is None
+    assert order_question("Which name is shown on the first card?", ["Sacha", "Andreas"]) is None
     assert order_question("Which comes first in the video?", ["00:01:00", "00:02:00"]) is None  # clock-time options
     assert order_question("Which comes first in the video?", ["Paris", "paris"]) is None  # the same event twice
 

@@ -82,8 +82,9 @@ class AgentOptions(BaseModel, frozen=True):
     max_rejections: int = Field(default=1, ge=0, le=5, description="Failed checks sent back before falling back.")
     reader: bool = Field(
         default=True,
-        description="Before any planner turn, one constrained call answers from the briefing's evidence lines when it "
-        "can (`vidscout.agent.reader`); the tool loop runs only when it cannot.",
+        description="Before any planner turn, an order question is answered from the briefing's placements when they "
+        "settle it (`vidscout.agent.ordering`), else one constrained call answers from the briefing's evidence lines "
+        "when it can (`vidscout.agent.reader`); the tool loop runs only when neither does.",
     )
 
 

@@ -39,9 +39,12 @@ _YES_NO = re.compile(
     re.IGNORECASE,
 )
 _ONLY_WHICH = re.compile(
-    rf"\b(?:which|what)\s+(?:\w+\s+){{0,3}}?{_VERB}\s+(?:\w+\s+)?(?P<which>first|earlier|sooner|last|later)\b", re.I
+    rf"\b(?:which|what)\s+(?:\w+\s+){{0,3}}?{_VERB}\s+(?:\w+\s+){{0,2}}?(?P<which>first|earlier|sooner|last|later)"
+    r"\s*(?:$|[?.,:;]|(?:in|on|during|of|among)\b)",
+    re.I,
 )
-"""With options: "Which city is shown first?", "Which of these happens last?"; not "What is the first name ...?"."""
+"""With options: "Which city is shown first?", "Which of these appears on screen last?"; not "What is the first
+name ...?" or "Which name is shown on the first card?"."""
 
 
 _TRAILING_VERB = re.compile(

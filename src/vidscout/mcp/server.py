@@ -104,8 +104,7 @@ class VidscoutMCP(MCPServer):
                 f"{roots}. Call ingest once per new video (minutes for an hour of video; progress is reported), "
                 "then browse, search, transcript, occurrences (how many times), shown_while (what was on screen while "
                 "something was said), order (which event comes first), recurrences (where a picture comes back) and "
-                "zoom_in to look, or ask for an "
-                "answer with evidence spans. "
+                "zoom_in to look, or ask for an answer with evidence spans. "
                 "Times are HH:MM:SS."
             ),
             log_level="WARNING",
