@@ -163,3 +163,17 @@ def test_a_when_question_that_falls_back_is_still_answered_with_a_time(ctx: Tool
     answer = run(question, dataclasses.replace(ctx, question=question), llm, default_tools())
     assert answer.forced and answer.answer.startswith("At 00:00:2"), answer.answer
     assert "Lisbon" in answer.answer and answer.evidence[0].span.overlaps(TimeSpan(start_s=24, end_s=28))
+
+
+def test_shown_while_asked_for_before_lists_what_was_on_screen_nearest_first(ctx: ToolContext) -> None:
+    question = "Right before the train is announced, which gate sign appears on screen?"
+    calls = [(c.tool, c.arguments) for c in briefing_calls(question)]
+    assert calls[-1] == ("shown_while", {"said": "train", "before": True}), calls
+    outcome = default_tools().call("shown_while", {"said": "train to Lisbon", "before": True}, ctx)
+    assert outcome.ok, outcome.observation
+    assert [text for _, text in outcome.result.before][:1] == ["GATE C35"], outcome.observation
+    assert "ROOM 417" in [text for _, text in outcome.result.before] and "before, nearest first" in outcome.observation
+    lines = evidence_lines([outcome.result])
+    assert [line.text for line in lines if line.kind == "on screen right before"][:1] == ["GATE C35"]
+    plain = default_tools().call("shown_while", {"said": "train to Lisbon"}, ctx)
+    assert plain.result.before is None and "before" not in plain.observation  # not asked, not listed

@@ -6,6 +6,8 @@ relation too, so a small planner starts from the evidence instead of having to t
 - "how many (different) X ..." -> ``occurrences`` of X (every appearance, in time order, with a count);
 - "... while X is said / mentioned ..." -> ``shown_while`` X (what was on screen meanwhile);
 - "... (right) after X is said / shown ..." -> ``shown_while`` X (what appeared in the next seconds);
+- "... (right) before X is said / shown ..." -> ``shown_while`` X with ``before`` (what was shown in the seconds
+  before);
 - "which comes first: X or Y?", "is X before or after Y?" -> ``order`` of X and Y (`vidscout.agent.ordering`).
 
 The cues are phrasings long-video benchmarks share (MLVU and LVBench's counting, ordering and temporal
@@ -36,6 +38,13 @@ _WHILE = re.compile(
 _AFTER = re.compile(
     rf"\b(?:right\s+|just\s+|immediately\s+|shortly\s+|directly\s+)?after\s+(?P<event>.+?)\s+(?:is|are|was|were|gets|get)"
     rf"\s+(?:being\s+)?{_EVENT_VERBS}\b",
+    re.IGNORECASE,
+)
+
+
+_BEFORE = re.compile(
+    rf"\b(?:right\s+|just\s+|immediately\s+|shortly\s+|directly\s+)?before\s+(?P<event>.+?)\s+"
+    rf"(?:is|are|was|were|gets|get)\s+(?:being\s+)?{_EVENT_VERBS}\b",
     re.IGNORECASE,
 )
 
@@ -72,9 +81,11 @@ def briefing_calls(question: str, *, options: Sequence[str] = (), top_k: int = 6
         what = _phrase(m.group("what"))
         if what and what.lower() not in ("time", "times"):
             yield BriefingCall(tool="occurrences", arguments={"query": what}, why=f"counting {what}")
-    for pattern, why in ((_WHILE, "what was on screen while"), (_AFTER, "what came right after")):
+    for pattern, why in ((_WHILE, "what was on screen while"), (_AFTER, "what came right after"),
+                         (_BEFORE, "what came right before")):  # fmt: skip
         if m := pattern.search(question):
             event = _phrase(m.group("event"))
             if event:
-                yield BriefingCall(tool="shown_while", arguments={"said": event}, why=f"{why} {event}")
+                args: dict[str, Any] = {"said": event, **({"before": True} if pattern is _BEFORE else {})}
+                yield BriefingCall(tool="shown_while", arguments=args, why=f"{why} {event}")
                 break

@@ -53,7 +53,7 @@ class EvidenceLine(BaseModel, frozen=True):
         return f"{n}. {where}[{self.kind}] {self.text}"
 
 
-_RELATION_KINDS = frozenset({"count", "on screen meanwhile", "on screen right after"})
+_RELATION_KINDS = frozenset({"count", "on screen meanwhile", "on screen right after", "on screen right before"})
 """Lines the relation tools produced for the question's own cue: relevant by construction, not by shared words."""
 
 
@@ -75,6 +75,8 @@ def evidence_lines(results: Sequence[object]) -> list[EvidenceLine]:
             lines += [EvidenceLine(span=r.during.span, kind="on screen meanwhile", text=t) for t in r.during.text]
             lines += [EvidenceLine(span=TimeSpan(start_s=t, end_s=t + 2.0), kind="on screen right after", text=text)
                       for t, text in r.after[:4]]  # fmt: skip
+            lines += [EvidenceLine(span=TimeSpan(start_s=t, end_s=t + 2.0), kind="on screen right before", text=text)
+                      for t, text in (r.before or [])[:4]]  # fmt: skip
         else:
             hits: list[Hit] = list(getattr(r, "hits", []))
             for h in hits:

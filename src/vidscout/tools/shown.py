@@ -1,4 +1,7 @@
-"""The `shown_while` tool: what was on screen while something was said (or at a time), and right after it."""
+"""The `shown_while` tool: what was on screen while something was said (or at a time), and right after it.
+
+Asked with ``before``, also what was on screen in the seconds before it.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from vidscout.types import TimeSpan, format_hms, format_span
 
 AFTER_S = 20.0
 """How far past the moment the "right after" part looks (seconds)."""
+BEFORE_S = 20.0
+"""How far back from the moment the "right before" part looks (seconds)."""
 
 
 class ShownWhileArgs(BaseModel):
@@ -20,6 +25,7 @@ class ShownWhileArgs(BaseModel):
 
     said: str | None = Field(default=None, description="Words someone says; the tool finds when they are said.")
     at: Seconds | None = Field(default=None, description="Or a time, HH:MM:SS, instead of words.")
+    before: bool = Field(default=False, description="Also list the on-screen text of the 20 s before the moment.")
 
 
 class Moment(BaseModel, frozen=True):
@@ -37,6 +43,8 @@ class ShownWhileResult(BaseModel):
     spoken: str
     during: Moment
     after: list[tuple[float, str]] = Field(default_factory=list[tuple[float, str]])  # (time, new on-screen text)
+    before: list[tuple[float, str]] | None = None
+    """(last time seen, on-screen text) of the seconds before the moment, nearest first; None when not asked."""
 
     def to_observation(self) -> str:
         """The moment, its on-screen text and labels, then the new texts of the next seconds in time order."""
@@ -49,18 +57,28 @@ class ShownWhileResult(BaseModel):
             lines += [f'- {format_hms(t)} "{text}"' for t, text in self.after]
         else:
             lines.append(f"No new on-screen text in the next {AFTER_S:.0f} s.")
+        if self.before:
+            lines.append(f"On-screen text in the {BEFORE_S:.0f} s before, nearest first:")
+            lines += [f'- {format_hms(t)} "{text}"' for t, text in self.before]
+        elif self.before is not None:
+            lines.append(f"No other on-screen text in the {BEFORE_S:.0f} s before.")
         return "\n".join(lines)
 
 
-def _blocks(ctx: ToolContext, start_s: float, end_s: float) -> list[tuple[float, str]]:
-    """(first time, text) of each distinct text block on the keyframes in [start_s, end_s), in time order."""
+def _blocks(ctx: ToolContext, start_s: float, end_s: float, *, last: bool = False) -> list[tuple[float, str]]:
+    """(first time, text) of each distinct text block on the keyframes in [start_s, end_s), in time order.
+
+    With ``last``, each block's last time in the range instead.
+    """
     frames: dict[float, list[tuple[str, float, tuple[float, float, float, float]]]] = {}
     for line in ctx.store.ocr_lines(start_s, end_s):
         frames.setdefault(line.t_s, []).append((line.text, line.score, line.box))
     first: dict[str, tuple[float, str]] = {}
     for t in sorted(frames):
         for text, _ in text_blocks(frames[t]):
-            first.setdefault(" ".join(tokenize(text)) or text, (t, text))
+            key = " ".join(tokenize(text)) or text
+            if last or key not in first:
+                first[key] = (t, text)
     return sorted(first.values())
 
 
@@ -68,7 +86,7 @@ def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
     """Show what was on screen while some words were said (or at a time), and what new text appeared right after.
 
     Give said (words someone says) or at (HH:MM:SS). Use it for "what was shown while X was said" and
-    "what appears right after X".
+    "what appears right after X"; with before, also "what was shown right before X".
     """
     said = " ".join((args.said or "").split())
     if said:
@@ -91,4 +109,8 @@ def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
     later = [(t, text) for t, text in _blocks(ctx, span.end_s + margin, span.end_s + AFTER_S)
              if " ".join(tokenize(text)) not in known]  # fmt: skip
     moment = Moment(span=span, text=[t for _, t in during], visual=visual)
-    return ShownWhileResult(said=said or None, spoken=spoken, during=moment, after=later)
+    earlier = None
+    if args.before:
+        shown = _blocks(ctx, max(0.0, span.start_s - BEFORE_S), span.start_s - margin, last=True)
+        earlier = sorted(((t, text) for t, text in shown if " ".join(tokenize(text)) not in known), reverse=True)
+    return ShownWhileResult(said=said or None, spoken=spoken, during=moment, after=later, before=earlier)
