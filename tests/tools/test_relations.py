@@ -175,5 +175,6 @@ def test_shown_while_asked_for_before_lists_what_was_on_screen_nearest_first(ctx
     assert "ROOM 417" in [text for _, text in outcome.result.before] and "before, nearest first" in outcome.observation
     lines = evidence_lines([outcome.result])
     assert [line.text for line in lines if line.kind == "on screen right before"][:1] == ["GATE C35"]
+    assert not [line for line in lines if line.kind == "on screen right after"]  # CODE 5150 would only mislead
     plain = default_tools().call("shown_while", {"said": "train to Lisbon"}, ctx)
     assert plain.result.before is None and "before" not in plain.observation  # not asked, not listed

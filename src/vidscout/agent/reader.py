@@ -73,10 +73,10 @@ def evidence_lines(results: Sequence[object]) -> list[EvidenceLine]:
             if r.spoken:
                 lines.append(EvidenceLine(span=r.during.span, kind="said", text=r.spoken))
             lines += [EvidenceLine(span=r.during.span, kind="on screen meanwhile", text=t) for t in r.during.text]
-            lines += [EvidenceLine(span=TimeSpan(start_s=t, end_s=t + 2.0), kind="on screen right after", text=text)
-                      for t, text in r.after[:4]]  # fmt: skip
-            lines += [EvidenceLine(span=TimeSpan(start_s=t, end_s=t + 2.0), kind="on screen right before", text=text)
-                      for t, text in (r.before or [])[:4]]  # fmt: skip
+            # Asked for what came before, the question is about before: what came after would only mislead.
+            side, kind = (r.after, "right after") if r.before is None else (r.before, "right before")
+            lines += [EvidenceLine(span=TimeSpan(start_s=t, end_s=t + 2.0), kind=f"on screen {kind}", text=text)
+                      for t, text in side[:4]]  # fmt: skip
         else:
             hits: list[Hit] = list(getattr(r, "hits", []))
             for h in hits:
