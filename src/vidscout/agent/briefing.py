@@ -49,6 +49,14 @@ _BEFORE = re.compile(
 )
 
 
+_MOMENT_CUES: tuple[tuple[re.Pattern[str], str, dict[str, Any]], ...] = (
+    (_WHILE, "what was on screen while", {}),
+    (_AFTER, "what came right after", {}),
+    (_BEFORE, "what came right before", {"before": True}),
+)
+"""The cues answered by `shown_while` at the moment an event is said: the pattern, why, and its other arguments."""
+
+
 class BriefingCall(BaseModel, frozen=True):
     """One call the loop makes before the planner's first turn, and why."""
 
@@ -81,11 +89,9 @@ def briefing_calls(question: str, *, options: Sequence[str] = (), top_k: int = 6
         what = _phrase(m.group("what"))
         if what and what.lower() not in ("time", "times"):
             yield BriefingCall(tool="occurrences", arguments={"query": what}, why=f"counting {what}")
-    for pattern, why in ((_WHILE, "what was on screen while"), (_AFTER, "what came right after"),
-                         (_BEFORE, "what came right before")):  # fmt: skip
+    for pattern, why, extra in _MOMENT_CUES:
         if m := pattern.search(question):
             event = _phrase(m.group("event"))
             if event:
-                args: dict[str, Any] = {"said": event, **({"before": True} if pattern is _BEFORE else {})}
-                yield BriefingCall(tool="shown_while", arguments=args, why=f"{why} {event}")
+                yield BriefingCall(tool="shown_while", arguments={"said": event, **extra}, why=f"{why} {event}")
                 break
