@@ -21,13 +21,12 @@ from vidscout.memory.entities import search_words
 from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
-from vidscout.retrieval.search import Hit
+from vidscout.retrieval.search import HOW_FOUND, Hit
 from vidscout.text import tokenize
 from vidscout.tools.occurrences import OccurrencesResult
 from vidscout.tools.shown import ShownWhileResult
 from vidscout.types import TimeSpan, format_hms, format_span
 
-_KIND = {"speech": "said", "ocr": "on screen", "visual": "seen", "frame": "seen"}
 _WHEN = re.compile(r"^\s*(?:when\b|at what (?:time|point|moment)\b|what time\b|how (?:long|far|soon) into\b)", re.I)
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _VAGUE = frozenset(tokenize("video clip said mentioned shown screen appear written displayed time name number first"))
@@ -68,7 +67,7 @@ def evidence_lines(results: Sequence[object]) -> list[EvidenceLine]:
         if isinstance(r, OccurrencesResult):
             lines.append(EvidenceLine(span=None, kind="count", text=f'"{r.query}" occurs {len(r.items)} time(s), '
                                       f"{r.distinct} distinct"))  # fmt: skip
-            lines += [EvidenceLine(span=o.span, kind=_KIND[o.kind], text=o.text) for o in r.items[:12]]
+            lines += [EvidenceLine(span=o.span, kind=HOW_FOUND[o.kind], text=o.text) for o in r.items[:12]]
         elif isinstance(r, ShownWhileResult):
             if r.spoken:
                 lines.append(EvidenceLine(span=r.during.span, kind="said", text=r.spoken))
@@ -80,7 +79,7 @@ def evidence_lines(results: Sequence[object]) -> list[EvidenceLine]:
         else:
             hits: list[Hit] = list(getattr(r, "hits", []))
             for h in hits:
-                lines.append(EvidenceLine(span=h.at or h.span, kind=_KIND.get(h.kind, h.kind), text=h.text, hit=h))
+                lines.append(EvidenceLine(span=h.at or h.span, kind=HOW_FOUND[h.kind], text=h.text, hit=h))
     seen: set[tuple[TimeSpan | None, str, str]] = set()
     unique = []
     for line in lines:  # two searches (the question, then with its options) often find the same hit

@@ -22,6 +22,9 @@ HitSource = Literal["text", "bm25", "frame", "fused"]
 HitKind = Literal["speech", "ocr", "visual", "frame"]
 """What the evidence is: a clip's speech / on-screen text / visual-tag document, or one keyframe."""
 
+HOW_FOUND: dict[HitKind, str] = {"speech": "said", "ocr": "on screen", "visual": "seen", "frame": "seen"}
+"""Each kind of evidence in the words evidence lines and tool observations use ("said", "on screen", "seen")."""
+
 HitKey = Callable[["Hit"], Hashable]
 """Decides which hits of different rankings are the same result when fusing."""
 

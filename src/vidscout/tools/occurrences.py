@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from vidscout.errors import ToolRetry
 from vidscout.memory.text_regions import text_blocks
+from vidscout.retrieval.search import HOW_FOUND
 from vidscout.text import tokenize
 from vidscout.tools.registry import ToolContext
 from vidscout.types import TimeSpan, format_span
@@ -59,7 +60,7 @@ class OccurrencesResult(BaseModel):
                 f"{' (first ' + str(self.limit) + ' listed)' if len(self.items) > self.limit else ''}:")  # fmt: skip
         lines = [head]
         for i, o in enumerate(self.items[: self.limit], start=1):
-            label = {"speech": "said", "ocr": "on screen", "visual": "seen"}[o.kind]
+            label = HOW_FOUND[o.kind]
             lines.append(f'{i}. {format_span(o.span)} [{label}] "{o.text[:160]}"')
         return "\n".join(lines)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from vidscout.errors import ToolRetry
 from vidscout.memory.entities import search_words
-from vidscout.retrieval.search import Hit
+from vidscout.retrieval.search import HOW_FOUND, Hit, HitKind
 from vidscout.text import tokenize
 from vidscout.tools.registry import ToolContext
 from vidscout.types import TimeSpan, format_span
@@ -24,8 +24,6 @@ PLACE_TOP_K = 10
 """Hits read for each event."""
 NAMED_SHARE = 0.5
 """An event is placed by its words when the evidence holds at least this share of them (else by meaning alone)."""
-
-_LABEL = {"speech": "said", "ocr": "on screen", "visual": "seen", "frame": "seen"}
 
 
 class OrderArgs(BaseModel):
@@ -43,7 +41,7 @@ class Placed(BaseModel, frozen=True):
 
     event: str
     span: TimeSpan
-    kind: str
+    kind: HitKind
     text: str
     named: bool = Field(description="Whether the evidence holds at least half the event's words (else found by "
                         "meaning alone).")  # fmt: skip
@@ -68,7 +66,7 @@ class OrderResult(BaseModel):
         lines = ["The events in time order:"]
         for i, p in enumerate(self.items, start=1):
             how = "" if p.named else " (found by meaning only: most of its words are not there)"
-            lines.append(f'{i}. {format_span(p.span)} "{p.event}": {_LABEL.get(p.kind, p.kind)} "{p.text[:120]}"{how}')
+            lines.append(f'{i}. {format_span(p.span)} "{p.event}": {HOW_FOUND[p.kind]} "{p.text[:120]}"{how}')
         if self.missing:
             lines.append("Not found: " + "; ".join(f'"{m}"' for m in self.missing) + ".")
         elif not self.distinct:
@@ -95,7 +93,8 @@ def _place(ctx: ToolContext, event: str) -> Placed | None:
         return None
     words = set(search_words(event))
     best = max(hits, key=lambda h: _share(words, h.text))  # max keeps the best ranked of equal shares
-    same = [h for h in hits if h.kind == best.kind and tokenize(h.text) == tokenize(best.text)]
+    text = tokenize(best.text)
+    same = [h for h in hits if h.kind == best.kind and tokenize(h.text) == text]
     first: Hit = min(same, key=lambda h: (h.at or h.span).start_s)
     span = first.at or first.span
     named = _share(words, first.text) >= NAMED_SHARE
