@@ -2,7 +2,9 @@
 
 Each seed draws one planted video of about four minutes (`vidscout.eval.devset`): spoken facts, on-screen
 signs and two photos over real footage, and 14 questions about it: what was said, shown or pictured, when,
-in which order, how many, what was on screen while something was said, what appeared right after. Every
+in which order, how many, what was on screen while something was said, what appeared right after
+(`KINDS`). ``--kinds`` can also name `LATER_KINDS` (three more per video: what is said or shown at a given
+time, what is said next after a line), which are left out by default so earlier numbers stay comparable. Every
 strategy answers every question through `Video.ask` on the embedded profile and is graded by
 `vidscout.eval.devset.grade` (the first 40 words of the answer must hold the expected words; a "when" answer
 is its stated time or its first cited span of at most 30 s, within 5 s of the event; an order question is
@@ -33,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import add_json_option, json_path, write_json
 
 from vidscout.api import Video
-from vidscout.eval.devset import KINDS, build_set, grade
+from vidscout.eval.devset import KINDS, LATER_KINDS, build_set, grade
 from vidscout.settings import Settings
 
 
@@ -44,7 +46,7 @@ def main() -> None:
     ap.add_argument("--fresh", type=int, default=3)
     ap.add_argument("--strategies", default="retrieval,agent")
     ap.add_argument("--max-steps", type=int, default=8, help="Agent tool calls (the agent's default is 8).")
-    ap.add_argument("--kinds", default="", help="Only these question kinds (comma-separated).")
+    ap.add_argument("--kinds", default=",".join(KINDS), help="Question kinds (comma-separated; default: KINDS).")
     ap.add_argument("--cache", type=Path, default=Path(".cache/media"))
     ap.add_argument("--data-dir", type=Path, default=Path(".cache/vidscout-qa-dev"))
     ap.add_argument("--out", type=Path, default=Path("bench/out/qa_dev"))
@@ -58,8 +60,10 @@ def main() -> None:
     strategies = args.strategies.split(",")
     print(f"seeds {','.join(map(str, seeds))}; strategies {', '.join(strategies)}", flush=True)
     videos, items = build_set(seeds, args.cache / "qa_dev", cache=args.cache)
-    if args.kinds:
-        items = [i for i in items if i.kind in args.kinds.split(",")]
+    kinds = args.kinds.split(",")
+    if unknown := set(kinds) - {*KINDS, *LATER_KINDS}:
+        ap.error(f"unknown kinds {sorted(unknown)}; known: {', '.join((*KINDS, *LATER_KINDS))}")
+    items = [i for i in items if i.kind in kinds]
     settings = Settings(data_dir=args.data_dir)
     rows: list[dict[str, Any]] = []
     for video in videos:
@@ -82,7 +86,7 @@ def main() -> None:
                 rows.append(row)
     table: dict[str, dict[str, Any]] = {}
     print(f"\n{'kind':<11}{'n':>4}" + "".join(f"{n:>14}" for n in strategies))
-    for kind in [*KINDS, "all"]:
+    for kind in [*KINDS, *LATER_KINDS, "all"]:
         sel = [r for r in rows if kind in ("all", r["kind"])]
         if not sel:
             continue

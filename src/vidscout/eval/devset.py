@@ -20,9 +20,10 @@ letter is.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -41,10 +42,16 @@ from vidscout.media.planted import (
     fit_size,
 )
 from vidscout.text import normalise_words
-from vidscout.types import Answer, parse_time
+from vidscout.types import Answer, format_hms, parse_time
 
-QuestionKind = Literal["speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop"]
+QuestionKind = Literal[
+    "speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop", "at_time", "said_next"
+]
 KINDS: tuple[QuestionKind, ...] = ("speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop")
+"""The kinds a set holds by default; every number reported before `LATER_KINDS` existed is over these."""
+LATER_KINDS: tuple[QuestionKind, ...] = ("at_time", "said_next")
+"""Kinds added later, drawn after (and independently of) the others so the first 14 questions stay the same:
+what is said or shown at a given time, and what is said next after a line. Asked for by name."""
 
 ANSWER_WORDS = 40
 """Only an answer's first words are graded, for every strategy alike (a long passage cannot win by length)."""
@@ -314,7 +321,10 @@ def fact_template(key: str) -> FactTemplate:
 
 
 def draw_questions(video: QAVideo, planted: PlantedVideo, seed: int) -> list[QAItem]:
-    """About 14 questions on ``video`` of every kind in `KINDS` (speech facts timed by the rendered audio)."""
+    """About 14 questions on ``video`` of every kind in `KINDS`, then 3 of `LATER_KINDS`.
+
+    Speech facts are timed by the rendered audio.
+    """
     rng = random.Random(seed * 7919 + 1)
     onset = {line.text: (line.onset_s, line.offset_s) for line in planted.spoken}
     facts = [f.model_copy(update={"start_s": onset[f.text][0], "end_s": onset[f.text][1]}) if f.kind == "speech"
@@ -390,7 +400,28 @@ def draw_questions(video: QAVideo, planted: PlantedVideo, seed: int) -> list[QAI
         said = f.fill(fact_template(f.template).desc)
         question = f"Right after {said} is mentioned, which {fact_template(g.template).noun} appears on screen?"
         add("multihop", question, expect=[[g.fill(w) for w in words]])
+    _later_questions(facts, random.Random(seed * 7919 + 2), add)
     return items
+
+
+def _later_questions(facts: list[Fact], rng: random.Random, add: Callable[..., None]) -> None:
+    """The `LATER_KINDS` questions, from their own random stream: two anchored at a time, one on what is said next.
+
+    An anchored question names the middle of a line or sign, so the answer is what is said or on screen then
+    (its key words, as its own questions expect them). "Said next" names a line said once by its description and expects
+    the key words of the following line (no other speech is planted between them).
+    """
+    lines = [f for f in facts if f.kind == "speech"]
+    signs = [f for f in facts if f.kind == "text"]
+    for f, ask in ((rng.choice(lines), "What is being said at {t} in the video?"),
+                   (rng.choice(signs), "What text is on screen at {t}?")):  # fmt: skip
+        _, words = fact_template(f.template).asks[0]
+        add("at_time", ask.format(t=format_hms((f.start_s + f.end_s) / 2)), expect=[[f.fill(w) for w in words]])
+    counts = {t: sum(f.template == t for f in lines) for t in {f.template for f in lines}}
+    f, g = rng.choice([(f, g) for f, g in itertools.pairwise(lines) if counts[f.template] == 1])
+    _, words = fact_template(g.template).asks[0]
+    said = f.fill(fact_template(f.template).desc)
+    add("said_next", f"What is said next, after {said} is mentioned?", expect=[[g.fill(w) for w in words]])
 
 
 def build_set(seeds: Sequence[int], out: Path, *, cache: Path, size: tuple[int, int] = (640, 360),
