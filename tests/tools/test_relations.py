@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from vidscout.agent.briefing import briefing_calls
+from vidscout.agent.briefing import briefing_calls, moment_cue
 from vidscout.agent.loop import run
+from vidscout.agent.moment import moment_answer
 from vidscout.agent.reader import EvidenceLine, evidence_lines, read
 from vidscout.media.planted import Piece, PlantedSpec, PlantedVideo, SpeechPlant, TextPlant, build_planted
 from vidscout.memory.build import ingest, store_dir
@@ -21,7 +22,7 @@ from vidscout.models.testing import ScriptedLLM
 from vidscout.settings import Settings
 from vidscout.tools.default import default_tools
 from vidscout.tools.registry import ToolContext, VideoDeps
-from vidscout.types import TimeSpan
+from vidscout.types import Answer, TimeSpan
 
 SUPPORTED = json.dumps({"supported": True, "reason": "the speech says so"})
 
@@ -178,3 +179,78 @@ def test_shown_while_asked_for_before_lists_what_was_on_screen_nearest_first(ctx
     assert not [line for line in lines if line.kind == "on screen right after"]  # CODE 5150 would only mislead
     plain = default_tools().call("shown_while", {"said": "train to Lisbon"}, ctx)
     assert plain.result.before is None and "before" not in plain.observation  # not asked, not listed
+
+
+def test_shown_while_says_what_is_said_next_and_what_is_said_and_shown_at_a_time(ctx: ToolContext) -> None:
+    after = default_tools().call("shown_while", {"said": "secret password"}, ctx)
+    assert after.ok and "Lisbon" in after.result.said_next[0][1], after.observation
+    assert after.result.said_next[0][0].start_s == pytest.approx(24, abs=1.5) and "Said next:" in after.observation
+    last = default_tools().call("shown_while", {"said": "train to Lisbon"}, ctx)
+    assert last.ok and not last.result.said_next and "Nothing is said in the next" in last.observation
+    at = default_tools().call("shown_while", {"at": "00:00:26"}, ctx)
+    assert at.ok and "Lisbon" in at.result.spoken and 'Said then: "' in at.observation, at.observation
+    quiet = default_tools().call("shown_while", {"at": "00:00:18"}, ctx)
+    assert quiet.ok and quiet.result.spoken == "" and "Nothing is said then." in quiet.observation
+    assert quiet.result.during.text == ["GATE C35"], quiet.observation
+
+
+def test_the_briefing_asks_for_the_moment_a_question_names_by_its_time_or_by_what_is_said_before_it() -> None:
+    cases = {
+        "What is said next, after the password is mentioned?": ({"said": "password"}, True),
+        "Right after the password is mentioned, which room number appears on screen?": ({"said": "password"}, False),
+        "What is being said at 00:00:26 in the video?": ({"at": "00:00:26"}, True),
+        "What text is on screen at 00:00:18?": ({"at": "00:00:18"}, False),
+        "What is shown at 0:18 in the video?": ({"at": "0:18"}, False),
+    }
+    for question, (arguments, said) in cases.items():
+        calls = [(c.tool, c.arguments) for c in briefing_calls(question)]
+        assert calls[-1] == ("shown_while", arguments), question
+        cue = moment_cue(question)
+        assert cue is not None and cue.said is said, question
+    for question in ("Which bakery opens at 9:30?", "When is the code shown, at 00:00:31 or 00:00:40?"):
+        assert "shown_while" not in [c.tool for c in briefing_calls(question)], question
+
+
+def test_the_reader_answers_from_what_is_said_or_shown_at_the_moment_asked(ctx: ToolContext) -> None:
+    tools = default_tools()
+
+    def lines_for(question: str) -> list[EvidenceLine]:
+        results = [tools.call(c.tool, c.arguments, ctx).result for c in briefing_calls(question)]
+        cue = moment_cue(question)
+        return evidence_lines(results, said=cue is not None and cue.said)
+
+    spoken = lines_for("What is being said at 00:00:26 in the video?")
+    assert spoken[0].kind == "said then" and "Lisbon" in spoken[0].text, spoken
+    reply = ScriptedLLM([json.dumps({"line": 1, "answer": "Lisbon"})])
+    assert read("What is being said at 00:00:26 in the video?", spoken, reply).answer == "Lisbon"
+    shown = lines_for("What text is on screen at 00:00:18?")
+    assert [(x.kind, x.text) for x in shown[:1]] == [("on screen then", "GATE C35")], shown
+    following = lines_for("What is said next, after the password is mentioned?")
+    assert [x.kind for x in following] == ["said next"] and "Lisbon" in following[0].text, following
+    moment = TimeSpan(start_s=17, end_s=19)
+    assert all(x.span is not None and x.span.overlaps(moment) for x in shown), shown  # only hits at that time
+    signs = tools.call("search", {"query": "gate room code sign"}, ctx).result
+    moment_18 = tools.call("shown_while", {"at": "00:00:18"}, ctx).result
+    assert any(not h.span.overlaps(moment) for h in signs.hits)  # hits from elsewhere are there to be dropped
+    assert all(x.span is not None and x.span.overlaps(moment) for x in evidence_lines([signs, moment_18]))
+
+
+def test_a_question_about_one_moment_is_answered_from_it_without_a_model_call(ctx: ToolContext) -> None:
+    llm = ScriptedLLM([])  # any model call would fail the run
+
+    def ask(question: str) -> Answer:
+        return run(question, dataclasses.replace(ctx, question=question), llm, default_tools())
+
+    said = ask("What is being said at 00:00:26 in the video?")
+    assert "Lisbon" in said.answer and said.evidence[0].span.contains(26.0) and said.verified is None, said
+    shown = ask("What text is on screen at 00:00:18?")
+    assert shown.answer == "GATE C35" and "not checked by a model" in (shown.check_reason or ""), shown
+    after = ask("What is said next, after the secret password is mentioned?")
+    assert "Lisbon" in after.answer and after.evidence[0].span.start_s == pytest.approx(24, abs=1.5), after
+    assert not llm.calls
+    cue = moment_cue("What animal is on screen at 00:00:18?")
+    moment = default_tools().call("shown_while", {"at": "00:00:18"}, ctx).result
+    assert cue is not None and moment_answer("What animal is on screen at 00:00:18?", cue, moment) is None
+    assert moment_answer("What text is on screen at 00:00:18?", cue, moment, ["GATE C35", "ROOM 417"]) is None
+    quiet = moment_cue("What is said at 00:00:18 in the video?")
+    assert quiet is not None and moment_answer("What is said at 00:00:18 in the video?", quiet, moment) is None

@@ -8,6 +8,8 @@ relation too, so a small planner starts from the evidence instead of having to t
 - "... (right) after X is said / shown ..." -> ``shown_while`` X (what appeared in the next seconds);
 - "... (right) before X is said / shown ..." -> ``shown_while`` X with ``before`` (what was shown in the seconds
   before);
+- "what is said next, after X is mentioned?" -> ``shown_while`` X, which also lists what is said next;
+- "what is said / on screen at 00:02:10?" -> ``shown_while`` at that time (what is said and shown then);
 - "which comes first: X or Y?", "is X before or after Y?" -> ``order`` of X and Y (`vidscout.agent.ordering`).
 
 The cues are phrasings long-video benchmarks share (MLVU and LVBench's counting, ordering and temporal
@@ -18,11 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from vidscout.agent.ordering import order_question
+from vidscout.agent.reader import asks_when
 from vidscout.choices import time_options
 from vidscout.text import tokenize
 
@@ -49,12 +52,59 @@ _BEFORE = re.compile(
 )
 
 
-_MOMENT_CUES: tuple[tuple[re.Pattern[str], str, dict[str, Any]], ...] = (
-    (_WHILE, "what was on screen while", {}),
-    (_AFTER, "what came right after", {}),
-    (_BEFORE, "what came right before", {"before": True}),
+MomentKind = Literal["while", "after", "before", "at"]
+_AT_TIME = re.compile(r"\b(?:at|around)\s+(?P<t>(?P<h>\d{1,2}:)?\d{1,2}:\d{2})\b(?!\s*(?:am|pm|a\.m|p\.m))", re.I)
+"""A moment named by its time in the video: "at 00:02:10", or "at 2:10" when the question says it is the video's
+("at 2:10 in the video"); "opens at 9:30" is a time of day."""
+_VIDEO_TIME = re.compile(r"\b(?:video|clip|footage|recording|timestamp|mark)\b", re.I)
+_SAID = re.compile(
+    r"\b(?:said|say|says|spoken|speak|speaks|announced|announce|mentioned|mention|heard|hear|talked|talk|stated)\b",
+    re.I,
+)
+_SHOWN = re.compile(
+    r"\b(?:screen|shown|show|shows|appear|appears|displayed|written|text|sign|visible|see|seen)\b", re.I
+)
+
+
+_MOMENT_CUES: tuple[tuple[MomentKind, re.Pattern[str], str, dict[str, Any]], ...] = (
+    ("while", _WHILE, "what was on screen while", {}),
+    ("after", _AFTER, "what came right after", {}),
+    ("before", _BEFORE, "what came right before", {"before": True}),
 )
 """The cues answered by `shown_while` at the moment an event is said: the pattern, why, and its other arguments."""
+
+
+class MomentCue(BaseModel, frozen=True):
+    """The moment a question is about, and the `shown_while` arguments that look at it."""
+
+    kind: MomentKind
+    arguments: dict[str, Any]
+    why: str
+    said: bool
+    """Whether the question asks what is said then (at a time) or next (after an event), not what is shown."""
+
+
+def moment_cue(question: str) -> MomentCue | None:
+    """The moment ``question`` names: while, right after or right before something is said, or at a time.
+
+    For ``said``, the moment's own clause ("after the train to Lisbon is mentioned") is set aside first: "What is
+    said next, after X is mentioned?" asks for speech, "Right after X is mentioned, which sign appears?" for text.
+    Only the time and "after" cues can ask for speech (what is said then, what is said next).
+    """
+    rest = question
+    for _, pattern, _, _ in _MOMENT_CUES:
+        rest = pattern.sub(" ", rest)
+    rest = _AT_TIME.sub(" ", rest)
+    speech = bool(_SAID.search(rest)) and not _SHOWN.search(rest)
+    for kind, pattern, why, extra in _MOMENT_CUES:
+        if (m := pattern.search(question)) and (event := _phrase(m.group("event"))):
+            return MomentCue(kind=kind, arguments={"said": event, **extra}, why=f"{why} {event}",
+                             said=speech and kind == "after")  # fmt: skip
+    m = _AT_TIME.search(question)
+    if m and (m.group("h") or _VIDEO_TIME.search(question)) and not asks_when(question):
+        at = m.group("t")
+        return MomentCue(kind="at", arguments={"at": at}, why=f"what is said and shown at {at}", said=speech)
+    return None
 
 
 class BriefingCall(BaseModel, frozen=True):
@@ -89,9 +139,5 @@ def briefing_calls(question: str, *, options: Sequence[str] = (), top_k: int = 6
         what = _phrase(m.group("what"))
         if what and what.lower() not in ("time", "times"):
             yield BriefingCall(tool="occurrences", arguments={"query": what}, why=f"counting {what}")
-    for pattern, why, extra in _MOMENT_CUES:
-        if m := pattern.search(question):
-            event = _phrase(m.group("event"))
-            if event:
-                yield BriefingCall(tool="shown_while", arguments={"said": event, **extra}, why=f"{why} {event}")
-                break
+    if cue := moment_cue(question):
+        yield BriefingCall(tool="shown_while", arguments=cue.arguments, why=cue.why)

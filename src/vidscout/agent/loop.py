@@ -24,7 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from vidscout.agent.briefing import briefing_calls
+from vidscout.agent.briefing import briefing_calls, moment_cue
+from vidscout.agent.moment import moment_answer
 from vidscout.agent.ordering import order_answer, order_question
 from vidscout.agent.reader import EvidenceLine, asks_when, evidence_lines, read
 from vidscout.agent.trace import (
@@ -47,6 +48,7 @@ from vidscout.retrieval.search import Hit
 from vidscout.text import overlap, tokenize
 from vidscout.tools.order import OrderResult
 from vidscout.tools.registry import ArgShape, ToolContext, ToolRegistry
+from vidscout.tools.shown import ShownWhileResult
 from vidscout.types import Answer, Evidence, OptionSource, TimeSpan, format_hms, parse_time
 
 _CHECK_SCHEMA = {
@@ -410,6 +412,8 @@ class _Run:
         self.first_hits: list[Hit] = []
         self.evidence_lines: list[EvidenceLine] = []
         self.ordered: OrderResult | None = None
+        self.moment: ShownWhileResult | None = None
+        self.cue = moment_cue(question)
         self.done = False
 
     def left(self, step: int) -> int:
@@ -436,6 +440,8 @@ class _Run:
                     results.append(outcome.result)
                     if isinstance(outcome.result, OrderResult):
                         self.ordered = outcome.result
+                    if isinstance(outcome.result, ShownWhileResult):
+                        self.moment = outcome.result
                 if call.tool == "search" and outcome.ok and not self.first_hits:  # the question's own search
                     self.first_hits = list(getattr(outcome.result, "hits", []))
                 yield ToolCallStep(step=0, name=call.tool, arguments=call.arguments, call_id="initial")
@@ -448,7 +454,7 @@ class _Run:
             ChatMessage(role="system", content=_system_prompt(self.ctx, self.tools, self.mode == "json", self.shape)),
             ChatMessage(role="user", content=first),
         ]
-        self.evidence_lines = evidence_lines(results)
+        self.evidence_lines = evidence_lines(results, said=self.cue is not None and self.cue.said)
 
     def read_order(self) -> Iterator[Step]:
         """An order question settled by the briefing's placements (`vidscout.agent.ordering`) ends the run."""
@@ -464,6 +470,18 @@ class _Run:
         yield AnswerStep(step=0, answer=settled.answer, option=settled.option, evidence=settled.evidence,
                          verified=None, check_reason=f"not checked by a model: {settled.why}",
                          option_source="retrieval" if settled.option else None)  # fmt: skip
+        self.done = True
+
+    def read_moment(self) -> Iterator[Step]:
+        """A question about one moment that the briefing's look at it settles ends the run (`vidscout.agent.moment`)."""
+        if self.cue is None or self.moment is None:
+            return
+        settled = moment_answer(self.question, self.cue, self.moment, [text for _, text in self.letters])
+        if settled is None:
+            return
+        yield ThoughtStep(step=0, text=f"moment: {settled.why}")
+        yield AnswerStep(step=0, answer=settled.answer, evidence=settled.evidence, verified=None,
+                         check_reason=f"not checked by a model: {settled.why}")  # fmt: skip
         self.done = True
 
     def read_first(self) -> Iterator[Step]:
@@ -592,6 +610,8 @@ class _Run:
         yield from self.brief()
         if self.opts.reader:
             yield from self.read_order()
+            if not self.done:
+                yield from self.read_moment()
             if self.done:
                 return
         if self.opts.reader and self.evidence_lines:

@@ -52,22 +52,36 @@ class EvidenceLine(BaseModel, frozen=True):
         return f"{n}. {where}[{self.kind}] {self.text}"
 
 
-_RELATION_KINDS = frozenset({"count", "on screen meanwhile", "on screen right after", "on screen right before"})
+_RELATION_KINDS = frozenset({"count", "on screen meanwhile", "on screen right after", "on screen right before",
+                             "said then", "on screen then", "said next"})  # fmt: skip
 """Lines the relation tools produced for the question's own cue: relevant by construction, not by shared words."""
 
 
-def evidence_lines(results: Sequence[object]) -> list[EvidenceLine]:
+def evidence_lines(results: Sequence[object], *, said: bool = False) -> list[EvidenceLine]:
     """The briefing's tool results as evidence lines, the relation tools' first, then the search hits.
 
-    The relation tools answer the question's own cue (a count, what was on screen while), so they lead.
+    The relation tools answer the question's own cue (a count, what was on screen while), so they lead. With
+    ``said`` (the question asks what is said then or next, `vidscout.agent.briefing.MomentCue`), a moment gives its
+    speech instead of its on-screen text.
+
+    A question about one moment is answered by what is there: asked what is said or shown at a time, only the
+    hits at that time are kept; asked what is said next after a line, none are (a hit found by the question's
+    words is the line itself, or speech from elsewhere in the video).
     """
     lines: list[EvidenceLine] = []
     ordered = [r for r in results if not hasattr(r, "hits")] + [r for r in results if hasattr(r, "hits")]
+    moments = [r for r in results if isinstance(r, ShownWhileResult) and (r.said is None or said)]
     for r in ordered:
         if isinstance(r, OccurrencesResult):
             lines.append(EvidenceLine(span=None, kind="count", text=f'"{r.query}" occurs {len(r.items)} time(s), '
                                       f"{r.distinct} distinct"))  # fmt: skip
             lines += [EvidenceLine(span=o.span, kind=HOW_FOUND[o.kind], text=o.text) for o in r.items[:12]]
+        elif isinstance(r, ShownWhileResult) and r.said is None:  # a moment named by its time
+            then = [r.spoken] if said else r.during.text
+            lines += [EvidenceLine(span=r.during.span, kind="said then" if said else "on screen then", text=t)
+                      for t in then if t]  # fmt: skip
+        elif isinstance(r, ShownWhileResult) and said:  # what is said next: the line itself would only mislead
+            lines += [EvidenceLine(span=span, kind="said next", text=text) for span, text in r.said_next[:1]]
         elif isinstance(r, ShownWhileResult):
             if r.spoken:
                 lines.append(EvidenceLine(span=r.during.span, kind="said", text=r.spoken))
@@ -78,6 +92,8 @@ def evidence_lines(results: Sequence[object]) -> list[EvidenceLine]:
                       for t, text in side[:4]]  # fmt: skip
         else:
             hits: list[Hit] = list(getattr(r, "hits", []))
+            if moments:
+                hits = [h for h in hits if any(m.said is None and h.span.overlaps(m.during.span) for m in moments)]
             for h in hits:
                 lines.append(EvidenceLine(span=h.at or h.span, kind=HOW_FOUND[h.kind], text=h.text, hit=h))
     seen: set[tuple[TimeSpan | None, str, str]] = set()

@@ -103,8 +103,9 @@ class VidscoutMCP(MCPServer):
                 "Answers questions about long videos with timestamped evidence. Videos must be under: "
                 f"{roots}. Call ingest once per new video (minutes for an hour of video; progress is reported), "
                 "then browse, search, transcript, occurrences (how many times), shown_while (what was on screen while "
-                "something was said), order (which event comes first), recurrences (where a picture comes back) and "
-                "zoom_in to look, or ask for an answer with evidence spans. "
+                "something was said, what is said next, what is said and shown at a time), order (which event comes "
+                "first), recurrences (where a picture comes back) and zoom_in to look, or ask for an answer with "
+                "evidence spans. "
                 "Times are HH:MM:SS."
             ),
             log_level="WARNING",

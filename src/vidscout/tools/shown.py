@@ -1,6 +1,7 @@
-"""The `shown_while` tool: what was on screen while something was said (or at a time), and right after it.
+"""The `shown_while` tool: what was on screen and said at a moment (when some words are said, or a time).
 
-Asked with ``before``, also what was on screen in the seconds before it.
+It lists the on-screen text and visual labels then, what is said then (at a time), the new text shown right
+after and what is said next; asked with ``before``, also what was on screen in the seconds before.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ AFTER_S = 20.0
 """How far past the moment the "right after" part looks (seconds)."""
 BEFORE_S = 20.0
 """How far back from the moment the "right before" part looks (seconds)."""
+NEXT_SAID_S = 60.0
+"""How far past the moment the "said next" part looks for speech (seconds)."""
+NEXT_SAID_MAX = 2
+"""How many utterances "said next" lists: a sentence cut in two by a pause still shows the one after it."""
 
 
 class ShownWhileArgs(BaseModel):
@@ -41,17 +46,23 @@ class ShownWhileResult(BaseModel):
 
     said: str | None
     spoken: str
+    """The utterance the words were found in; at a time, what is said then ("" when nothing is)."""
     during: Moment
     after: list[tuple[float, str]] = Field(default_factory=list[tuple[float, str]])  # (time, new on-screen text)
     before: list[tuple[float, str]] | None = None
     """(last time seen, on-screen text) of the seconds before the moment, nearest first; None when not asked."""
+    said_next: list[tuple[TimeSpan, str]] = Field(default_factory=list[tuple[TimeSpan, str]])
+    """(span, text) of the first utterances that begin after the moment, within `NEXT_SAID_S`."""
 
     def to_observation(self) -> str:
         """The moment, its on-screen text and labels, then the new texts of the next seconds in time order."""
         head = (f'"{self.spoken}" is said at {format_span(self.during.span)}.' if self.said
                 else f"At {format_span(self.during.span)}:")  # fmt: skip
         shown = " | ".join(f'"{t}"' for t in self.during.text) or "no text"
-        lines = [head, f"On screen meanwhile: {shown}.", f"Seen: {self.during.visual or 'nothing recognised'}."]
+        lines = [head]
+        if not self.said:
+            lines.append(f'Said then: "{self.spoken}".' if self.spoken else "Nothing is said then.")
+        lines += [f"On screen meanwhile: {shown}.", f"Seen: {self.during.visual or 'nothing recognised'}."]
         if self.after:
             lines.append(f"New on-screen text in the next {AFTER_S:.0f} s, in order:")
             lines += [f'- {format_hms(t)} "{text}"' for t, text in self.after]
@@ -62,6 +73,11 @@ class ShownWhileResult(BaseModel):
             lines += [f'- {format_hms(t)} "{text}"' for t, text in self.before]
         elif self.before is not None:
             lines.append(f"No other on-screen text in the {BEFORE_S:.0f} s before.")
+        if self.said_next:
+            lines.append("Said next:")
+            lines += [f'- {format_hms(span.start_s)} "{text}"' for span, text in self.said_next]
+        else:
+            lines.append(f"Nothing is said in the next {NEXT_SAID_S:.0f} s.")
         return "\n".join(lines)
 
 
@@ -83,10 +99,11 @@ def _blocks(ctx: ToolContext, start_s: float, end_s: float, *, last: bool = Fals
 
 
 def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
-    """Show what was on screen while some words were said (or at a time), and what new text appeared right after.
+    """Show what was on screen while some words were said (or at a time), what appeared after, what is said next.
 
-    Give said (words someone says) or at (HH:MM:SS). Use it for "what was shown while X was said" and
-    "what appears right after X"; with before, also "what was shown right before X".
+    Give said (words someone says) or at (HH:MM:SS). Use it for "what was shown while X was said", "what
+    appears right after X", "what is said next after X" and "what is said or shown at HH:MM:SS"; with before,
+    also "what was shown right before X".
     """
     said = " ".join((args.said or "").split())
     if said:
@@ -98,7 +115,8 @@ def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
         span, spoken = found[0].span, found[0].text
     elif args.at is not None:
         start, _ = ctx.check_span(args.at, args.at + 1.0)
-        span, spoken = TimeSpan(start_s=max(0.0, start - 1.0), end_s=min(ctx.duration_s, start + 1.0)), ""
+        span = TimeSpan(start_s=max(0.0, start - 1.0), end_s=min(ctx.duration_s, start + 1.0))
+        spoken = " ".join(u.text for u in ctx.searcher.speech_in(span))
     else:
         raise ToolRetry("Give said (words someone says) or at (a time, HH:MM:SS).")
     margin = ctx.searcher.sample_period_s / 2
@@ -113,4 +131,7 @@ def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
     if args.before:
         shown = _blocks(ctx, max(0.0, span.start_s - BEFORE_S), span.start_s - margin, last=True)
         earlier = sorted(((t, text) for t, text in shown if " ".join(tokenize(text)) not in known), reverse=True)
-    return ShownWhileResult(said=said or None, spoken=spoken, during=moment, after=later, before=earlier)
+    upcoming = ctx.searcher.speech_in(TimeSpan(start_s=span.end_s, end_s=min(ctx.duration_s, span.end_s + NEXT_SAID_S)))
+    said_next = [(u.span, u.text) for u in upcoming if u.span.start_s >= span.end_s][:NEXT_SAID_MAX]
+    return ShownWhileResult(said=said or None, spoken=spoken, during=moment, after=later, before=earlier,
+                            said_next=said_next)  # fmt: skip
