@@ -99,11 +99,10 @@ def _blocks(ctx: ToolContext, start_s: float, end_s: float, *, last: bool = Fals
 
 
 def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
-    """Show what was on screen while some words were said (or at a time), what appeared after, what is said next.
+    """What was on screen (and said) at a moment, what appeared after it, and what is said next.
 
-    Give said (words someone says) or at (HH:MM:SS). Use it for "what was shown while X was said", "what
-    appears right after X", "what is said next after X" and "what is said or shown at HH:MM:SS"; with before,
-    also "what was shown right before X".
+    Give said (words someone says) or at (HH:MM:SS). For "what was shown while X was said", "what appears or is
+    said after X", "what is said or shown at HH:MM:SS"; with before, "what was shown right before X".
     """
     said = " ".join((args.said or "").split())
     if said:
