@@ -70,7 +70,8 @@ def evidence_lines(results: Sequence[object], *, said: bool = False) -> list[Evi
     """
     lines: list[EvidenceLine] = []
     ordered = [r for r in results if not hasattr(r, "hits")] + [r for r in results if hasattr(r, "hits")]
-    moments = [r for r in results if isinstance(r, ShownWhileResult) and (r.said is None or said)]
+    at_times = [r.during.span for r in results if isinstance(r, ShownWhileResult) and r.said is None]
+    said_next = said and any(isinstance(r, ShownWhileResult) and r.said for r in results)
     for r in ordered:
         if isinstance(r, OccurrencesResult):
             lines.append(EvidenceLine(span=None, kind="count", text=f'"{r.query}" occurs {len(r.items)} time(s), '
@@ -92,8 +93,10 @@ def evidence_lines(results: Sequence[object], *, said: bool = False) -> list[Evi
                       for t, text in side[:4]]  # fmt: skip
         else:
             hits: list[Hit] = list(getattr(r, "hits", []))
-            if moments:
-                hits = [h for h in hits if any(m.said is None and h.span.overlaps(m.during.span) for m in moments)]
+            if said_next:
+                hits = []
+            elif at_times:
+                hits = [h for h in hits if any(h.span.overlaps(span) for span in at_times)]
             for h in hits:
                 lines.append(EvidenceLine(span=h.at or h.span, kind=HOW_FOUND[h.kind], text=h.text, hit=h))
     seen: set[tuple[TimeSpan | None, str, str]] = set()
