@@ -45,13 +45,24 @@ from vidscout.text import normalise_words
 from vidscout.types import Answer, format_hms, parse_time
 
 QuestionKind = Literal[
-    "speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop", "at_time", "said_next"
+    "speech",
+    "text",
+    "photo",
+    "when",
+    "order",
+    "count",
+    "crossmodal",
+    "multihop",
+    "at_time",
+    "said_next",
+    "said_before",
 ]
 KINDS: tuple[QuestionKind, ...] = ("speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop")
 """The kinds a set holds by default; every number reported before `LATER_KINDS` existed is over these."""
-LATER_KINDS: tuple[QuestionKind, ...] = ("at_time", "said_next")
+LATER_KINDS: tuple[QuestionKind, ...] = ("at_time", "said_next", "said_before")
 """Kinds added later, drawn after (and independently of) the others so the first 14 questions stay the same:
-what is said or shown at a given time, and what is said next after a line. Asked for by name."""
+what is said or shown at a given time, what is said next after a line, and what is said right before one (added
+after the first two, and drawn after them). Asked for by name."""
 
 ANSWER_WORDS = 40
 """Only an answer's first words are graded, for every strategy alike (a long passage cannot win by length)."""
@@ -321,7 +332,7 @@ def fact_template(key: str) -> FactTemplate:
 
 
 def draw_questions(video: QAVideo, planted: PlantedVideo, seed: int) -> list[QAItem]:
-    """About 14 questions on ``video`` of every kind in `KINDS`, then 3 of `LATER_KINDS`.
+    """About 14 questions on ``video`` of every kind in `KINDS`, then 4 of `LATER_KINDS`.
 
     Speech facts are timed by the rendered audio.
     """
@@ -405,11 +416,12 @@ def draw_questions(video: QAVideo, planted: PlantedVideo, seed: int) -> list[QAI
 
 
 def _later_questions(facts: list[Fact], rng: random.Random, add: Callable[..., None]) -> None:
-    """The `LATER_KINDS` questions, from their own random stream: two anchored at a time, one on what is said next.
+    """The `LATER_KINDS` questions, from their own random stream: two at a time, then said next, said before.
 
     An anchored question names the middle of a line or sign, so the answer is what is said or on screen then
-    (its key words, as its own questions expect them). "Said next" names a line said once by its description and expects
-    the key words of the following line (no other speech is planted between them).
+    (its key words, as its own questions expect them). "Said next" names a line said once by its description and
+    expects the key words of the following line (no other speech is planted between them); "said before", those of
+    the line before.
     """
     lines = [f for f in facts if f.kind == "speech"]
     signs = [f for f in facts if f.kind == "text"]
@@ -422,6 +434,10 @@ def _later_questions(facts: list[Fact], rng: random.Random, add: Callable[..., N
     _, words = fact_template(g.template).asks[0]
     said = f.fill(fact_template(f.template).desc)
     add("said_next", f"What is said next, after {said} is mentioned?", expect=[[g.fill(w) for w in words]])
+    g, f = rng.choice([(g, f) for g, f in itertools.pairwise(lines) if counts[f.template] == 1])
+    _, words = fact_template(g.template).asks[0]
+    said = f.fill(fact_template(f.template).desc)
+    add("said_before", f"What is said right before {said} is mentioned?", expect=[[g.fill(w) for w in words]])
 
 
 def build_set(seeds: Sequence[int], out: Path, *, cache: Path, size: tuple[int, int] = (640, 360),
