@@ -179,6 +179,10 @@ def test_shown_while_asked_for_before_lists_what_was_on_screen_nearest_first(ctx
     assert not [line for line in lines if line.kind == "on screen right after"]  # CODE 5150 would only mislead
     plain = default_tools().call("shown_while", {"said": "train to Lisbon"}, ctx)
     assert plain.result.before is None and "before" not in plain.observation  # not asked, not listed
+    assert plain.result.said_before is None
+    assert "password" in outcome.result.said_before[0][1] and "Said just before, nearest first:" in outcome.observation
+    first = default_tools().call("shown_while", {"said": "secret password", "before": True}, ctx)
+    assert first.result.said_before == [] and "Nothing is said in the 60 s before." in first.observation
 
 
 def test_shown_while_says_what_is_said_next_and_what_is_said_and_shown_at_a_time(ctx: ToolContext) -> None:
@@ -197,6 +201,8 @@ def test_shown_while_says_what_is_said_next_and_what_is_said_and_shown_at_a_time
 def test_the_briefing_asks_for_the_moment_a_question_names_by_its_time_or_by_what_is_said_before_it() -> None:
     cases = {
         "What is said next, after the password is mentioned?": ({"said": "password"}, True),
+        "What is said right before the train is announced?": ({"said": "train", "before": True}, True),
+        "While the password is said, what is shown?": ({"said": "password"}, False),
         "Right after the password is mentioned, which room number appears on screen?": ({"said": "password"}, False),
         "What is being said at 00:00:26 in the video?": ({"at": "00:00:26"}, True),
         "What text is on screen at 00:00:18?": ({"at": "00:00:18"}, False),
@@ -247,6 +253,8 @@ def test_a_question_about_one_moment_is_answered_from_it_without_a_model_call(ct
     assert shown.answer == "GATE C35" and "not checked by a model" in (shown.check_reason or ""), shown
     after = ask("What is said next, after the secret password is mentioned?")
     assert "Lisbon" in after.answer and after.evidence[0].span.start_s == pytest.approx(24, abs=1.5), after
+    before = ask("What is said right before the train to Lisbon is mentioned?")
+    assert "password" in before.answer and before.evidence[0].span.start_s == pytest.approx(8.5, abs=1.5), before
     assert not llm.calls
     cue = moment_cue("What animal is on screen at 00:00:18?")
     moment = default_tools().call("shown_while", {"at": "00:00:18"}, ctx).result

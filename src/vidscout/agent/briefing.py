@@ -8,7 +8,8 @@ relation too, so a small planner starts from the evidence instead of having to t
 - "... (right) after X is said / shown ..." -> ``shown_while`` X (what appeared in the next seconds);
 - "... (right) before X is said / shown ..." -> ``shown_while`` X with ``before`` (what was shown in the seconds
   before);
-- "what is said next, after X is mentioned?" -> ``shown_while`` X, which also lists what is said next;
+- "what is said next, after X is mentioned?" -> ``shown_while`` X, which also lists what is said next (and,
+  with ``before``, what was said just before);
 - "what is said / on screen at 00:02:10?" -> ``shown_while`` at that time (what is said and shown then);
 - "which comes first: X or Y?", "is X before or after Y?" -> ``order`` of X and Y (`vidscout.agent.ordering`).
 
@@ -81,7 +82,7 @@ class MomentCue(BaseModel, frozen=True):
     arguments: dict[str, Any]
     why: str
     said: bool
-    """Whether the question asks what is said then (at a time) or next (after an event), not what is shown."""
+    """Whether the question asks what is said then (at a time), next or just before (an event), not what is shown."""
 
 
 def moment_cue(question: str) -> MomentCue | None:
@@ -89,7 +90,7 @@ def moment_cue(question: str) -> MomentCue | None:
 
     For ``said``, the moment's own clause ("after the train to Lisbon is mentioned") is set aside first: "What is
     said next, after X is mentioned?" asks for speech, "Right after X is mentioned, which sign appears?" for text.
-    Only the time and "after" cues can ask for speech (what is said then, what is said next).
+    "While" cannot ask for speech (what is said while something is said is the thing itself).
     """
     rest = question
     for _, pattern, _, _ in _MOMENT_CUES:
@@ -99,7 +100,7 @@ def moment_cue(question: str) -> MomentCue | None:
     for kind, pattern, why, extra in _MOMENT_CUES:
         if (m := pattern.search(question)) and (event := _phrase(m.group("event"))):
             return MomentCue(kind=kind, arguments={"said": event, **extra}, why=f"{why} {event}",
-                             said=speech and kind == "after")  # fmt: skip
+                             said=speech and kind != "while")  # fmt: skip
     m = _AT_TIME.search(question)
     if m and (m.group("h") or _VIDEO_TIME.search(question)) and not asks_when(question):
         at = m.group("t")

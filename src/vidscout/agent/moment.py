@@ -1,7 +1,8 @@
 """Questions about one moment, answered by what is there without a model call.
 
 "What is said at 00:02:10?" is answered by the speech at that time, "What text is on screen at 00:02:10?" by the
-on-screen text then, and "What is said next, after X is mentioned?" by the first utterance after X: the
+on-screen text then, "What is said next, after X is mentioned?" by the first utterance after X (and "right
+before X" by the last one before it): the
 briefing's `shown_while` call (`vidscout.agent.briefing.moment_cue`) has already looked, and a model choosing
 among those lines can only pick a worse one. A question that asks anything else about the moment ("What animal is
 on screen at ...?"), a moment with nothing of the kind asked, and multiple choice go on to the reader.
@@ -43,6 +44,9 @@ def moment_answer(
     elif cue.kind == "after" and cue.said and result.said_next:
         span, answer = result.said_next[0]
         how = "said next"
+    elif cue.kind == "before" and cue.said and result.said_before:
+        span, answer = result.said_before[0]
+        how = "said just before"
     else:
         return None
     why = f"{how} at {format_span(span)}"

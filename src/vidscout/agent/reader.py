@@ -53,7 +53,7 @@ class EvidenceLine(BaseModel, frozen=True):
 
 
 _RELATION_KINDS = frozenset({"count", "on screen meanwhile", "on screen right after", "on screen right before",
-                             "said then", "on screen then", "said next"})  # fmt: skip
+                             "said then", "on screen then", "said next", "said just before"})  # fmt: skip
 """Lines the relation tools produced for the question's own cue: relevant by construction, not by shared words."""
 
 
@@ -61,17 +61,17 @@ def evidence_lines(results: Sequence[object], *, said: bool = False) -> list[Evi
     """The briefing's tool results as evidence lines, the relation tools' first, then the search hits.
 
     The relation tools answer the question's own cue (a count, what was on screen while), so they lead. With
-    ``said`` (the question asks what is said then or next, `vidscout.agent.briefing.MomentCue`), a moment gives its
-    speech instead of its on-screen text.
+    ``said`` (the question asks what is said then, next or just before, `vidscout.agent.briefing.MomentCue`), a
+    moment gives its speech instead of its on-screen text.
 
     A question about one moment is answered by what is there: asked what is said or shown at a time, only the
-    hits at that time are kept; asked what is said next after a line, none are (a hit found by the question's
-    words is the line itself, or speech from elsewhere in the video).
+    hits at that time are kept; asked what is said next after a line (or just before it), none are (a hit found by
+    the question's words is the line itself, or speech from elsewhere in the video).
     """
     lines: list[EvidenceLine] = []
     ordered = [r for r in results if not hasattr(r, "hits")] + [r for r in results if hasattr(r, "hits")]
     at_times = [r.during.span for r in results if isinstance(r, ShownWhileResult) and r.said is None]
-    said_next = said and any(isinstance(r, ShownWhileResult) and r.said for r in results)
+    beside = said and any(isinstance(r, ShownWhileResult) and r.said for r in results)
     for r in ordered:
         if isinstance(r, OccurrencesResult):
             lines.append(EvidenceLine(span=None, kind="count", text=f'"{r.query}" occurs {len(r.items)} time(s), '
@@ -81,8 +81,9 @@ def evidence_lines(results: Sequence[object], *, said: bool = False) -> list[Evi
             then = [r.spoken] if said else r.during.text
             lines += [EvidenceLine(span=r.during.span, kind="said then" if said else "on screen then", text=t)
                       for t in then if t]  # fmt: skip
-        elif isinstance(r, ShownWhileResult) and said:  # what is said next: the line itself would only mislead
-            lines += [EvidenceLine(span=span, kind="said next", text=text) for span, text in r.said_next[:1]]
+        elif isinstance(r, ShownWhileResult) and said:  # said next or just before: the line itself would mislead
+            side, kind = (r.said_next, "said next") if r.said_before is None else (r.said_before, "said just before")
+            lines += [EvidenceLine(span=span, kind=kind, text=text) for span, text in side[:1]]
         elif isinstance(r, ShownWhileResult):
             if r.spoken:
                 lines.append(EvidenceLine(span=r.during.span, kind="said", text=r.spoken))
@@ -93,7 +94,7 @@ def evidence_lines(results: Sequence[object], *, said: bool = False) -> list[Evi
                       for t, text in side[:4]]  # fmt: skip
         else:
             hits: list[Hit] = list(getattr(r, "hits", []))
-            if said_next:
+            if beside:  # what is said next or just before
                 hits = []
             elif at_times:
                 hits = [h for h in hits if any(h.span.overlaps(span) for span in at_times)]

@@ -1,7 +1,8 @@
 """The `shown_while` tool: what was on screen and said at a moment (when some words are said, or a time).
 
 It lists the on-screen text and visual labels then, what is said then (at a time), the new text shown right
-after and what is said next; asked with ``before``, also what was on screen in the seconds before.
+after and what is said next; asked with ``before``, also what was on screen in the seconds before and what was
+said just before.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ AFTER_S = 20.0
 BEFORE_S = 20.0
 """How far back from the moment the "right before" part looks (seconds)."""
 NEXT_SAID_S = 60.0
-"""How far past the moment the "said next" part looks for speech (seconds)."""
+"""How far past (or, asked for before, back from) the moment the "said next" part looks for speech (seconds)."""
 NEXT_SAID_MAX = 2
-"""How many utterances "said next" lists: a sentence cut in two by a pause still shows the one after it."""
+"""How many utterances "said next" (and "said just before") lists: a sentence cut in two by a pause still shows the
+one after (or before) it."""
 
 
 class ShownWhileArgs(BaseModel):
@@ -30,7 +32,9 @@ class ShownWhileArgs(BaseModel):
 
     said: str | None = Field(default=None, description="Words someone says; the tool finds when they are said.")
     at: Seconds | None = Field(default=None, description="Or a time, HH:MM:SS, instead of words.")
-    before: bool = Field(default=False, description="Also list the on-screen text of the 20 s before the moment.")
+    before: bool = Field(
+        default=False, description="Also list the on-screen text of the 20 s before the moment, and what was said."
+    )
 
 
 class Moment(BaseModel, frozen=True):
@@ -53,6 +57,8 @@ class ShownWhileResult(BaseModel):
     """(last time seen, on-screen text) of the seconds before the moment, nearest first; None when not asked."""
     said_next: list[tuple[TimeSpan, str]] = Field(default_factory=list[tuple[TimeSpan, str]])
     """(span, text) of the first utterances that begin after the moment, within `NEXT_SAID_S`."""
+    said_before: list[tuple[TimeSpan, str]] | None = None
+    """(span, text) of the last utterances that end before the moment, nearest first; None when not asked."""
 
     def to_observation(self) -> str:
         """The moment, its on-screen text and labels, then the new texts of the next seconds in time order."""
@@ -73,6 +79,11 @@ class ShownWhileResult(BaseModel):
             lines += [f'- {format_hms(t)} "{text}"' for t, text in self.before]
         elif self.before is not None:
             lines.append(f"No other on-screen text in the {BEFORE_S:.0f} s before.")
+        if self.said_before:
+            lines.append("Said just before, nearest first:")
+            lines += [f'- {format_hms(span.start_s)} "{text}"' for span, text in self.said_before]
+        elif self.said_before is not None:
+            lines.append(f"Nothing is said in the {NEXT_SAID_S:.0f} s before.")
         if self.said_next:
             lines.append("Said next:")
             lines += [f'- {format_hms(span.start_s)} "{text}"' for span, text in self.said_next]
@@ -99,10 +110,10 @@ def _blocks(ctx: ToolContext, start_s: float, end_s: float, *, last: bool = Fals
 
 
 def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
-    """What was on screen (and said) at a moment, what appeared after it, and what is said next.
+    """What was on screen (and said) at a moment, what appeared after it, what is said next.
 
     Give said (words someone says) or at (HH:MM:SS). For "what was shown while X was said", "what appears or is
-    said after X", "what is said or shown at HH:MM:SS"; with before, "what was shown right before X".
+    said after X", "what is said or shown at HH:MM:SS"; with before, "what was shown or said before X".
     """
     said = " ".join((args.said or "").split())
     if said:
@@ -126,11 +137,13 @@ def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
     later = [(t, text) for t, text in _blocks(ctx, span.end_s + margin, span.end_s + AFTER_S)
              if " ".join(tokenize(text)) not in known]  # fmt: skip
     moment = Moment(span=span, text=[t for _, t in during], visual=visual)
-    earlier = None
+    earlier = said_before = None
     if args.before:
         shown = _blocks(ctx, max(0.0, span.start_s - BEFORE_S), span.start_s - margin, last=True)
         earlier = sorted(((t, text) for t, text in shown if " ".join(tokenize(text)) not in known), reverse=True)
+        past = ctx.searcher.speech_in(TimeSpan(start_s=max(0.0, span.start_s - NEXT_SAID_S), end_s=span.start_s))
+        said_before = [(u.span, u.text) for u in reversed(past) if u.span.end_s <= span.start_s][:NEXT_SAID_MAX]
     upcoming = ctx.searcher.speech_in(TimeSpan(start_s=span.end_s, end_s=min(ctx.duration_s, span.end_s + NEXT_SAID_S)))
     said_next = [(u.span, u.text) for u in upcoming if u.span.start_s >= span.end_s][:NEXT_SAID_MAX]
     return ShownWhileResult(said=said or None, spoken=spoken, during=moment, after=later, before=earlier,
-                            said_next=said_next)  # fmt: skip
+                            said_next=said_next, said_before=said_before)  # fmt: skip
