@@ -8,8 +8,9 @@ relation too, so a small planner starts from the evidence instead of having to t
 - "... (right) after X is said / shown ..." -> ``shown_while`` X (what appeared in the next seconds);
 - "... (right) before X is said / shown ..." -> ``shown_while`` X with ``before`` (what was shown in the seconds
   before);
-- "what is said next, after X is mentioned?" -> ``shown_while`` X, which also lists what is said next (and,
-  with ``before``, what was said just before);
+- "what is said next, after X is mentioned?" -> ``shown_while`` X, which also lists what is said next;
+- "what is said right before X is mentioned?" -> ``shown_while`` X with ``before``, which also lists what was said
+  just before;
 - "what is said / on screen at 00:02:10?" -> ``shown_while`` at that time (what is said and shown then);
 - "which comes first: X or Y?", "is X before or after Y?" -> ``order`` of X and Y (`vidscout.agent.ordering`).
 

@@ -44,19 +44,8 @@ from vidscout.media.planted import (
 from vidscout.text import normalise_words
 from vidscout.types import Answer, format_hms, parse_time
 
-QuestionKind = Literal[
-    "speech",
-    "text",
-    "photo",
-    "when",
-    "order",
-    "count",
-    "crossmodal",
-    "multihop",
-    "at_time",
-    "said_next",
-    "said_before",
-]
+QuestionKind = Literal["speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop", "at_time",
+                       "said_next", "said_before"]  # fmt: skip
 KINDS: tuple[QuestionKind, ...] = ("speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop")
 """The kinds a set holds by default; every number reported before `LATER_KINDS` existed is over these."""
 LATER_KINDS: tuple[QuestionKind, ...] = ("at_time", "said_next", "said_before")
