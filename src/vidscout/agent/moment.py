@@ -4,8 +4,8 @@
 on-screen text then, "What is said next, after X is mentioned?" by the first utterance after X, and "What is said
 right before X is mentioned?" by the last one before it. The briefing's `shown_while` call
 (`vidscout.agent.briefing.moment_cue`) has already looked, and a model choosing among those lines can only pick a
-worse one. A question that asks anything else about the moment ("What animal is
-on screen at ...?"), a moment with nothing of the kind asked, and multiple choice go on to the reader.
+worse one. A question that asks anything else about the moment ("What animal is on screen at ...?"), a moment
+with nothing of the kind asked, and multiple choice go on to the reader.
 """
 
 from __future__ import annotations

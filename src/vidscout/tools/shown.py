@@ -92,6 +92,11 @@ class ShownWhileResult(BaseModel):
         return "\n".join(lines)
 
 
+def _words(text: str) -> str:
+    """A text block's words, for telling the same text read twice from a new one."""
+    return " ".join(tokenize(text))
+
+
 def _blocks(ctx: ToolContext, start_s: float, end_s: float, *, last: bool = False) -> list[tuple[float, str]]:
     """(first time, text) of each distinct text block on the keyframes in [start_s, end_s), in time order.
 
@@ -103,7 +108,7 @@ def _blocks(ctx: ToolContext, start_s: float, end_s: float, *, last: bool = Fals
     first: dict[str, tuple[float, str]] = {}
     for t in sorted(frames):
         for text, _ in text_blocks(frames[t]):
-            key = " ".join(tokenize(text)) or text
+            key = _words(text) or text
             if last or key not in first:
                 first[key] = (t, text)
     return sorted(first.values())
@@ -133,14 +138,14 @@ def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
     during = _blocks(ctx, span.start_s - margin, span.end_s + margin)
     labels = [row.labels for row in ctx.store.tag_rows(span.start_s - margin, span.end_s + margin)]
     visual = summarise_tags([[list(pair) for pair in tags] for tags in labels], top=4)
-    known = {" ".join(tokenize(t)) for _, t in during}
+    known = {_words(t) for _, t in during}
     later = [(t, text) for t, text in _blocks(ctx, span.end_s + margin, span.end_s + AFTER_S)
-             if " ".join(tokenize(text)) not in known]  # fmt: skip
+             if _words(text) not in known]  # fmt: skip
     moment = Moment(span=span, text=[t for _, t in during], visual=visual)
     earlier = said_before = None
     if args.before:
         shown = _blocks(ctx, max(0.0, span.start_s - BEFORE_S), span.start_s - margin, last=True)
-        earlier = sorted(((t, text) for t, text in shown if " ".join(tokenize(text)) not in known), reverse=True)
+        earlier = sorted(((t, text) for t, text in shown if _words(text) not in known), reverse=True)
         past = ctx.searcher.speech_in(TimeSpan(start_s=max(0.0, span.start_s - NEXT_SAID_S), end_s=span.start_s))
         said_before = [(u.span, u.text) for u in reversed(past) if u.span.end_s <= span.start_s][:NEXT_SAID_MAX]
     upcoming = ctx.searcher.speech_in(TimeSpan(start_s=span.end_s, end_s=min(ctx.duration_s, span.end_s + NEXT_SAID_S)))
