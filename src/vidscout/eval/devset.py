@@ -45,13 +45,14 @@ from vidscout.text import normalise_words
 from vidscout.types import Answer, format_hms, parse_time
 
 QuestionKind = Literal["speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop", "at_time",
-                       "said_next", "said_before"]  # fmt: skip
+                       "said_next", "said_before", "stated_time"]  # fmt: skip
 KINDS: tuple[QuestionKind, ...] = ("speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop")
 """The kinds a set holds by default; every number reported before `LATER_KINDS` existed is over these."""
-LATER_KINDS: tuple[QuestionKind, ...] = ("at_time", "said_next", "said_before")
+LATER_KINDS: tuple[QuestionKind, ...] = ("at_time", "said_next", "said_before", "stated_time")
 """Kinds added later, drawn after (and independently of) the others so the first 14 questions stay the same:
 what is said or shown at a given time, what is said next after a line, and what is said right before one (added
-after the first two, and drawn after them). Asked for by name."""
+after the first two, and drawn after them); when something the speech dates happens ("When will Doctor Rossi
+arrive?": the day said, not the time in the video; added last, from its own random stream). Asked for by name."""
 
 ANSWER_WORDS = 40
 """Only an answer's first words are graded, for every strategy alike (a long passage cannot win by length)."""
@@ -401,6 +402,7 @@ def draw_questions(video: QAVideo, planted: PlantedVideo, seed: int) -> list[QAI
         question = f"Right after {said} is mentioned, which {fact_template(g.template).noun} appears on screen?"
         add("multihop", question, expect=[[g.fill(w) for w in words]])
     _later_questions(facts, random.Random(seed * 7919 + 2), add)
+    _stated_time_questions(facts, random.Random(seed * 7919 + 3), add)
     return items
 
 
@@ -427,6 +429,28 @@ def _later_questions(facts: list[Fact], rng: random.Random, add: Callable[..., N
     _, words = fact_template(g.template).asks[0]
     said = f.fill(fact_template(f.template).desc)
     add("said_before", f"What is said right before {said} is mentioned?", expect=[[g.fill(w) for w in words]])
+
+
+STATED_TIME_ASKS = {
+    "doctor": ("When will Doctor {name} arrive?", ("{day}",)),
+    "museum": ("When does the museum close early?", ("{day}",)),
+    "bakery": ("What time does the {a} bakery open?", ("{num}", "30")),
+    "fountain": ("When is the meeting at the {a} fountain?", ("{num}",)),
+}
+"""A "when" question per spoken fact that states a day or an hour, in words its other questions do not use."""
+
+
+def _stated_time_questions(facts: list[Fact], rng: random.Random, add: Callable[..., None]) -> None:
+    """Up to two `STATED_TIME_ASKS` questions, about lines said once whose template states a day or an hour.
+
+    The question says nothing of the video, so the answer is the day or hour the line states; a time in the video
+    is not one.
+    """
+    lines = [f for f in facts if f.kind == "speech" and f.template in STATED_TIME_ASKS]
+    once = [f for f in lines if sum(g.template == f.template for g in lines) == 1]
+    for f in rng.sample(once, k=min(2, len(once))):
+        question, words = STATED_TIME_ASKS[f.template]
+        add("stated_time", f.fill(question), expect=[[f.fill(w) for w in words]])
 
 
 def build_set(seeds: Sequence[int], out: Path, *, cache: Path, size: tuple[int, int] = (640, 360),
