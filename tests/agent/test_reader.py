@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from vidscout.agent.briefing import briefing_calls
-from vidscout.agent.reader import EvidenceLine, Reading, evidence_lines, read
+from vidscout.agent.reader import EvidenceLine, Reading, asks_video_time, asks_when, evidence_lines, read
 from vidscout.models.testing import ScriptedLLM
 from vidscout.retrieval.search import Hit
 from vidscout.tools.search import SearchResult
@@ -35,6 +35,27 @@ def test_a_written_answer_holds_only_on_its_line() -> None:
     assert made_up.answer is None and "not on the line" in made_up.why
     none = _read({"line": 0, "answer": ""}, "On which day does the museum close early?")
     assert none.answer is None and none.line is None
+
+
+def test_a_when_question_about_a_time_the_video_states_keeps_it_and_says_where_it_is_stated() -> None:
+    stated = "When does the museum close early?"
+    assert asks_when(stated) and not asks_video_time(stated)
+    for question in ("At what time in the video is the museum mentioned?", "When is the train announced?",
+                     "When does the gate sign appear?", "What time is the code shown on screen?"):  # fmt: skip
+        assert asks_video_time(question), question
+    llm = ScriptedLLM([json.dumps({"line": 3, "answer": "Monday"})])
+    kept = read(stated, LINES, llm)
+    assert kept.answer == "Monday (at 00:01:30 in the video)" and kept.words == ("monday",), kept
+    assert "copy the time or day that line states" in str(llm.calls[0][0][0].content)
+    moved = _read({"line": 1, "answer": "Monday"}, stated)  # the time is that of the line that holds it
+    assert moved.answer == "Monday (at 00:01:30 in the video)" and moved.line == LINES[2], moved
+    for reply in ({"line": 3, "answer": ""}, {"line": 3, "answer": "00:01:30-00:01:36"}):  # no day copied
+        whole = _read(reply, stated)
+        assert whole.answer == "At 00:01:30: The museum closes early on Monday.", whole
+    llm = ScriptedLLM([json.dumps({"line": 3, "answer": "Monday"})])
+    in_video = read("At what time in the video is the museum closing mentioned?", LINES, llm)
+    assert in_video.answer == "At 00:01:30: Monday", in_video
+    assert "the answer is that line's time" in str(llm.calls[0][0][0].content)
 
 
 def test_a_line_shares_the_kind_of_thing_it_holds_with_the_question() -> None:

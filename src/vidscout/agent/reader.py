@@ -32,9 +32,27 @@ _CLOCK = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _VAGUE = frozenset(tokenize("video clip said mentioned shown screen appear written displayed time name number first"))
 
 
+_OF_THE_VIDEO = re.compile(
+    r"\b(?:video|clip|film|movie|footage|recording|scene|screen|on-screen|speaker|narrator|mention\w*|said|says?|"
+    r"spoken|speak\w*|talk\w*|discuss\w*|announc\w*|heard|hear|shown|shows?|showing|appear\w*|visible|seen|see|"
+    r"displayed|written|read)\b",
+    re.I,
+)
+"""Words by which a when-question asks about the video itself: something said, shown or seen in it."""
+
+
 def asks_when(question: str) -> bool:
-    """Whether the question asks for a time in the video ("When ...", "At what time ...")."""
+    """Whether the question asks when ("When ...", "At what time ..."): a time in the video, or one it states."""
     return bool(_WHEN.search(question))
+
+
+def asks_video_time(question: str) -> bool:
+    """Whether the question asks for a time in the video: it asks when something is said, shown or seen in it.
+
+    "When does the bakery open?" does not: its answer may be the hour the video states, so the reader is told to
+    copy a stated time or day first (`read`).
+    """
+    return asks_when(question) and bool(_OF_THE_VIDEO.search(question))
 
 
 class EvidenceLine(BaseModel, frozen=True):
@@ -145,7 +163,9 @@ def read(
     if not lines:
         return Reading(answer=None, why="the briefing found nothing")
     when = asks_when(question)
-    prompt = render("agent_reader", question=question, options=list(options), when=when,
+    in_video = asks_video_time(question)
+    prompt = render("agent_reader", question=question, options=list(options),
+                    when="video" if in_video else "stated" if when else "",
                     lines=[line.render(i) for i, line in enumerate(lines, start=1)])  # fmt: skip
     reply = llm.complete(
         [ChatMessage(role="user", content=prompt)],
@@ -165,8 +185,6 @@ def read(
         letter = data.get("option")
         return _check_option(question, letter if isinstance(letter, str) else None, line, options)
     answer = " ".join(str(data.get("answer", "")).split())
-    if when and line.span is not None and not _CLOCK.search(answer):
-        answer = f"At {format_hms(line.span.start_s)}: {answer}" if answer else f"At {format_hms(line.span.start_s)}"
     asked = set(tokenize(question))
     own = _own_words(_CLOCK.sub(" ", answer), asked)
     if answer and own and not _holds(line, own):
@@ -175,12 +193,22 @@ def read(
         if len(holding) == 1:
             line = holding[0]
     held = set(search_words(line.text))  # "phone number" is on "Call 822-7294"
-    if not answer or (own and not _holds(line, own)):
+    if own and not _holds(line, own):
         return Reading(answer=None, line=line, why=f'the answer "{answer}" is not on the line it names')
     if not when and not own:
         return Reading(answer=None, line=line, why=f'the answer "{answer}" adds nothing to the question')
     if line.kind not in _RELATION_KINDS and not (asked - _VAGUE) & held:
         return Reading(answer=None, line=line, why="the line it names shares no word with the question")
+    if when and line.span is not None:
+        at = format_hms(line.span.start_s)
+        if not in_video and not own:  # no time or day copied from the line: the line itself, and where it is
+            answer = f"At {at}: {line.text}"
+        elif not in_video:  # the time or day the line states, then where the video states it
+            answer = f"{answer} (at {at} in the video)"
+        elif not _CLOCK.search(answer):  # the time of the line it is on
+            answer = f"At {at}: {answer}" if answer else f"At {at}"
+    if not answer:
+        return Reading(answer=None, line=line, why="the reader gave no answer")
     return Reading(answer=answer, line=line, words=tuple(own))
 
 
