@@ -90,20 +90,6 @@ def test_rrf_by_clip_merges_modalities_and_keeps_the_evidence() -> None:
     assert clip_key(doc(1, 0, 1)) == ("doc", 1)
 
 
-def test_rrf_by_clip_shows_the_item_the_rankings_favour_most() -> None:
-    # Meaning put the clip's speech first and its sign third; words found only the sign. The sign is shown.
-    speech = doc(7, 30, 60, clip=2, text="Meet me at three o'clock.")
-    sign = doc(8, 30, 60, clip=2, kind="ocr", text="Call 118-1938")
-    words = sign.model_copy(update={"source": "bm25"})
-    fused = reciprocal_rank_fusion([[speech, doc(9, 0, 10, clip=0), sign], [words]], key=clip_key)
-    top = fused[0]
-    assert (top.clip, top.kind, top.doc_id, top.text) == (2, "ocr", 8, "Call 118-1938"), top
-    assert top.score == pytest.approx(1 / 61 + 1 / 61)  # the clip's score counts its best rank per ranking only
-    assert top.sources == ("bm25", "text")
-    alone = reciprocal_rank_fusion([[speech, sign]], key=clip_key)[0]  # one ranking: its first item
-    assert alone.doc_id == 7
-
-
 def test_rrf_ties_break_by_time() -> None:
     late, early = doc(1, 50, 60), doc(2, 0, 10)
     assert [h.doc_id for h in reciprocal_rank_fusion([[late], [early]])] == [2, 1]

@@ -83,12 +83,9 @@ def reciprocal_rank_fusion(
         key: Which hits are the same result (`hit_key`: same doc/frame; `clip_key`: same clip).
 
     Returns:
-        Fused hits, best first (ties: earlier in time). Each is the contributor whose item the
-        rankings favour most (its weighted shares summed over every ranking, counted even where
-        another item of the same key ranked higher; then the largest single share), re-labelled
-        ``source="fused"``, with the union of contributors' spans, the best doc id, frame id and
-        text among them, and ``sources`` listing the rankers. So a clip whose speech the dense
-        ranker put first and whose sign both rankers found shows the sign.
+        Fused hits, best first (ties: earlier in time). Each is the contributor with the largest
+        weighted share, re-labelled ``source="fused"``, with the union of contributors' spans, the
+        best doc id, frame id and text among them, and ``sources`` listing the rankers.
 
     Raises:
         ValueError: ``weights`` does not have one entry per ranking, or one is negative.
@@ -100,26 +97,19 @@ def reciprocal_rank_fusion(
         raise ValueError(f"weights must be non-negative, got {ws}")
     totals: dict[Hashable, float] = {}
     shares: dict[Hashable, list[tuple[float, int, Hit]]] = {}
-    favour: dict[Hashable, float] = {}  # each item's shares over every ranking, by `hit_key`
     for r, (ranking, w) in enumerate(zip(rankings, ws, strict=True)):
         if w == 0:
             continue
         seen: set[Hashable] = set()
-        items: set[Hashable] = set()
         for rank, hit in enumerate(ranking, start=1):
-            share = w / (k + rank)
-            if (item := hit_key(hit)) not in items:
-                items.add(item)
-                favour[item] = favour.get(item, 0.0) + share
             hk = key(hit)
             if hk in seen:
                 continue
             seen.add(hk)
+            share = w / (k + rank)
             totals[hk] = totals.get(hk, 0.0) + share
             shares.setdefault(hk, []).append((share, r, hit))
-    fused = [
-        _merge(sorted(shares[hk], key=lambda s: (-favour[hit_key(s[2])], -s[0], s[1])), totals[hk]) for hk in totals
-    ]
+    fused = [_merge(sorted(shares[hk], key=lambda s: (-s[0], s[1])), totals[hk]) for hk in totals]
     return sorted(fused, key=lambda h: (-h.score, h.span.start_s, h.span.end_s))
 
 
