@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from vidscout.agent.briefing import briefing_calls, moment_cue
 from vidscout.agent.moment import moment_answer
 from vidscout.agent.ordering import order_answer, order_question
-from vidscout.agent.reader import EvidenceLine, asks_video_time, asks_when, evidence_lines, read
+from vidscout.agent.reader import EvidenceLine, asks_when, evidence_lines, read, when_asked
 from vidscout.agent.trace import (
     AnswerStep,
     ErrorStep,
@@ -428,9 +428,8 @@ class _Run:
 
     def brief(self) -> Iterator[Step]:
         """The retrieval-first calls (`vidscout.agent.briefing`), folded into the first user message."""
-        stated = asks_when(self.question) and not asks_video_time(self.question)  # "When does the bakery open?"
         first = render("agent_question", question=self.question, options=self.letters, max_steps=self.opts.max_steps,
-                       when="stated" if stated else "")  # fmt: skip
+                       when=when_asked(self.question))  # fmt: skip
         parts: list[str] = []
         results: list[object] = []
         if self.opts.initial_search:

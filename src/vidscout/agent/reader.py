@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -53,6 +53,15 @@ def asks_video_time(question: str) -> bool:
     copy a stated time or day first (`read`).
     """
     return asks_when(question) and bool(_OF_THE_VIDEO.search(question))
+
+
+def when_asked(question: str) -> Literal["video", "stated", ""]:
+    """Which "when" the question asks, as the reader's and the planner's prompts take it.
+
+    "video": a time in the video (`asks_video_time`); "stated": another when-question, whose answer is the time or
+    day the video states, if any; "": not a when-question.
+    """
+    return "video" if asks_video_time(question) else "stated" if asks_when(question) else ""
 
 
 class EvidenceLine(BaseModel, frozen=True):
@@ -162,10 +171,9 @@ def read(
     """
     if not lines:
         return Reading(answer=None, why="the briefing found nothing")
-    when = asks_when(question)
-    in_video = asks_video_time(question)
-    prompt = render("agent_reader", question=question, options=list(options),
-                    when="video" if in_video else "stated" if when else "",
+    asked_when = when_asked(question)
+    when, in_video = bool(asked_when), asked_when == "video"
+    prompt = render("agent_reader", question=question, options=list(options), when=asked_when,
                     lines=[line.render(i) for i, line in enumerate(lines, start=1)])  # fmt: skip
     reply = llm.complete(
         [ChatMessage(role="user", content=prompt)],
