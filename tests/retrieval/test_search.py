@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from vidscout.models.base import Word
+from vidscout.retrieval.hybrid import SearchOptions
 from vidscout.retrieval.search import (
     Hit,
     HitKind,
@@ -88,6 +89,23 @@ def test_rrf_by_clip_merges_modalities_and_keeps_the_evidence() -> None:
     # A frame-only clip keeps the frame's own span, and hits without a clip fall back to the item.
     assert fused[1].span == span(100, 102)
     assert clip_key(doc(1, 0, 1)) == ("doc", 1)
+
+
+def test_search_s_default_fusion_keeps_a_clip_both_text_rankers_put_first_in_the_top_six() -> None:
+    # Twelve clips of visual labels that every ranker lists (the frame ranker lists nearly every clip), and one sign
+    # both text rankers put first but no frame matches ("SALE 70% OFF" for "How big is the discount?").
+    sign = doc(0, 0, 8, clip=0, kind="ocr")
+    labels = [doc(c, 10 * c, 10 * c + 8, clip=c, kind="visual") for c in range(1, 13)]
+    words = [h.model_copy(update={"source": "bm25"}) for h in [sign, *labels]]
+    frames = [frame(c, 10.0 * c, clip=c) for c in range(1, 13)]
+    o = SearchOptions()
+    rankings, weights = [[sign, *labels], words, frames], [o.text_weight, o.bm25_weight, o.frame_weight]
+
+    def place(k: float) -> int:
+        return [h.clip for h in reciprocal_rank_fusion(rankings, k=k, weights=weights, key=clip_key)].index(0)
+
+    assert place(o.rrf_k) < 6
+    assert place(60.0) == 12  # at k = 60, being listed by all three rankers beat being first in two
 
 
 def test_rrf_ties_break_by_time() -> None:
