@@ -247,7 +247,7 @@ class SegmentSearcher:
             rankings, k=o.rrf_k, weights=weights, key=clip_key if o.fuse_by == "clip" else hit_key
         )
         terms = tokenize(query)
-        return [self.locate(h, terms) for h in diversify(fused, min_gap_s=o.min_gap_s, top_k=top_k)]
+        return [self._located(h, terms) for h in diversify(fused, min_gap_s=o.min_gap_s, top_k=top_k)]
 
     # --- single rankers ----------------------------------------------------------------------
 
@@ -383,6 +383,16 @@ class SegmentSearcher:
         times = [t for t, n in scores.items() if n == top]
         span = TimeSpan(start_s=min(times), end_s=min(hit.span.end_s, max(times) + self.sample_period_s))
         return hit.model_copy(update={"at": span})
+
+    def _located(self, hit: Hit, terms: Sequence[str]) -> Hit:
+        """``hit`` and its ``others`` located (`locate`), keeping only the others that hold one of ``terms``.
+
+        A clip's other document found by the dense ranker alone may share no word with the query ("ROOM 890" for
+        "the number to call"): shown beside the hit, it would only be one more line to read past.
+        """
+        wanted = set(terms)
+        others = tuple(self.locate(x, terms) for x in hit.others if wanted & set(search_words(x.text)))
+        return self.locate(hit, terms).model_copy(update={"others": others})
 
     @cached_property
     def _speakers(self) -> dict[int, str]:

@@ -179,6 +179,10 @@ class LibrarySearcher:
         local = {
             "doc_id": split_id(hit.doc_id)[1] if hit.doc_id is not None else None,
             "frame_id": split_id(hit.frame_id)[1] if hit.frame_id is not None else None,
+            "others": tuple(
+                x.model_copy(update={"doc_id": split_id(x.doc_id)[1] if x.doc_id is not None else None})
+                for x in hit.others
+            ),
         }
         named = {"video": video.path, "video_name": video.name, "video_key": video.key}
         return LibraryHit.model_validate({**dict(hit), **local, **named})

@@ -28,6 +28,11 @@ HOW_FOUND: dict[HitKind, str] = {"speech": "said", "ocr": "on screen", "visual":
 HitKey = Callable[["Hit"], Hashable]
 """Decides which hits of different rankings are the same result when fusing."""
 
+MAX_OTHERS = 2
+"""Most other documents a fused hit carries (`Hit.others`)."""
+
+_WORDED: frozenset[HitKind] = frozenset({"speech", "ocr"})
+
 
 class Hit(BaseModel, frozen=True):
     """One ranked piece of evidence with its place in the video."""
@@ -47,6 +52,12 @@ class Hit(BaseModel, frozen=True):
     )
     sources: tuple[HitSource, ...] = Field(
         default=(), description="For fused hits: the rankers that found it, strongest first."
+    )
+    others: tuple[Hit, ...] = Field(
+        default=(),
+        description="For hits fused by clip: the clip's other speech and on-screen text documents the rankers "
+        "found, strongest first (at most `MAX_OTHERS`). ``text`` is the strongest contributor's alone, so a clip "
+        "ranked by its visual tags still shows the words said or shown in it.",
     )
 
 
@@ -85,7 +96,9 @@ def reciprocal_rank_fusion(
     Returns:
         Fused hits, best first (ties: earlier in time). Each is the contributor with the largest
         weighted share, re-labelled ``source="fused"``, with the union of contributors' spans, the
-        best doc id, frame id and text among them, and ``sources`` listing the rankers.
+        best doc id, frame id and text among them, ``sources`` listing the rankers, and ``others``:
+        the speech and on-screen text documents of the same key other than its own, by their best
+        share (any rank of any ranking counts there, not only the key's best in each).
 
     Raises:
         ValueError: ``weights`` does not have one entry per ranking, or one is negative.
@@ -97,25 +110,33 @@ def reciprocal_rank_fusion(
         raise ValueError(f"weights must be non-negative, got {ws}")
     totals: dict[Hashable, float] = {}
     shares: dict[Hashable, list[tuple[float, int, Hit]]] = {}
+    members: dict[Hashable, list[tuple[float, int, Hit]]] = {}
     for r, (ranking, w) in enumerate(zip(rankings, ws, strict=True)):
         if w == 0:
             continue
         seen: set[Hashable] = set()
         for rank, hit in enumerate(ranking, start=1):
             hk = key(hit)
+            share = w / (k + rank)
+            members.setdefault(hk, []).append((share, r, hit))
             if hk in seen:
                 continue
             seen.add(hk)
-            share = w / (k + rank)
             totals[hk] = totals.get(hk, 0.0) + share
             shares.setdefault(hk, []).append((share, r, hit))
-    fused = [_merge(sorted(shares[hk], key=lambda s: (-s[0], s[1])), totals[hk]) for hk in totals]
+    fused = [_merge(sorted(shares[hk], key=lambda s: (-s[0], s[1])), totals[hk], members[hk]) for hk in totals]
     return sorted(fused, key=lambda h: (-h.score, h.span.start_s, h.span.end_s))
 
 
-def _merge(contributors: Sequence[tuple[float, int, Hit]], score: float) -> Hit:
-    """One fused hit from its contributors, strongest first."""
+def _merge(contributors: Sequence[tuple[float, int, Hit]], score: float,
+           members: Sequence[tuple[float, int, Hit]] = ()) -> Hit:  # fmt: skip
+    """One fused hit from its contributors, strongest first; ``members``: every hit of its key, for ``others``."""
     hits = [c[2] for c in contributors]
+    shown = next((h for h in hits if h.text), hits[0])
+    others: dict[int, Hit] = {}
+    for _, _, hit in sorted(members, key=lambda m: (-m[0], m[1])):
+        if hit.kind in _WORDED and hit.doc_id is not None and hit.doc_id not in (shown.doc_id, *others):
+            others[hit.doc_id] = hit.model_copy(update={"others": ()})
     best = hits[0]
     span = TimeSpan(start_s=min(h.span.start_s for h in hits), end_s=max(h.span.end_s for h in hits))
     sources = tuple(dict.fromkeys(s for h in hits for s in (h.sources or (h.source,))))
@@ -126,8 +147,9 @@ def _merge(contributors: Sequence[tuple[float, int, Hit]], score: float) -> Hit:
             "score": score,
             "doc_id": next((h.doc_id for h in hits if h.doc_id is not None), None),
             "frame_id": next((h.frame_id for h in hits if h.frame_id is not None), None),
-            "text": next((h.text for h in hits if h.text), ""),
+            "text": shown.text,
             "sources": sources,
+            "others": tuple(others.values())[:MAX_OTHERS],
         }
     )
 

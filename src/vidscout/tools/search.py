@@ -78,6 +78,9 @@ class SearchResult(BaseModel):
             text = f'"{hit.text}"' if hit.kind in ("speech", "ocr") and hit.text else hit.text
             where = format_span(hit.at) if hit.at is not None else format_span(hit.span)
             lines.append(f"{i}. {where} [{label}] {text}{option_note(hit, self.options)}".rstrip())
+            for other in hit.others:  # the clip's words, when it ranked by another of its documents
+                at, note = format_span(other.at or other.span), option_note(other, self.options)
+                lines.append(f'   also {at} [{_KIND_LABEL[other.kind]}] "{other.text}"{note}')
         lines.append("Read a span with transcript or look at it with zoom_in.")
         return "\n".join(lines)
 
