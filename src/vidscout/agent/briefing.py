@@ -1,7 +1,8 @@
 """Retrieval first: the tool calls the loop makes for the planner before its first turn.
 
-Every question gets a search. Questions whose wording asks for a relation get the tool that answers that
-relation too, so a small planner starts from the evidence instead of having to think of the call:
+Every question gets a search; one that names a single kind of evidence (on-screen text, or what is said: see
+`asked_kind`) gets a second among that kind alone. Questions whose wording asks for a relation get the tool that
+answers that relation too, so a small planner starts from the evidence instead of having to think of the call:
 
 - "how many (different) X ..." -> ``occurrences`` of X (every appearance, in time order, with a count);
 - "... while X is said / mentioned ..." -> ``shown_while`` X (what was on screen meanwhile);
@@ -67,6 +68,23 @@ _SHOWN = re.compile(
     r"\b(?:screen|shown|show|shows|appear|appears|displayed|written|text|sign|visible|see|seen)\b", re.I
 )
 
+_ON_SCREEN = re.compile(
+    r"\b(?:on[- ]screen|on the screen|signs?|written|captions?|text|banner|poster|label|subtitles?)\b", re.I
+)
+"""A question about on-screen text: "the discount advertised on screen", "the on-screen text", "the sign"."""
+_BY_VOICE = re.compile(rf"{_SAID.pattern}|\b(?:speaker|narrator|voice|announcement)\b", re.I)
+"""A question about speech: what is said, mentioned, announced, or what the speaker says."""
+
+
+def asked_kind(question: str) -> Literal["ocr", "speech"] | None:
+    """The one kind of evidence a question names: on-screen text or speech; None when it names both or neither.
+
+    A clip's visual tags say "text on screen" whenever it shows text, so "the discount advertised on screen" ranks
+    them with the sign that answers it; a search among the named kind alone puts the sign first.
+    """
+    shown, said = bool(_ON_SCREEN.search(question)), bool(_BY_VOICE.search(question))
+    return "ocr" if shown and not said else "speech" if said and not shown else None
+
 
 _MOMENT_CUES: tuple[tuple[MomentKind, re.Pattern[str], str, dict[str, Any]], ...] = (
     ("while", _WHILE, "what was on screen while", {}),
@@ -123,6 +141,10 @@ def _phrase(text: str) -> str | None:
     return " ".join(words) if words else None
 
 
+KIND_TOP_K = 4
+"""Hits of the search among the one kind of evidence a question names (`asked_kind`)."""
+
+
 def briefing_calls(question: str, *, options: Sequence[str] = (), top_k: int = 6) -> Iterator[BriefingCall]:
     """The calls for ``question``: a search, then the relation tools its wording asks for.
 
@@ -131,6 +153,9 @@ def briefing_calls(question: str, *, options: Sequence[str] = (), top_k: int = 6
     the right option usually does.
     """
     yield BriefingCall(tool="search", arguments={"query": question, "top_k": top_k}, why="the question")
+    if kind := asked_kind(question):
+        why = f"the question among {'on-screen text' if kind == 'ocr' else 'speech'} alone"
+        yield BriefingCall(tool="search", arguments={"query": question, "top_k": KIND_TOP_K, "kind": kind}, why=why)
     if options and time_options(options) is None:
         query = f"{question} {' '.join(options)}"[:500]
         yield BriefingCall(tool="search", arguments={"query": query, "top_k": top_k}, why="the question's options")
