@@ -126,7 +126,8 @@ def evidence_lines(results: Sequence[object], *, said: bool = False) -> list[Evi
             elif at_times:
                 hits = [h for h in hits if any(h.span.overlaps(span) for span in at_times)]
             for h in hits:
-                lines.append(EvidenceLine(span=h.at or h.span, kind=HOW_FOUND[h.kind], text=h.text, hit=h))
+                lines += [EvidenceLine(span=x.at or x.span, kind=HOW_FOUND[x.kind], text=x.text, hit=x)
+                          for x in (h, *h.others)]  # fmt: skip
     seen: set[tuple[TimeSpan | None, str, str]] = set()
     unique = []
     for line in lines:  # two searches (the question, then with its options) often find the same hit
@@ -196,10 +197,12 @@ def read(
     asked = set(tokenize(question))
     own = _own_words(_CLOCK.sub(" ", answer), asked)
     if answer and own and not _holds(line, own):
-        # Small models name the wrong line number more often than they miscopy: take the one line that holds it.
+        # Small models name the wrong line number more often than they miscopy: take the line that holds it, the
+        # first of those that share a word with the question when several do (a sign found by two searches).
         holding = [x for x in lines if _holds(x, own)]
-        if len(holding) == 1:
-            line = holding[0]
+        asking = [x for x in holding if x.kind in _RELATION_KINDS or (asked - _VAGUE) & set(search_words(x.text))]
+        if asking or len(holding) == 1:
+            line = (asking or holding)[0]
     held = set(search_words(line.text))  # "phone number" is on "Call 822-7294"
     if own and not _holds(line, own):
         return Reading(answer=None, line=line, why=f'the answer "{answer}" is not on the line it names')
