@@ -87,10 +87,24 @@ def test_a_clock_time_option_holds_when_it_falls_in_the_line_s_span() -> None:
 
 
 def test_options_add_a_search_and_lines_from_both_searches_are_not_repeated() -> None:
-    calls = list(briefing_calls("Which code is displayed on screen?", options=["5404", "7311"]))
+    calls = list(briefing_calls("Which code is displayed?", options=["5404", "7311"]))
     assert [c.tool for c in calls] == ["search", "search"] and "7311" in calls[1].arguments["query"]
     when = list(briefing_calls("When is the code shown?", options=["00:00:37", "00:06:24"]))
     assert [c.tool for c in when] == ["search"]  # clock times share no words with the evidence
     hit = Hit(source="text", kind="ocr", span=TimeSpan(start_s=37.0, end_s=44.0), text="CODE 7311", score=1.0)
     result = SearchResult(query="code", hits=[hit])
     assert len(evidence_lines([result, result.model_copy(update={"query": "code 7311"})])) == 1
+
+
+def test_an_answer_on_several_lines_is_taken_from_the_first_that_shares_a_word_with_the_question() -> None:
+    lines = [
+        EvidenceLine(span=TimeSpan(start_s=136.0, end_s=140.0), kind="seen", text="website, menu | text on screen"),
+        EvidenceLine(span=TimeSpan(start_s=228.0, end_s=230.0), kind="on screen", text="Call 313-4057 | Peach Open"),
+        EvidenceLine(span=TimeSpan(start_s=222.0, end_s=224.0), kind="on screen", text="Call 313-4057"),
+    ]
+    question = "What number does the on-screen text ask viewers to call?"
+    kept = read(question, lines, ScriptedLLM([json.dumps({"line": 1, "answer": "313-4057"})]))
+    assert kept.answer == "313-4057" and kept.line == lines[1], kept
+    # Neither line that holds it shares a word with the question: no line is taken for the one it named.
+    vague = read("Which number is shown?", lines, ScriptedLLM([json.dumps({"line": 1, "answer": "313-4057"})]))
+    assert vague.answer is None and "not on the line" in vague.why, vague

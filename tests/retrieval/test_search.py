@@ -13,6 +13,7 @@ from vidscout.retrieval.search import (
     diversify,
     filter_kinds,
     filter_window,
+    hit_key,
     in_window,
     match_span,
     minmax_normalise,
@@ -171,3 +172,20 @@ def test_match_span_finds_where_the_words_are_said() -> None:
     assert match_span(words, ["eggs"]) == span(0, 0.5)  # tie: the earlier run
     assert match_span(words, ["zebra"]) is None
     assert match_span([], ["eggs"]) is None
+
+
+def test_a_hit_fused_by_clip_carries_the_clip_s_other_speech_and_on_screen_text() -> None:
+    # A clip ranked first by its visual tags ("text on screen") still brings the sign BM25 found in it.
+    span = TimeSpan(start_s=220.0, end_s=228.0)
+    tags = Hit(source="text", kind="visual", span=span, clip=33, doc_id=1, score=0.3, text="menu | text on screen")
+    sign = Hit(source="bm25", kind="ocr", span=span, clip=33, doc_id=2, score=7.6, text="Call 313-4057")
+    said = Hit(source="bm25", kind="speech", span=span, clip=33, doc_id=3, score=2.0, text="S1: Please call me.")
+    more = Hit(source="bm25", kind="ocr", span=span, clip=33, doc_id=5, score=1.0, text="call")
+    gate = Hit(source="bm25", kind="ocr", span=TimeSpan(start_s=0, end_s=4), clip=0, doc_id=4, score=9.0, text="GATE")
+    fused = reciprocal_rank_fusion([[tags, gate], [gate, sign, tags, said, more]], k=20, key=clip_key)
+    clip = next(h for h in fused if h.clip == 33)
+    assert clip.kind == "visual" and clip.text == tags.text  # text rank 1 (1/21) outweighs BM25 rank 2 (1/22)
+    assert clip.score == pytest.approx(1 / 21 + 1 / 22)  # each ranking counts its best hit of the clip once
+    assert [o.doc_id for o in clip.others] == [2, 3]  # strongest first, not its own document, at most two
+    assert next(h for h in fused if h.clip == 0).others == ()
+    assert all(h.others == () for h in reciprocal_rank_fusion([[tags], [sign, tags]], k=20, key=hit_key))

@@ -15,6 +15,7 @@ from vidscout.agent.moment import moment_answer
 from vidscout.agent.reader import EvidenceLine, evidence_lines, read
 from vidscout.media.planted import Piece, PlantedSpec, PlantedVideo, SpeechPlant, TextPlant, build_planted
 from vidscout.memory.build import ingest, store_dir
+from vidscout.memory.entities import search_words
 from vidscout.memory.store import VideoStore
 from vidscout.models.base import Completion
 from vidscout.models.registry import Backends
@@ -86,12 +87,37 @@ def test_search_after_an_event_skips_what_came_before(ctx: ToolContext) -> None:
 
 def test_the_briefing_runs_the_tool_the_question_asks_for() -> None:
     calls = [(c.tool, c.arguments) for c in briefing_calls("How many different gate signs are shown on screen?")]
-    assert calls[0][0] == "search" and calls[1] == ("occurrences", {"query": "gate signs"})
+    assert calls[0][0] == "search" and ("occurrences", {"query": "gate signs"}) in calls
     said = list(briefing_calls("What room number is shown while the password is being mentioned?"))
     assert (said[-1].tool, said[-1].arguments) == ("shown_while", {"said": "password"})
     after = list(briefing_calls("Right after the train is announced, which code appears on screen?"))
     assert (after[-1].tool, after[-1].arguments) == ("shown_while", {"said": "train"})
     assert [c.tool for c in briefing_calls("Who directed the film?")] == ["search"]
+
+
+def test_a_question_naming_one_kind_of_evidence_is_also_searched_among_that_kind(ctx: ToolContext) -> None:
+    shown = [(c.tool, c.arguments.get("kind")) for c in briefing_calls("Which room is written on the sign?")]
+    assert shown == [("search", None), ("search", "ocr")]
+    said = list(briefing_calls("What password does the speaker give?"))
+    assert [c.arguments.get("kind") for c in said] == [None, "speech"]
+    both = "Which room number is shown on screen while the password is being mentioned?"
+    assert [c.arguments.get("kind") for c in briefing_calls(both) if c.tool == "search"] == [None]
+    assert [c.tool for c in briefing_calls("What does the first full-screen photograph show?")] == ["search"]
+    tools = default_tools()
+    results = [tools.call(c.tool, c.arguments, ctx).result for c in briefing_calls("Which room is on the sign?")]
+    assert [h.kind for h in results[1].hits] == ["ocr"] * len(results[1].hits) and "417" in results[1].hits[0].text
+
+
+def test_a_hit_shows_the_clip_s_other_words_that_share_a_query_word(ctx: ToolContext) -> None:
+    query = "room password"
+    outcome = default_tools().call("search", {"query": query, "top_k": 3}, ctx)
+    assert outcome.ok, outcome.observation
+    clip = next(h for h in outcome.result.hits if h.others)
+    words = [clip.text, *(o.text for o in clip.others)]
+    assert any("417" in w for w in words) and any("password" in w.lower() for w in words), outcome.observation
+    assert "   also " in outcome.observation and all(
+        {"room", "password"} & set(search_words(o.text)) for h in outcome.result.hits for o in h.others
+    ), outcome.observation
 
 
 def test_the_reader_keeps_only_answers_copied_from_a_relevant_line(ctx: ToolContext) -> None:
