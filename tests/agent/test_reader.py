@@ -8,7 +8,15 @@ from __future__ import annotations
 import json
 
 from vidscout.agent.briefing import briefing_calls
-from vidscout.agent.reader import EvidenceLine, Reading, asks_video_time, asks_when, evidence_lines, read
+from vidscout.agent.reader import (
+    EvidenceLine,
+    Reading,
+    asks_video_time,
+    asks_when,
+    closest_lines,
+    evidence_lines,
+    read,
+)
 from vidscout.models.testing import ScriptedLLM
 from vidscout.retrieval.search import Hit
 from vidscout.tools.search import SearchResult
@@ -33,7 +41,8 @@ def test_a_written_answer_holds_only_on_its_line() -> None:
     assert moved.answer == "Monday" and moved.line == LINES[2]  # the one line that holds it
     made_up = _read({"line": 3, "answer": "Tuesday"}, "On which day does the museum close early?")
     assert made_up.answer is None and "not on the line" in made_up.why
-    none = _read({"line": 0, "answer": ""}, "On which day does the museum close early?")
+    replies = [json.dumps({"line": 0, "answer": ""})] * 2  # no line named: asked again with the museum's line alone
+    none = read("On which day does the museum close early?", LINES, ScriptedLLM(replies))
     assert none.answer is None and none.line is None
 
 
@@ -108,3 +117,34 @@ def test_an_answer_on_several_lines_is_taken_from_the_first_that_shares_a_word_w
     # Neither line that holds it shares a word with the question: no line is taken for the one it named.
     vague = read("Which number is shown?", lines, ScriptedLLM([json.dumps({"line": 1, "answer": "313-4057"})]))
     assert vague.answer is None and "not on the line" in vague.why, vague
+
+
+def test_an_answer_from_a_line_naming_less_of_the_question_is_read_again_from_the_lines_naming_most() -> None:
+    lines = [
+        EvidenceLine(span=TimeSpan(start_s=75.0, end_s=80.0), kind="on screen", text="ROOM 377"),
+        EvidenceLine(
+            span=TimeSpan(start_s=40.0, end_s=44.0),
+            kind="said",
+            text="S2: The package was left under the summit table in room 7.",
+        ),
+        EvidenceLine(span=TimeSpan(start_s=90.0, end_s=96.0), kind="said", text="The museum closes early on Monday."),
+    ]
+    question = "In which room can the package be found?"
+    assert closest_lines(question, lines) == [lines[1]]
+    llm = ScriptedLLM([json.dumps({"line": 1, "answer": "ROOM 377"}), json.dumps({"line": 1, "answer": "room 7"})])
+    again = read(question, lines, llm)
+    assert again.answer == "room 7" and again.line == lines[1], again
+    assert "ROOM 377" not in str(llm.calls[1][0][0].content)  # asked again with the closest line alone
+    # A second reading that does not hold keeps the first; a first one from the closest line is not read again.
+    kept = read(question, lines, ScriptedLLM([json.dumps({"line": 1, "answer": "ROOM 377"}), json.dumps({"line": 1})]))
+    assert kept.answer == "ROOM 377", kept
+    once = ScriptedLLM([json.dumps({"line": 2, "answer": "room 7"})])
+    assert read(question, lines, once).answer == "room 7" and len(once.calls) == 1
+    # No answer at first: read again from the closest lines too.
+    missed = read(
+        question, lines, ScriptedLLM([json.dumps({"line": 0, "answer": ""}), json.dumps({"line": 1, "answer": "7"})])
+    )
+    assert missed.answer == "7" and missed.line == lines[1], missed
+    # Lines that all name as much of the question (or none of it) are not narrowed.
+    assert closest_lines("What was the weather like?", lines) == []
+    assert closest_lines("Which room?", lines[:2]) == []

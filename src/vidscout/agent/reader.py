@@ -167,9 +167,46 @@ def read(
 ) -> Reading:
     """Ask the model which line answers ``question`` and what the answer is; keep it only when it holds.
 
+    Without options, when the line it names (if any) names fewer of the question's own words than some other lines
+    do, the model is asked once more with those lines alone (`closest_lines`), and that reading is kept when it
+    holds: asked "In which room can the package be found?", a sign reading "ROOM 377" holds a room, but only the
+    line saying where the package was left names the package. Not when a relation tool's lines are among them:
+    they answer the question's cue whatever words they share with it.
+
     Raises:
         BackendError: The model call failed.
     """
+    first = _read_once(question, lines, llm, options=options, max_tokens=max_tokens)
+    if options or any(x.kind in _RELATION_KINDS for x in lines):  # a relation tool answered the question's cue
+        return first
+    closest = closest_lines(question, lines)
+    if not closest or first.line in closest:
+        return first
+    again = _read_once(question, closest, llm, max_tokens=max_tokens)
+    return again if again.answer is not None else first
+
+
+def closest_lines(question: str, lines: Sequence[EvidenceLine]) -> list[EvidenceLine]:
+    """The lines naming the most of the question's own words (not `_VAGUE` ones), when that is fewer than all.
+
+    Empty when every line names as many, or none names any.
+    """
+    asked = set(tokenize(question)) - _VAGUE
+    named = [len(asked & set(search_words(x.text))) for x in lines]
+    most = max(named, default=0)
+    closest = [x for x, n in zip(lines, named, strict=True) if n == most]
+    return closest if most and len(closest) < len(lines) else []
+
+
+def _read_once(
+    question: str,
+    lines: Sequence[EvidenceLine],
+    llm: LLM,
+    *,
+    options: Sequence[tuple[str, str]] = (),
+    max_tokens: int = 96,
+) -> Reading:
+    """One reader call over ``lines`` and the checks on its reply (`read`)."""
     if not lines:
         return Reading(answer=None, why="the briefing found nothing")
     asked_when = when_asked(question)
