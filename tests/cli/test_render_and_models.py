@@ -8,7 +8,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from vidscout.cli.app import app
-from vidscout.cli.render import store_info
+from vidscout.cli.render import search_hits, store_info
+from vidscout.retrieval.search import Hit
+from vidscout.types import TimeSpan
 
 
 def _info() -> dict[str, object]:
@@ -76,3 +78,15 @@ def test_unknown_profile_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["models", "--profile", "cloud", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "profile" in result.output
+
+
+def test_search_hits_list_each_hit_s_other_words_under_it() -> None:
+    sign = Hit(source="bm25", kind="ocr", span=TimeSpan(start_s=220.0, end_s=235.0), doc_id=2, score=7.6,
+               text="Call 313-4057", at=TimeSpan(start_s=228.0, end_s=230.0))  # fmt: skip
+    tags = Hit(source="fused", kind="visual", span=TimeSpan(start_s=227.9, end_s=235.0), doc_id=1, score=0.11,
+               text="website, menu | text on screen", others=(sign,))  # fmt: skip
+    buf = StringIO()
+    search_hits(Console(file=buf, width=160), [tags])
+    rows = [line for line in buf.getvalue().splitlines() if "│" in line]  # the header is drawn with ┃
+    assert "website, menu" in rows[0] and "00:03:47" in rows[0], buf.getvalue()
+    assert "also ocr" in rows[1] and "Call 313-4057" in rows[1] and "00:03:48" in rows[1], buf.getvalue()

@@ -148,7 +148,7 @@ def provenance_notes(result: Answer) -> list[str]:
 
 
 def search_hits(console: Console, hits: list[Any]) -> None:
-    """Numbered search results with their spans, sources and snippets."""
+    """Numbered search results with their spans, sources and snippets; under each, its clip's other words found."""
     if not hits:
         console.print("[yellow]No matching segments.[/]")
         return
@@ -159,6 +159,9 @@ def search_hits(console: Console, hits: list[Any]) -> None:
         table.add_row(
             str(i), format_hms(h.span.start_s), format_hms(h.span.end_s), h.kind, f"{h.score:.3f}", escape(h.text[:160])
         )
+        for o in getattr(h, "others", ()):
+            at = o.at or o.span
+            table.add_row("", format_hms(at.start_s), format_hms(at.end_s), f"also {o.kind}", "", escape(o.text[:160]))
     console.print(table)
 
 
