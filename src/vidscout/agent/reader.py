@@ -130,7 +130,7 @@ def evidence_lines(results: Sequence[object], *, said: bool = False) -> list[Evi
                           for x in (h, *h.others)]  # fmt: skip
     seen: set[tuple[TimeSpan | None, str, str]] = set()
     unique = []
-    for line in lines:  # two searches (the question, then with its options) often find the same hit
+    for line in lines:  # the briefing's searches (the question, its kind, its options) often find the same hit
         if (key := (line.span, line.kind, line.text)) not in seen:
             seen.add(key)
             unique.append(line)

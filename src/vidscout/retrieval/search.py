@@ -32,6 +32,7 @@ MAX_OTHERS = 2
 """Most other documents a fused hit carries (`Hit.others`)."""
 
 _WORDED: frozenset[HitKind] = frozenset({"speech", "ocr"})
+"""The kinds whose documents are words said or shown, which `Hit.others` carries (tags and frames are not)."""
 
 
 class Hit(BaseModel, frozen=True):
