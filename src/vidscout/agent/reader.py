@@ -176,13 +176,13 @@ def read(
     Raises:
         BackendError: The model call failed.
     """
-    first = _read_once(question, lines, llm, options=options, max_tokens=max_tokens)
+    first = _read_once(question, lines, llm, options, max_tokens)
     if options or any(x.kind in _RELATION_KINDS for x in lines):  # a relation tool answered the question's cue
         return first
     closest = closest_lines(question, lines)
     if not closest or first.line in closest:
         return first
-    again = _read_once(question, closest, llm, max_tokens=max_tokens)
+    again = _read_once(question, closest, llm, (), max_tokens)
     return again if again.answer is not None else first
 
 
@@ -199,12 +199,7 @@ def closest_lines(question: str, lines: Sequence[EvidenceLine]) -> list[Evidence
 
 
 def _read_once(
-    question: str,
-    lines: Sequence[EvidenceLine],
-    llm: LLM,
-    *,
-    options: Sequence[tuple[str, str]] = (),
-    max_tokens: int = 96,
+    question: str, lines: Sequence[EvidenceLine], llm: LLM, options: Sequence[tuple[str, str]], max_tokens: int
 ) -> Reading:
     """One reader call over ``lines`` and the checks on its reply (`read`)."""
     if not lines:
