@@ -142,6 +142,21 @@ def test_diversify_suppresses_neighbours_of_better_hits() -> None:
     assert diversify([], min_gap_s=5) == []
 
 
+def test_diversify_keeps_a_neighbour_with_other_evidence() -> None:
+    # The clip where the arrival is said stays beside the sign's clip the frame ranker lifted above it.
+    def hit(i: int, a: float, b: float, kind: HitKind, text: str) -> Hit:
+        return Hit(source="fused", kind=kind, span=span(a, b), score=1.0 / i, clip=i, doc_id=i, text=text)
+
+    sign = hit(1, 151.8, 162.0, "ocr", "Dr. Okafor - Nairobi")
+    said = hit(2, 161.5, 164.8, "speech", "S3: Doctor Castillo will arrive on Saturday morning.")
+    again = hit(3, 164.8, 168.0, "ocr", "Dr. Okafor - Nairobi | Gate 4")  # the same sign on the next clip
+    tags = hit(4, 140.0, 150.0, "visual", "website, menu | text on screen")
+    other_tags = hit(5, 134.0, 140.0, "visual", "Chihuahua, bolo tie | mostly black")  # the scene's other guesses
+    far = hit(6, 300.0, 304.0, "ocr", "Dr. Okafor - Nairobi")
+    kept = diversify([sign, said, again, tags, other_tags, far], min_gap_s=10)
+    assert [h.doc_id for h in kept] == [1, 2, 4, 6]
+
+
 def test_minmax_normalise() -> None:
     out = minmax_normalise([doc(1, 0, 1, score=3.0), doc(2, 0, 1, score=1.0), doc(3, 0, 1, score=2.0)])
     assert [h.score for h in out] == [1.0, 0.0, 0.5]

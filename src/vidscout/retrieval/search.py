@@ -185,26 +185,51 @@ def temporal_distance(a: TimeSpan, b: TimeSpan) -> float:
 
 
 def diversify(hits: Sequence[Hit], *, min_gap_s: float, top_k: int | None = None) -> list[Hit]:
-    """Greedy temporal suppression: keep a hit only when it is ``min_gap_s`` from every kept one.
+    """Greedy suppression of repeats: drop a hit near a kept one that says the same (`_alike`).
 
     Walks ``hits`` best first, so a suppressed hit always lost to a better one nearby; kept hits
     stay in input order. Suppressed hits are not used to fill up to ``top_k``: a few spread-out
-    results serve a search better than ten neighbouring seconds.
+    results serve a search better than ten neighbouring seconds of the same sign or tags.
+
+    A neighbour with other evidence is kept: the clip where a doctor's arrival is said stays beside the
+    clip before it, whose sign and keyframes the frame ranker lifted above it (its frames' spans run into
+    the next clip, so the two clips' spans touched).
 
     Args:
         hits: Hits, best first.
-        min_gap_s: Minimum `temporal_distance` between kept hits, seconds. Hits that share time
-            with a kept one are always dropped, so 0 removes only same-moment duplicates.
+        min_gap_s: Minimum `temporal_distance` between kept hits that are alike, seconds. Alike hits that
+            share time with a kept one are always dropped, so 0 removes only same-moment repeats.
         top_k: Stop after this many kept hits (None: no limit).
     """
     kept: list[Hit] = []
     for hit in hits:
         if top_k is not None and len(kept) >= top_k:
             break
-        distances = [temporal_distance(hit.span, k.span) for k in kept]
-        if all(d > 0 and d >= min_gap_s for d in distances):
+        near = [k for k in kept if (d := temporal_distance(hit.span, k.span)) == 0 or d < min_gap_s]
+        if not any(_alike(hit, k) for k in near):
             kept.append(hit)
     return kept
+
+
+ALIKE_SHARE = 0.5
+"""Two hits of one kind say the same when this share of the shorter one's words is in the other (`_alike`)."""
+
+
+def _alike(a: Hit, b: Hit) -> bool:
+    """Whether ``a`` repeats ``b``: the same clip, or the same kind with mostly the same words.
+
+    Seen neighbours (tags, frames) always count as repeats: the tags of one scene vary from clip to clip.
+    """
+    if a.clip is not None and a.clip == b.clip:
+        return True
+    if a.kind != b.kind:
+        return False
+    if a.kind not in _WORDED:
+        return True
+    wa, wb = set(tokenize(a.text)), set(tokenize(b.text))
+    if not wa or not wb:
+        return True
+    return len(wa & wb) >= ALIKE_SHARE * min(len(wa), len(wb))
 
 
 def minmax_normalise(hits: Sequence[Hit]) -> list[Hit]:
