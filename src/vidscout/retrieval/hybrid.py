@@ -55,7 +55,7 @@ class SearchOptions(BaseModel, frozen=True):
     frame_weight: float = Field(default=0.5, ge=0)  # RRF weight of text→frame; lower: noisier embedders
     min_text_score: float = 0.15  # drop dense text hits at or below this cosine (MiniLM: unrelated ~0-0.1)
     min_frame_score: float = 0.0  # frame hits with cosine at or below this are dropped
-    min_gap_s: float = Field(default=10.0, ge=0)  # results closer than this (centre to centre, s) are merged away
+    min_gap_s: float = Field(default=10.0, ge=0)  # a result repeating a better one closer than this (s) is dropped
     fuse_by: Literal["clip", "item"] = "clip"  # "clip": one result per clip; "item": per doc / frame
     snippet_chars: int = Field(default=200, ge=20)  # length of the evidence text shown per hit (chars)
     bm25: BM25Options = BM25Options()
