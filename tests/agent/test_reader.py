@@ -140,6 +140,8 @@ def test_an_answer_from_a_line_naming_less_of_the_question_is_read_again_from_th
     assert kept.answer == "ROOM 377", kept
     once = ScriptedLLM([json.dumps({"line": 2, "answer": "room 7"})])
     assert read(question, lines, once).answer == "room 7" and len(once.calls) == 1
+    moment = ScriptedLLM([json.dumps({"line": 1, "answer": "ROOM 377"})])  # a question about a moment: not narrowed
+    assert read(question, lines, moment, narrow=False).answer == "ROOM 377" and len(moment.calls) == 1
     # No answer at first: read again from the closest lines too.
     missed = read(
         question, lines, ScriptedLLM([json.dumps({"line": 0, "answer": ""}), json.dumps({"line": 1, "answer": "7"})])

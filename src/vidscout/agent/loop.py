@@ -487,7 +487,7 @@ class _Run:
 
     def read_first(self) -> Iterator[Step]:
         """The reader's one call over the briefing's lines; ends the run when its answer holds."""
-        reading = read(self.question, self.evidence_lines, self.llm, options=self.letters)
+        reading = read(self.question, self.evidence_lines, self.llm, options=self.letters, narrow=self.cue is None)
         line = reading.line
         if line is None or (reading.answer is None and reading.option is None):
             yield ThoughtStep(step=0, text=f"reader: no answer from the search results ({reading.why})")

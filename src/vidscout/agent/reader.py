@@ -164,20 +164,23 @@ def read(
     *,
     options: Sequence[tuple[str, str]] = (),
     max_tokens: int = 96,
+    narrow: bool = True,
 ) -> Reading:
     """Ask the model which line answers ``question`` and what the answer is; keep it only when it holds.
 
     Without options, when the line it names (if any) names fewer of the question's own words than some other lines
     do, the model is asked once more with those lines alone (`closest_lines`), and that reading is kept when it
     holds: asked "In which room can the package be found?", a sign reading "ROOM 377" holds a room, but only the
-    line saying where the package was left names the package. Not when a relation tool's lines are among them:
-    they answer the question's cue whatever words they share with it.
+    line saying where the package was left names the package. Not when a relation tool's lines are among them
+    (they answer the question's cue whatever words they share with it), nor without ``narrow``: the loop passes
+    False for a question about a moment ("What room number is shown on screen while the secret password is
+    mentioned?"), whose words name the moment rather than the answer.
 
     Raises:
         BackendError: The model call failed.
     """
     first = _read_once(question, lines, llm, options, max_tokens)
-    if options or any(x.kind in _RELATION_KINDS for x in lines):  # a relation tool answered the question's cue
+    if not narrow or options or any(x.kind in _RELATION_KINDS for x in lines):  # a relation tool answered its cue
         return first
     closest = closest_lines(question, lines)
     if not closest or first.line in closest:
