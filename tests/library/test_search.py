@@ -122,7 +122,8 @@ def test_agent_answer_names_the_video_it_zoomed_into(library: VideoLibrary, sett
 
     llm = ScriptedLLM(
         [
-            json.dumps({"line": 0, "answer": ""}),  # the reader finds no line that answers it
+            json.dumps({"line": 0, "answer": ""}),  # the reader finds no line that answers it,
+            json.dumps({"line": 0, "answer": ""}),  # nor among the lines naming the secret password
             call("transcript", {"video": NEEDLE_NAME, "start": "00:00:00", "end": "00:00:06"}),
             call("finish", {"answer": NEEDLE_WORD, "evidence": [{"start": "00:00:01", "end": "00:00:05"}]}),
             json.dumps({"supported": True, "reason": "it is said"}),
@@ -136,5 +137,5 @@ def test_agent_answer_names_the_video_it_zoomed_into(library: VideoLibrary, sett
     assert answer.error is None and answer.answer == NEEDLE_WORD, answer
     assert [Path(e.video or "").name for e in answer.evidence] == [NEEDLE_NAME]
     assert answer.evidence[0].label().startswith(str(answer.evidence[0].video))
-    first_look = llm.calls[1][0][-1].content
+    first_look = llm.calls[2][0][-1].content
     assert f"video={NEEDLE_NAME}" in first_look  # the free first search ran across the library

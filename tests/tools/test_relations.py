@@ -129,7 +129,8 @@ def test_the_reader_keeps_only_answers_copied_from_a_relevant_line(ctx: ToolCont
     assert ok.answer == "417" and ok.line is not None and "ROOM" in ok.line.text
     invented = read("Which room number is shown?", lines, ScriptedLLM([json.dumps({"line": room, "answer": "312"})]))
     assert invented.answer is None and "not on the line" in invented.why
-    none = read("Which room number is shown?", lines, ScriptedLLM([Completion(text='{"line": 0, "answer": ""}')]))
+    no_line = Completion(text='{"line": 0, "answer": ""}')  # none, nor among the lines naming a room
+    none = read("Which room number is shown?", lines, ScriptedLLM([no_line, no_line]))
     assert none.answer is None
     unrelated = [EvidenceLine(span=TimeSpan(start_s=1, end_s=2), kind="seen", text="brussels griffon, bubble")]
     off = read(
@@ -174,11 +175,12 @@ def test_an_order_the_placements_do_not_settle_goes_on_to_the_model(ctx: ToolCon
     question = "Which comes first: the purple elephant parade or the secret password?"
     cited = [{"start": "00:00:08", "end": "00:00:12"}]
     finish = {"tool": "finish", "args": {"answer": "the secret password", "evidence": cited}}
-    llm = ScriptedLLM([json.dumps({"line": 0}), json.dumps({"thought": "", "call": finish}), SUPPORTED],
+    no_line = json.dumps({"line": 0})  # the reader finds none, nor among the lines naming the password
+    llm = ScriptedLLM([no_line, no_line, json.dumps({"thought": "", "call": finish}), SUPPORTED],
                       call_mode="json")  # fmt: skip
     answer = run(question, dataclasses.replace(ctx, question=question), llm, default_tools())
     assert answer.answer == "the secret password" and answer.error is None and answer.steps > 0, answer
-    briefing = str(llm.calls[1][0][1].content)  # the planner's first prompt holds the placements as evidence
+    briefing = str(llm.calls[2][0][1].content)  # the planner's first prompt holds the placements as evidence
     assert "purple elephant parade" in briefing and "found by meaning only" in briefing, briefing
 
 
@@ -186,7 +188,8 @@ def test_a_when_question_that_falls_back_is_still_answered_with_a_time(ctx: Tool
     question = "When is the train to Lisbon announced?"
     cited = [{"start": "00:00:24", "end": "00:00:27"}]
     made_up = {"tool": "finish", "args": {"answer": "Zanzibar, at dawn", "evidence": cited}}
-    llm = ScriptedLLM([json.dumps({"line": 0}), *[json.dumps({"thought": "", "call": made_up})] * 2], call_mode="json")
+    no_line = json.dumps({"line": 0})  # the reader finds none, nor among the lines naming the train to Lisbon
+    llm = ScriptedLLM([no_line, no_line, *[json.dumps({"thought": "", "call": made_up})] * 2], call_mode="json")
     answer = run(question, dataclasses.replace(ctx, question=question), llm, default_tools())
     assert answer.forced and answer.answer.startswith("At 00:00:2"), answer.answer
     assert "Lisbon" in answer.answer and answer.evidence[0].span.overlaps(TimeSpan(start_s=24, end_s=28))
