@@ -194,8 +194,8 @@ def closest_lines(question: str, lines: Sequence[EvidenceLine]) -> list[Evidence
 
     Empty when every line names as many, or none names any.
     """
-    asked = set(tokenize(question)) - _VAGUE
-    named = [len(asked & set(search_words(x.text))) for x in lines]
+    asked = set(tokenize(question))
+    named = [len(_named(asked, x)) for x in lines]
     most = max(named, default=0)
     closest = [x for x, n in zip(lines, named, strict=True) if n == most]
     return closest if most and len(closest) < len(lines) else []
@@ -235,15 +235,14 @@ def _read_once(
         # Small models name the wrong line number more often than they miscopy: take the line that holds it, the
         # first of those that share a word with the question when several do (a sign found by two searches).
         holding = [x for x in lines if _holds(x, own)]
-        asking = [x for x in holding if x.kind in _RELATION_KINDS or (asked - _VAGUE) & set(search_words(x.text))]
+        asking = [x for x in holding if _relevant(asked, x)]
         if asking or len(holding) == 1:
             line = (asking or holding)[0]
-    held = set(search_words(line.text))  # "phone number" is on "Call 822-7294"
     if own and not _holds(line, own):
         return Reading(answer=None, line=line, why=f'the answer "{answer}" is not on the line it names')
     if not when and not own:
         return Reading(answer=None, line=line, why=f'the answer "{answer}" adds nothing to the question')
-    if line.kind not in _RELATION_KINDS and not (asked - _VAGUE) & held:
+    if not _relevant(asked, line):
         return Reading(answer=None, line=line, why="the line it names shares no word with the question")
     if when and line.span is not None:
         at = format_hms(line.span.start_s)
@@ -256,6 +255,19 @@ def _read_once(
     if not answer:
         return Reading(answer=None, line=line, why="the reader gave no answer")
     return Reading(answer=answer, line=line, words=tuple(own))
+
+
+def _named(asked: set[str], line: EvidenceLine) -> set[str]:
+    """The question's own words (``asked`` less `_VAGUE`) that ``line`` names.
+
+    The kinds of thing it holds count (`search_words`: "phone number" is on "Call 822-7294").
+    """
+    return (asked - _VAGUE) & set(search_words(line.text))
+
+
+def _relevant(asked: set[str], line: EvidenceLine) -> bool:
+    """Whether ``line`` bears on the question: a relation tool's line (it answers the cue), or one naming its words."""
+    return line.kind in _RELATION_KINDS or bool(_named(asked, line))
 
 
 def _own_words(text: str, asked: set[str]) -> list[str]:
