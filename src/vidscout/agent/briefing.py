@@ -71,7 +71,8 @@ _SHOWN = re.compile(
 _ON_SCREEN = re.compile(
     r"\b(?:on[- ]screen|on the screen|signs?|written|captions?|text|banner|poster|label|subtitles?)\b", re.I
 )
-"""A question about on-screen text: "the discount advertised on screen", "the on-screen text", "the sign"."""
+"""A question about on-screen text: "the discount advertised on screen", "the on-screen text", "the sign". Narrower
+than `_SHOWN`, which also takes "shown", "appears" and "full-screen" (a photograph is shown, not written)."""
 _BY_VOICE = re.compile(rf"{_SAID.pattern}|\b(?:speaker|narrator|voice|announcement)\b", re.I)
 """A question about speech: what is said, mentioned, announced, or what the speaker says."""
 
