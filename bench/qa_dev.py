@@ -3,13 +3,14 @@
 Each seed draws one planted video of about four minutes (`vidscout.eval.devset`): spoken facts, on-screen
 signs and two photos over real footage, and 14 questions about it: what was said, shown or pictured, when,
 in which order, how many, what was on screen while something was said, what appeared right after
-(`KINDS`). ``--kinds`` can also name `LATER_KINDS` (up to six more per video: what is said or shown at a given
-time, what is said next after a line or right before one, and when something the speech dates happens: the day or
-hour said), which are left out by default so earlier numbers stay comparable. Every strategy answers every
-question through `Video.ask` on the embedded profile and is graded by `vidscout.eval.devset.grade` (the first
-40 words of the answer must hold the expected words; a "when" answer is its stated time or its first cited span
-of at most 30 s, within 5 s of the event; an order question is its option letter). Prints accuracy per kind and
-strategy, and the median seconds per question.
+(`KINDS`). ``--kinds`` can also name `LATER_KINDS` (up to ten more per video: what is said or shown at a given
+time, what is said next after a line or right before one, when something the speech dates happens: the day or
+hour said; a spoken fact's and a sign's question with four options ("choice"), what is said while a sign is on
+screen, what is said first or last), which are left out by default so earlier numbers stay comparable. Every
+strategy answers every question through `Video.ask` on the embedded profile and is graded by
+`vidscout.eval.devset.grade` (the first 40 words of the answer must hold the expected words; a "when" answer is
+its stated time or its first cited span of at most 30 s, within 5 s of the event; a question with options is its
+option letter). Prints accuracy per kind and strategy, and the median seconds per question.
 
 Run: python bench/qa_dev.py [--seeds 11,12,13 | --fresh 3] [--strategies retrieval,agent] [--quick]
      (--quick: one fresh seed, retrieval only; results in bench/results/qa_dev[_quick].json)

@@ -45,14 +45,17 @@ from vidscout.text import normalise_words
 from vidscout.types import Answer, format_hms, parse_time
 
 QuestionKind = Literal["speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop", "at_time",
-                       "said_next", "said_before", "stated_time"]  # fmt: skip
+                       "said_next", "said_before", "stated_time", "choice", "said_while", "first_last"]  # fmt: skip
 KINDS: tuple[QuestionKind, ...] = ("speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop")
 """The kinds a set holds by default; every number reported before `LATER_KINDS` existed is over these."""
-LATER_KINDS: tuple[QuestionKind, ...] = ("at_time", "said_next", "said_before", "stated_time")
+LATER_KINDS: tuple[QuestionKind, ...] = ("at_time", "said_next", "said_before", "stated_time", "choice", "said_while",
+                                         "first_last")  # fmt: skip
 """Kinds added later, drawn after (and independently of) the others so the first 14 questions stay the same:
 what is said or shown at a given time, what is said next after a line, and what is said right before one (added
 after the first two, and drawn after them); when something the speech dates happens ("When will Doctor Rossi
-arrive?": the day said, not the time in the video; added last, from its own random stream). Asked for by name."""
+arrive?": the day said, not the time in the video; from its own random stream); then, from another stream, a
+spoken fact's and a sign's question with four options, what is said while a sign is on screen, and what is said
+first or last (`_newer_questions`). Asked for by name."""
 
 ANSWER_WORDS = 40
 """Only an answer's first words are graded, for every strategy alike (a long passage cannot win by length)."""
@@ -213,9 +216,9 @@ class QAVideo(BaseModel, frozen=True):
     photos: list[tuple[float, float, str]]
 
 
-def draw_slots(rng: random.Random, pattern: str, taken: set[str]) -> dict[str, str]:
-    """Values for the ``{slots}`` of ``pattern``, distinct and not in ``taken`` (which they are added to)."""
-    makers = {
+def _slot_makers(rng: random.Random) -> dict[str, Callable[[], str]]:
+    """A drawer of one value per slot name."""
+    return {
         "a": lambda: rng.choice(_WORDS), "b": lambda: rng.choice(_WORDS), "A": lambda: rng.choice(_WORDS).capitalize(),
         "B": lambda: rng.choice(_WORDS).capitalize(), "place": lambda: rng.choice(_PLACES),
         "name": lambda: rng.choice(_NAMES), "day": lambda: rng.choice(_DAYS), "num": lambda: rng.choice(_NUMS),
@@ -224,6 +227,11 @@ def draw_slots(rng: random.Random, pattern: str, taken: set[str]) -> dict[str, s
         "n2": lambda: str(rng.randint(10, 99)), "n3": lambda: str(rng.randint(100, 999)),
         "n4": lambda: str(rng.randint(1000, 9999)),
     }  # fmt: skip
+
+
+def draw_slots(rng: random.Random, pattern: str, taken: set[str]) -> dict[str, str]:
+    """Values for the ``{slots}`` of ``pattern``, distinct and not in ``taken`` (which they are added to)."""
+    makers = _slot_makers(rng)
     keys = re.findall(r"\{(\w+)\}", pattern)
     for _ in range(50):
         values = {k: makers[k]() for k in dict.fromkeys(keys)}
@@ -322,7 +330,7 @@ def fact_template(key: str) -> FactTemplate:
 
 
 def draw_questions(video: QAVideo, planted: PlantedVideo, seed: int) -> list[QAItem]:
-    """About 14 questions on ``video`` of every kind in `KINDS`, then 4 of `LATER_KINDS`.
+    """About 14 questions on ``video`` of every kind in `KINDS`, then up to 10 of `LATER_KINDS`.
 
     Speech facts are timed by the rendered audio.
     """
@@ -403,6 +411,7 @@ def draw_questions(video: QAVideo, planted: PlantedVideo, seed: int) -> list[QAI
         add("multihop", question, expect=[[g.fill(w) for w in words]])
     _later_questions(facts, random.Random(seed * 7919 + 2), add)
     _stated_time_questions(facts, random.Random(seed * 7919 + 3), add)
+    _newer_questions(facts, random.Random(seed * 7919 + 4), add)
     return items
 
 
@@ -451,6 +460,50 @@ def _stated_time_questions(facts: list[Fact], rng: random.Random, add: Callable[
     for f in rng.sample(once, k=min(2, len(once))):
         question, words = STATED_TIME_ASKS[f.template]
         add("stated_time", f.fill(question), expect=[[f.fill(w) for w in words]])
+
+
+CHOICES = 4
+"""Options of a "choice" question: the true value and values drawn like it that no fact of its kind holds."""
+
+
+def _newer_questions(facts: list[Fact], rng: random.Random, add: Callable[..., None]) -> None:
+    """The kinds added last, from their own random stream: two with options, said while, first or last said.
+
+    "choice" asks a spoken fact's and a sign's own question with `CHOICES` options (a benchmark's multiple-choice
+    form). "said_while" names the sign planted while a line is said and expects that line's key words (the reverse
+    of "crossmodal"); "first_last" asks what is said first or last and expects that line's key words.
+    """
+    lines = [f for f in facts if f.kind == "speech"]
+    signs = [f for f in facts if f.kind == "text"]
+    counts = {t: sum(f.template == t for f in facts) for t in {f.template for f in facts}}
+    makers = _slot_makers(rng)
+    for pool in (lines, signs):
+        f = rng.choice([f for f in pool if counts[f.template] == 1])
+        question, words = rng.choice(fact_template(f.template).asks)
+        keys = [k for w in words for k in re.findall(r"\{(\w+)\}", w)]
+        taken = {g.slots[k] for g in facts for k in keys if g.template == f.template and k in g.slots}
+        true = " ".join(f.fill(w) for w in words)
+        options = [true]
+        while len(options) < CHOICES:
+            values = {**f.slots, **{k: makers[k]() for k in keys}}
+            option = " ".join(fill_slots(w, values) for w in words)
+            if option not in options and not {values[k] for k in keys} & taken:
+                options.append(option)
+        rng.shuffle(options)
+        add("choice", f.fill(question), options=options, answer=LETTERS[options.index(true)])
+    said = [(f, g) for f in lines for g in signs if counts[g.template] == 1 and counts[f.template] == 1
+            and g.start_s <= f.start_s + 0.5 and g.end_s >= f.end_s - 0.5]  # fmt: skip
+    if said:
+        f, g = said[0]
+        _, words = fact_template(f.template).asks[0]
+        add("said_while", f"What is said while {g.fill(fact_template(g.template).desc)} is on screen?",
+            expect=[[f.fill(w) for w in words]])  # fmt: skip
+    ordered = sorted(lines, key=lambda f: f.start_s)
+    which = rng.randrange(2)
+    f = (ordered[0], ordered[-1])[which]
+    _, words = fact_template(f.template).asks[0]
+    add("first_last", f"What is the {('first', 'last')[which]} thing said in the video?",
+        expect=[[f.fill(w) for w in words]])  # fmt: skip
 
 
 def build_set(seeds: Sequence[int], out: Path, *, cache: Path, size: tuple[int, int] = (640, 360),
