@@ -13,6 +13,9 @@ answers that relation too, so a small planner starts from the evidence instead o
 - "what is said right before X is mentioned?" -> ``shown_while`` X with ``before``, which also lists what was said
   just before;
 - "what is said / on screen at 00:02:10?" -> ``shown_while`` at that time (what is said and shown then);
+- "what is said while X is on screen?" -> ``shown_while`` with X ``shown`` (when it is on screen, and what is said
+  then); after or before X "is shown / on screen" likewise;
+- "what is the first / last thing said?" -> ``shown_while`` at the video's first or last words (``edge``);
 - "which comes first: X or Y?", "is X before or after Y?" -> ``order`` of X and Y (`vidscout.agent.ordering`).
 
 The cues are phrasings long-video benchmarks share (MLVU and LVBench's counting, ordering and temporal
@@ -32,30 +35,34 @@ from vidscout.agent.reader import asks_when
 from vidscout.choices import time_options
 from vidscout.text import tokenize
 
-_EVENT_VERBS = r"(?:mentioned|said|spoken|announced|discussed|talked about|read out|read|shown|displayed|named|heard)"
+_SHOWN_VERBS = r"(?:shown|displayed|on\s+(?:the\s+)?screen|visible)"
+"""How a question says an event is on screen, not said: "while the exit sign is on screen"."""
+_EVENT_VERBS = (r"(?:mentioned|said|spoken|announced|discussed|talked about|read out|read|named|heard|"
+                rf"{_SHOWN_VERBS})")  # fmt: skip
 _COUNT = re.compile(
     r"\bhow many\s+(?:different\s+|distinct\s+|separate\s+|times\s+(?:is|are|was|were|does|do|did)\s+)?"
     r"(?P<what>.+?)\s+(?:is|are|was|were|do|does|did|appear|appears|get|gets|can|have|has|shown|mentioned)\b",
     re.IGNORECASE,
 )
 _WHILE = re.compile(
-    rf"\b(?:while|during|as)\s+(?P<event>.+?)\s+(?:is|are|was|were)\s+(?:being\s+)?{_EVENT_VERBS}\b", re.IGNORECASE
+    rf"\b(?:while|during|as)\s+(?P<event>.+?)\s+(?:is|are|was|were)\s+(?:being\s+)?(?P<verb>{_EVENT_VERBS})\b",
+    re.IGNORECASE,
 )
 _AFTER = re.compile(
     rf"\b(?:right\s+|just\s+|immediately\s+|shortly\s+|directly\s+)?after\s+(?P<event>.+?)\s+(?:is|are|was|were|gets|get)"
-    rf"\s+(?:being\s+)?{_EVENT_VERBS}\b",
+    rf"\s+(?:being\s+)?(?P<verb>{_EVENT_VERBS})\b",
     re.IGNORECASE,
 )
 
 
 _BEFORE = re.compile(
     rf"\b(?:right\s+|just\s+|immediately\s+|shortly\s+|directly\s+)?before\s+(?P<event>.+?)\s+"
-    rf"(?:is|are|was|were|gets|get)\s+(?:being\s+)?{_EVENT_VERBS}\b",
+    rf"(?:is|are|was|were|gets|get)\s+(?:being\s+)?(?P<verb>{_EVENT_VERBS})\b",
     re.IGNORECASE,
 )
 
 
-MomentKind = Literal["while", "after", "before", "at"]
+MomentKind = Literal["while", "after", "before", "at", "first", "last"]
 _AT_TIME = re.compile(r"\b(?:at|around)\s+(?P<t>(?P<h>\d{1,2}:)?\d{1,2}:\d{2})\b(?!\s*(?:am|pm|a\.m|p\.m))", re.I)
 """A moment named by its time in the video: "at 00:02:10", or "at 2:10" when the question says it is the video's
 ("at 2:10 in the video"); "opens at 9:30" is a time of day."""
@@ -75,6 +82,18 @@ _ON_SCREEN = re.compile(
 than `_SHOWN`, which also takes "shown", "appears" and "full-screen" (a photograph is shown, not written)."""
 _BY_VOICE = re.compile(rf"{_SAID.pattern}|\b(?:speaker|narrator|voice|announcement)\b", re.I)
 """A question about speech: what is said, mentioned, announced, or what the speaker says."""
+_EDGE_THING = re.compile(
+    r"\b(?P<which>first|last|final|opening|closing)\s+(?:\w+\s+)?(?:things?|words?|lines?|sentences?|remarks?|"
+    r"announcements?|statements?|utterances?|message)\b",
+    re.I,
+)
+_EDGE_VERB = re.compile(
+    r"\b(?:said|says|say|spoken|speaks|heard|announced|mentioned|stated)\s+(?P<which>first|last)\b"
+    r"\s*(?:$|[?.,!]|(?:in|of|on|during|by|at)\b)",
+    re.I,
+)
+"""The video's first or last words: "What is the last thing said in the video?", "What does the narrator say
+first?" (a question about speech, `_BY_VOICE`); not "Which is said first: X or Y?" (an order question)."""
 
 
 def asked_kind(question: str) -> Literal["ocr", "speech"] | None:
@@ -106,11 +125,15 @@ class MomentCue(BaseModel, frozen=True):
 
 
 def moment_cue(question: str) -> MomentCue | None:
-    """The moment ``question`` names: while, right after or right before something is said, or at a time.
+    """The moment ``question`` names: around something said or on screen, at a time, or at the first or last words.
+
+    While, right after or right before something is said or on screen; at a time in the video; or when the video's
+    first or last words are said.
 
     For ``said``, the moment's own clause ("after the train to Lisbon is mentioned") is set aside first: "What is
     said next, after X is mentioned?" asks for speech, "Right after X is mentioned, which sign appears?" for text.
-    "While" cannot ask for speech (what is said while something is said is the thing itself).
+    "While" asks for speech only while something is on screen (what is said while something is said is the thing
+    itself).
     """
     rest = question
     for _, pattern, _, _ in _MOMENT_CUES:
@@ -119,12 +142,20 @@ def moment_cue(question: str) -> MomentCue | None:
     speech = bool(_SAID.search(rest)) and not _SHOWN.search(rest)
     for kind, pattern, why, extra in _MOMENT_CUES:
         if (m := pattern.search(question)) and (event := _phrase(m.group("event"))):
+            if re.fullmatch(_SHOWN_VERBS, m.group("verb"), re.I):  # the event is on screen: find when it is shown
+                why = why.replace("on screen", "said") if kind == "while" else why
+                return MomentCue(kind=kind, arguments={"shown": event, **extra}, why=f"{why} {event} is on screen",
+                                 said=speech)  # fmt: skip
             return MomentCue(kind=kind, arguments={"said": event, **extra}, why=f"{why} {event}",
                              said=speech and kind != "while")  # fmt: skip
     m = _AT_TIME.search(question)
     if m and (m.group("h") or _VIDEO_TIME.search(question)) and not asks_when(question):
         at = m.group("t")
         return MomentCue(kind="at", arguments={"at": at}, why=f"what is said and shown at {at}", said=speech)
+    edge = _EDGE_THING.search(question) or _EDGE_VERB.search(question)
+    if edge and _BY_VOICE.search(question) and not _COUNT.search(question) and order_question(question) is None:
+        which: Literal["first", "last"] = "first" if edge.group("which").lower() in ("first", "opening") else "last"
+        return MomentCue(kind=which, arguments={"edge": which}, why=f"the {which} words said", said=True)
     return None
 
 

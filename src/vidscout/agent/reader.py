@@ -227,7 +227,7 @@ def _read_once(
     line = lines[n - 1]
     if options:
         letter = data.get("option")
-        return _check_option(question, letter if isinstance(letter, str) else None, line, options)
+        return _check_option(question, letter if isinstance(letter, str) else None, line, options, lines)
     answer = " ".join(str(data.get("answer", "")).split())
     asked = set(tokenize(question))
     own = _own_words(_CLOCK.sub(" ", answer), asked)
@@ -288,11 +288,19 @@ def _on_line(line: EvidenceLine, text: str, asked: set[str], times: dict[str, fl
     return bool(own) and _holds(line, own)
 
 
-def _check_option(question: str, letter: str | None, line: EvidenceLine, options: Sequence[tuple[str, str]]) -> Reading:
+def _check_option(
+    question: str,
+    letter: str | None,
+    line: EvidenceLine,
+    options: Sequence[tuple[str, str]],
+    lines: Sequence[EvidenceLine] = (),
+) -> Reading:
     """The reader's option, kept when it is on the line it names, the same rule as a written answer.
 
     When the named line holds exactly one other option, that one is taken (small models slip on letters more
-    often than on lines); when it holds none, there is no reading and the tool loop goes on.
+    often than on lines). When it holds none, the option is taken from the line of ``lines`` that holds it, as a
+    written answer is: the first of those that name a question word, or the only one. Otherwise there is no
+    reading and the tool loop goes on.
     """
     by_letter = dict(options)
     if letter not in by_letter:
@@ -305,4 +313,9 @@ def _check_option(question: str, letter: str | None, line: EvidenceLine, options
     held = [x for x, text in options if _on_line(line, text, asked, times, x)]
     if len(held) == 1:
         return Reading(answer=None, option=held[0], line=line)
+    if not held:
+        holding = [x for x in lines if _on_line(x, by_letter[letter], asked, times, letter)]
+        asking = [x for x in holding if _relevant(asked, x)]
+        if asking or len(holding) == 1:
+            return Reading(answer=None, option=letter, line=(asking or holding)[0])
     return Reading(answer=None, line=line, why=f"option {letter} is not on the line it names")

@@ -1,11 +1,13 @@
-"""The `shown_while` tool: what was on screen and said at a moment (when some words are said, or a time).
+"""The `shown_while` tool: what was on screen and said at a moment.
 
-It lists the on-screen text and visual labels then, what is said then (at a time), the new text shown right
-after and what is said next; asked with ``before``, also what was on screen in the seconds before and what was
-said just before.
+The moment is when some words are said or shown, a time, or the video's first or last words. It lists the
+on-screen text and visual labels then, what is said then (at a time), the new text shown right after and what is
+said next; asked with ``before``, also what was on screen in the seconds before and what was said just before.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +24,8 @@ BEFORE_S = 20.0
 """How far back from the moment the "right before" part looks (seconds)."""
 NEXT_SAID_S = 60.0
 """How far past (or, asked for before, back from) the moment the "said next" part looks for speech (seconds)."""
+SHOWN_REACH_S = 30.0
+"""How far either side of where the search located on-screen words (``shown``) the tool follows them (seconds)."""
 NEXT_SAID_MAX = 2
 """How many utterances "said next" (and "said just before") lists: a sentence cut in two by a pause still shows the
 one after (or before) it."""
@@ -32,6 +36,12 @@ class ShownWhileArgs(BaseModel):
 
     said: str | None = Field(default=None, description="Words someone says; the tool finds when they are said.")
     at: Seconds | None = Field(default=None, description="Or a time, HH:MM:SS, instead of words.")
+    shown: str | None = Field(
+        default=None, description="Or words shown on screen; the tool finds when they are shown and what is said then."
+    )
+    edge: Literal["first", "last"] | None = Field(
+        default=None, description="Or first / last: the moment the video's first (or last) words are said."
+    )
     before: bool = Field(
         default=False, description="Also list the on-screen text of the 20 s before the moment, and what was said."
     )
@@ -50,7 +60,11 @@ class ShownWhileResult(BaseModel):
 
     said: str | None
     spoken: str
-    """The utterance the words were found in; at a time, what is said then ("" when nothing is)."""
+    """The utterance the words were found in; at a time, while words are shown, or at the first or last words, what
+    is said then ("" when nothing is)."""
+    shown: str | None = None
+    """The on-screen text found for ``shown`` (the moment is while it is on screen)."""
+    edge: Literal["first", "last"] | None = None
     during: Moment
     after: list[tuple[float, str]] = Field(default_factory=list[tuple[float, str]])  # (time, new on-screen text)
     before: list[tuple[float, str]] | None = None
@@ -62,8 +76,15 @@ class ShownWhileResult(BaseModel):
 
     def to_observation(self) -> str:
         """The moment, its on-screen text and labels, then the new texts of the next seconds in time order."""
-        head = (f'"{self.spoken}" is said at {format_span(self.during.span)}.' if self.said
-                else f"At {format_span(self.during.span)}:")  # fmt: skip
+        where = format_span(self.during.span)
+        if self.said:
+            head = f'"{self.spoken}" is said at {where}.'
+        elif self.shown:
+            head = f'"{self.shown}" is on screen at {where}.'
+        elif self.edge:
+            head = f"The {self.edge} words said in the video, at {where}:"
+        else:
+            head = f"At {where}:"
         shown = " | ".join(f'"{t}"' for t in self.during.text) or "no text"
         lines = [head]
         if not self.said:
@@ -117,10 +138,12 @@ def _blocks(ctx: ToolContext, start_s: float, end_s: float, *, last: bool = Fals
 def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
     """What was on screen (and said) at a moment, what appeared after it, what is said next.
 
-    Give said (words someone says) or at (HH:MM:SS). For "what was shown while X was said", "what appears or is
-    said after X", "what is said or shown at HH:MM:SS"; with before, "what was shown or said before X".
+    Give said (words someone says), at (HH:MM:SS), shown (words on screen) or edge (first or last). For "what was
+    shown while X was said", "what appears or is said after X", "what is said or shown at HH:MM:SS", "what is said
+    while X is on screen", "what is said first (or last)"; with before, "what was shown or said before X".
     """
     said = " ".join((args.said or "").split())
+    shown_text = edge_text = None
     if said:
         if not tokenize(said):
             raise ToolRetry(f'"{said}" has no searchable words; give the words that are said.')
@@ -132,8 +155,17 @@ def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
         start, _ = ctx.check_span(args.at, args.at + 1.0)
         span = TimeSpan(start_s=max(0.0, start - 1.0), end_s=min(ctx.duration_s, start + 1.0))
         spoken = " ".join(u.text for u in ctx.searcher.speech_in(span))
+    elif args.shown is not None:
+        span, shown_text = _shown_at(ctx, " ".join(args.shown.split()))
+        spoken = " ".join(u.text for u in ctx.searcher.speech_in(span))
+    elif args.edge is not None:
+        every = ctx.searcher.speech_in(TimeSpan(start_s=0.0, end_s=ctx.duration_s))
+        if not every:
+            raise ToolRetry("Nothing is said in this video.")
+        first = every[0] if args.edge == "first" else every[-1]
+        span, spoken, edge_text = first.span, first.text, args.edge
     else:
-        raise ToolRetry("Give said (words someone says) or at (a time, HH:MM:SS).")
+        raise ToolRetry("Give said (words someone says), at (a time, HH:MM:SS), shown (words on screen) or edge.")
     margin = ctx.searcher.sample_period_s / 2
     during = _blocks(ctx, span.start_s - margin, span.end_s + margin)
     labels = [row.labels for row in ctx.store.tag_rows(span.start_s - margin, span.end_s + margin)]
@@ -150,5 +182,40 @@ def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
         said_before = [(u.span, u.text) for u in reversed(past) if u.span.end_s <= span.start_s][:NEXT_SAID_MAX]
     upcoming = ctx.searcher.speech_in(TimeSpan(start_s=span.end_s, end_s=min(ctx.duration_s, span.end_s + NEXT_SAID_S)))
     said_next = [(u.span, u.text) for u in upcoming if u.span.start_s >= span.end_s][:NEXT_SAID_MAX]
-    return ShownWhileResult(said=said or None, spoken=spoken, during=moment, after=later, before=earlier,
-                            said_next=said_next, said_before=said_before)  # fmt: skip
+    return ShownWhileResult(said=said or None, spoken=spoken, shown=shown_text, edge=edge_text, during=moment, after=later,
+                            before=earlier, said_next=said_next, said_before=said_before)  # fmt: skip
+
+
+def _shown_at(ctx: ToolContext, words: str) -> tuple[TimeSpan, str]:
+    """Where the on-screen text best matching ``words`` is shown, and that text.
+
+    Raises:
+        ToolRetry: ``words`` has no searchable word, or no on-screen text matches them.
+    """
+    terms = tokenize(words)
+    if not terms:
+        raise ToolRetry(f'"{words}" has no searchable words; give words shown on screen.')
+    hits = ctx.searcher.search(words, top_k=1, kinds=("ocr",))
+    if not hits:
+        raise ToolRetry(f'No on-screen text matches "{words}". Try other words, or search for it first.')
+    hit = ctx.searcher.locate(hits[0], terms)
+    at = hit.at or hit.span
+    # A clip boundary can cut a sign's time on screen: follow its words over the keyframes on either side.
+    needed = set(terms) & set(tokenize(hit.text))
+    if not needed:
+        return at, hit.text
+    frames: dict[float, set[str]] = {}
+    for line in ctx.store.ocr_lines(max(0.0, at.start_s - SHOWN_REACH_S), at.end_s + SHOWN_REACH_S):
+        frames.setdefault(line.t_s, set()).update(tokenize(line.text))
+    times = sorted(t for t, words in frames.items() if needed <= words)
+    if not times:
+        return at, hit.text
+    gap = 2 * ctx.searcher.sample_period_s + 0.5
+    i = min(range(len(times)), key=lambda k: abs(times[k] - at.start_s))
+    lo = hi = i
+    while lo > 0 and times[lo] - times[lo - 1] <= gap:
+        lo -= 1
+    while hi < len(times) - 1 and times[hi + 1] - times[hi] <= gap:
+        hi += 1
+    start, end = min(at.start_s, times[lo]), max(at.end_s, times[hi] + ctx.searcher.sample_period_s)
+    return TimeSpan(start_s=start, end_s=min(ctx.duration_s, end)), hit.text
