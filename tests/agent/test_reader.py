@@ -87,6 +87,14 @@ def test_an_option_holds_only_on_its_line_and_a_slipped_letter_is_taken_back() -
     assert unsupported.option is None and unsupported.answer is None and "not on the line" in unsupported.why
 
 
+def test_an_option_the_named_line_does_not_hold_is_taken_from_the_line_that_does() -> None:
+    question = "Which code is displayed on screen?"
+    moved = _read({"line": 3, "option": "C"}, question, CODES)  # line 3 holds no code; line 1 holds 7311 (C)
+    assert moved.option == "C" and moved.line == LINES[0], moved
+    nowhere = _read({"line": 3, "option": "D"}, question, CODES)  # no line holds 7325
+    assert nowhere.option is None and "not on the line" in nowhere.why
+
+
 def test_a_clock_time_option_holds_when_it_falls_in_the_line_s_span() -> None:
     times = [("A", "00:00:37"), ("B", "00:06:24"), ("C", "00:07:40"), ("D", "00:12:07")]
     question = "At what time does the code appear on screen?"

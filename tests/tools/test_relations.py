@@ -246,6 +246,60 @@ def test_the_briefing_asks_for_the_moment_a_question_names_by_its_time_or_by_wha
         assert "shown_while" not in [c.tool for c in briefing_calls(question)], question
 
 
+def test_the_briefing_asks_what_is_said_while_a_sign_is_on_screen_and_for_the_first_or_last_words() -> None:
+    cases = {
+        "What is said while the room sign is on screen?": ({"shown": "room sign"}, "while"),
+        "What is said right after the code is shown?": ({"shown": "code"}, "after"),
+        "What is the last thing said in the video?": ({"edge": "last"}, "last"),
+        "What does the narrator say first?": ({"edge": "first"}, "first"),
+        "What are the opening words spoken?": ({"edge": "first"}, "first"),
+    }
+    for question, (arguments, kind) in cases.items():
+        calls = [(c.tool, c.arguments) for c in briefing_calls(question)]
+        assert calls[-1] == ("shown_while", arguments), question
+        cue = moment_cue(question)
+        assert cue is not None and cue.kind == kind and cue.said, question
+    for question in ("Which is said first: the password or the train?", "What is the first name of the doctor "
+                     "mentioned?", "Which sign is shown first?", "What is the last sign on screen?"):  # fmt: skip
+        assert "shown_while" not in [c.tool for c in briefing_calls(question)], question
+
+
+def test_shown_while_finds_when_words_are_on_screen_and_the_first_and_last_words_said(ctx: ToolContext) -> None:
+    tools = default_tools()
+    room = tools.call("shown_while", {"shown": "room sign"}, ctx)
+    assert room.ok and "password" in room.result.spoken and room.result.shown == "ROOM 417", room.observation
+    assert "Lisbon" not in room.result.spoken and 7.0 <= room.result.during.span.start_s <= 9.0
+    assert 13.0 <= room.result.during.span.end_s <= 16.0, room.result.during.span
+    assert '"ROOM 417" is on screen at' in room.observation and 'Said then: "' in room.observation
+    code = tools.call("shown_while", {"shown": "code"}, ctx)
+    assert code.ok and code.result.spoken == "" and "Nothing is said then." in code.observation, code.observation
+    first = tools.call("shown_while", {"edge": "first"}, ctx)
+    assert (
+        first.ok
+        and "password" in first.result.spoken
+        and first.result.during.span.start_s == pytest.approx(8.5, abs=1.5)
+    )
+    last = tools.call("shown_while", {"edge": "last"}, ctx)
+    assert last.ok and "Lisbon" in last.result.spoken and "The last words said in the video" in last.observation
+    assert not tools.call("shown_while", {"shown": "zebra crossing"}, ctx).ok
+    assert not tools.call("shown_while", {"edge": "middle"}, ctx).ok
+
+
+def test_what_is_said_while_a_sign_is_shown_or_first_or_last_is_answered_without_a_model_call(ctx: ToolContext) -> None:
+    llm = ScriptedLLM([])  # any model call would fail the run
+
+    def ask(question: str) -> Answer:
+        return run(question, dataclasses.replace(ctx, question=question), llm, default_tools())
+
+    meanwhile = ask("What is said while the room sign is on screen?")
+    assert "password" in meanwhile.answer and meanwhile.evidence[0].span.contains(10.0), meanwhile
+    last = ask("What is the last thing said in the video?")
+    assert "Lisbon" in last.answer and last.evidence[0].span.start_s == pytest.approx(24, abs=1.5), last
+    first = ask("What does the speaker say first?")
+    assert "password" in first.answer and "not checked by a model" in (first.check_reason or ""), first
+    assert not llm.calls
+
+
 def test_the_reader_answers_from_what_is_said_or_shown_at_the_moment_asked(ctx: ToolContext) -> None:
     tools = default_tools()
 

@@ -182,8 +182,8 @@ def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
         said_before = [(u.span, u.text) for u in reversed(past) if u.span.end_s <= span.start_s][:NEXT_SAID_MAX]
     upcoming = ctx.searcher.speech_in(TimeSpan(start_s=span.end_s, end_s=min(ctx.duration_s, span.end_s + NEXT_SAID_S)))
     said_next = [(u.span, u.text) for u in upcoming if u.span.start_s >= span.end_s][:NEXT_SAID_MAX]
-    return ShownWhileResult(said=said or None, spoken=spoken, shown=shown_text, edge=edge_text, during=moment, after=later,
-                            before=earlier, said_next=said_next, said_before=said_before)  # fmt: skip
+    return ShownWhileResult(said=said or None, spoken=spoken, shown=shown_text, edge=edge_text, during=moment,
+                            after=later, before=earlier, said_next=said_next, said_before=said_before)  # fmt: skip
 
 
 def _shown_at(ctx: ToolContext, words: str) -> tuple[TimeSpan, str]:
@@ -205,9 +205,13 @@ def _shown_at(ctx: ToolContext, words: str) -> tuple[TimeSpan, str]:
     if not needed:
         return at, hit.text
     frames: dict[float, set[str]] = {}
+    texts: dict[float, list[str]] = {}  # the lines naming a needed word, per keyframe
     for line in ctx.store.ocr_lines(max(0.0, at.start_s - SHOWN_REACH_S), at.end_s + SHOWN_REACH_S):
-        frames.setdefault(line.t_s, set()).update(tokenize(line.text))
-    times = sorted(t for t, words in frames.items() if needed <= words)
+        on_line = set(tokenize(line.text))
+        frames.setdefault(line.t_s, set()).update(on_line)
+        if on_line & needed and line.text not in texts.setdefault(line.t_s, []):
+            texts[line.t_s].append(line.text)
+    times = sorted(t for t, seen in frames.items() if needed <= seen)
     if not times:
         return at, hit.text
     gap = 2 * ctx.searcher.sample_period_s + 0.5
@@ -217,5 +221,6 @@ def _shown_at(ctx: ToolContext, words: str) -> tuple[TimeSpan, str]:
         lo -= 1
     while hi < len(times) - 1 and times[hi + 1] - times[hi] <= gap:
         hi += 1
-    start, end = min(at.start_s, times[lo]), max(at.end_s, times[hi] + ctx.searcher.sample_period_s)
-    return TimeSpan(start_s=start, end_s=min(ctx.duration_s, end)), hit.text
+    start, end = times[lo], times[hi] + ctx.searcher.sample_period_s
+    # A clip's document joins every text it shows: name the lines the words are on.
+    return TimeSpan(start_s=start, end_s=min(ctx.duration_s, end)), " | ".join(texts[times[i]])
