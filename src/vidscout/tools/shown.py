@@ -136,11 +136,10 @@ def _blocks(ctx: ToolContext, start_s: float, end_s: float, *, last: bool = Fals
 
 
 def shown_while(ctx: ToolContext, args: ShownWhileArgs) -> ShownWhileResult:
-    """What was on screen (and said) at a moment, what appeared after it, what is said next.
+    """What was on screen and said at a moment, what appeared after it, what is said next.
 
-    Give said (words someone says), at (HH:MM:SS), shown (words on screen) or edge (first or last). For "what was
-    shown while X was said", "what appears or is said after X", "what is said or shown at HH:MM:SS", "what is said
-    while X is on screen", "what is said first (or last)"; with before, "what was shown or said before X".
+    Give said (words someone says), shown (words on screen), at (HH:MM:SS) or edge (first/last words). For "shown
+    while X is said", "said while X is shown", "after X", "said at HH:MM:SS"; with before, "before X".
     """
     said = " ".join((args.said or "").split())
     shown_text = edge_text = None
