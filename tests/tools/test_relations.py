@@ -250,6 +250,8 @@ def test_the_briefing_asks_what_is_said_while_a_sign_is_on_screen_and_for_the_fi
     cases = {
         "What is said while the room sign is on screen?": ({"shown": "room sign"}, "while"),
         "What is said right after the code is shown?": ({"shown": "code"}, "after"),
+        "What is said when the room sign appears on screen?": ({"shown": "room sign"}, "while"),
+        "What is said as the gate sign shows up?": ({"shown": "gate sign"}, "while"),
         "What is the last thing said in the video?": ({"edge": "last"}, "last"),
         "What does the narrator say first?": ({"edge": "first"}, "first"),
         "What are the opening words spoken?": ({"edge": "first"}, "first"),
@@ -259,8 +261,11 @@ def test_the_briefing_asks_what_is_said_while_a_sign_is_on_screen_and_for_the_fi
         assert calls[-1] == ("shown_while", arguments), question
         cue = moment_cue(question)
         assert cue is not None and cue.kind == kind and cue.said, question
+    crossmodal = moment_cue("Which sign is on screen when the password is said?")
+    assert crossmodal is not None and crossmodal.arguments == {"said": "password"} and not crossmodal.said
     for question in ("Which is said first: the password or the train?", "What is the first name of the doctor "
-                     "mentioned?", "Which sign is shown first?", "What is the last sign on screen?"):  # fmt: skip
+                     "mentioned?", "Which sign is shown first?", "What is the last sign on screen?",
+                     "When is the room sign shown?", "When does the gate sign appear?"):  # fmt: skip
         assert "shown_while" not in [c.tool for c in briefing_calls(question)], question
 
 

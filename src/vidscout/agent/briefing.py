@@ -44,20 +44,22 @@ _COUNT = re.compile(
     r"(?P<what>.+?)\s+(?:is|are|was|were|do|does|did|appear|appears|get|gets|can|have|has|shown|mentioned)\b",
     re.IGNORECASE,
 )
-_WHILE = re.compile(
-    rf"\b(?:while|during|as)\s+(?P<event>.+?)\s+(?:is|are|was|were)\s+(?:being\s+)?(?P<verb>{_EVENT_VERBS})\b",
-    re.IGNORECASE,
-)
+_APPEARS = r"(?:appears|appeared|shows\s+up|comes\s+up|pops\s+up)"
+"""An event that comes on screen, said without "is": "when the exit sign appears"."""
+_EVENT_END = (rf"(?:(?:is|are|was|were|gets|get)\s+(?:being\s+)?(?P<verb>{_EVENT_VERBS})"
+              rf"|(?P<appears>{_APPEARS})(?:\s+on\s+(?:the\s+)?screen)?)\b")  # fmt: skip
+"""How an event's clause ends: "is (being) mentioned", "is on screen", "appears (on screen)"."""
+_WHILE = re.compile(rf"\b(?:while|during|as|(?<=[\w,]\s)when)\s+(?P<event>.+?)\s+{_EVENT_END}", re.IGNORECASE)
+"""While, during or as an event; or when, inside a question ("What is said when the sign appears?"), not opening
+it ("When is the sign shown?" asks for a time)."""
 _AFTER = re.compile(
-    rf"\b(?:right\s+|just\s+|immediately\s+|shortly\s+|directly\s+)?after\s+(?P<event>.+?)\s+(?:is|are|was|were|gets|get)"
-    rf"\s+(?:being\s+)?(?P<verb>{_EVENT_VERBS})\b",
+    rf"\b(?:right\s+|just\s+|immediately\s+|shortly\s+|directly\s+)?after\s+(?P<event>.+?)\s+{_EVENT_END}",
     re.IGNORECASE,
 )
 
 
 _BEFORE = re.compile(
-    rf"\b(?:right\s+|just\s+|immediately\s+|shortly\s+|directly\s+)?before\s+(?P<event>.+?)\s+"
-    rf"(?:is|are|was|were|gets|get)\s+(?:being\s+)?(?P<verb>{_EVENT_VERBS})\b",
+    rf"\b(?:right\s+|just\s+|immediately\s+|shortly\s+|directly\s+)?before\s+(?P<event>.+?)\s+{_EVENT_END}",
     re.IGNORECASE,
 )
 
@@ -142,7 +144,7 @@ def moment_cue(question: str) -> MomentCue | None:
     speech = bool(_SAID.search(rest)) and not _SHOWN.search(rest)
     for kind, pattern, why, extra in _MOMENT_CUES:
         if (m := pattern.search(question)) and (event := _phrase(m.group("event"))):
-            if re.fullmatch(_SHOWN_VERBS, m.group("verb"), re.I):  # the event is on screen: find when it is shown
+            if m.group("appears") or re.fullmatch(_SHOWN_VERBS, m.group("verb"), re.I):  # on screen: when it is shown
                 why = why.replace("on screen", "said") if kind == "while" else why
                 return MomentCue(kind=kind, arguments={"shown": event, **extra}, why=f"{why} {event} is on screen",
                                  said=speech)  # fmt: skip
