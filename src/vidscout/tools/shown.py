@@ -65,6 +65,7 @@ class ShownWhileResult(BaseModel):
     shown: str | None = None
     """The on-screen text found for ``shown`` (the moment is while it is on screen)."""
     edge: Literal["first", "last"] | None = None
+    """Which of the video's utterances the moment is, when asked for the first or last words."""
     during: Moment
     after: list[tuple[float, str]] = Field(default_factory=list[tuple[float, str]])  # (time, new on-screen text)
     before: list[tuple[float, str]] | None = None
