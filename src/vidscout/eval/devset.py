@@ -45,17 +45,19 @@ from vidscout.text import normalise_words
 from vidscout.types import Answer, format_hms, parse_time
 
 QuestionKind = Literal["speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop", "at_time",
-                       "said_next", "said_before", "stated_time", "choice", "said_while", "first_last"]  # fmt: skip
+                       "said_next", "said_before", "stated_time", "choice", "said_while", "first_last",
+                       "choice_all"]  # fmt: skip
 KINDS: tuple[QuestionKind, ...] = ("speech", "text", "photo", "when", "order", "count", "crossmodal", "multihop")
 """The kinds a set holds by default; every number reported before `LATER_KINDS` existed is over these."""
 LATER_KINDS: tuple[QuestionKind, ...] = ("at_time", "said_next", "said_before", "stated_time", "choice", "said_while",
-                                         "first_last")  # fmt: skip
+                                         "first_last", "choice_all")  # fmt: skip
 """Kinds added later, drawn after (and independently of) the others so the first 14 questions stay the same:
 what is said or shown at a given time, what is said next after a line, and what is said right before one (added
 after the first two, and drawn after them); when something the speech dates happens ("When will Doctor Rossi
 arrive?": the day said, not the time in the video; from its own random stream); then, from another stream, a
 spoken fact's and a sign's question with four options, what is said while a sign is on screen, and what is said
-first or last (`_newer_questions`). Asked for by name."""
+first or last (`_newer_questions`); last, from a stream of its own, every question of every fact said or shown once,
+with four options ("choice_all", about 20 a video: `_every_choice_questions`). Asked for by name."""
 
 ANSWER_WORDS = 40
 """Only an answer's first words are graded, for every strategy alike (a long passage cannot win by length)."""
@@ -412,6 +414,7 @@ def draw_questions(video: QAVideo, planted: PlantedVideo, seed: int) -> list[QAI
     _later_questions(facts, random.Random(seed * 7919 + 2), add)
     _stated_time_questions(facts, random.Random(seed * 7919 + 3), add)
     _newer_questions(facts, random.Random(seed * 7919 + 4), add)
+    _every_choice_questions(facts, random.Random(seed * 7919 + 5), add)
     return items
 
 
@@ -476,21 +479,11 @@ def _newer_questions(facts: list[Fact], rng: random.Random, add: Callable[..., N
     lines = [f for f in facts if f.kind == "speech"]
     signs = [f for f in facts if f.kind == "text"]
     counts = {t: sum(f.template == t for f in facts) for t in {f.template for f in facts}}
-    makers = _slot_makers(rng)
     for pool in (lines, signs):
         f = rng.choice([f for f in pool if counts[f.template] == 1])
         question, words = rng.choice(fact_template(f.template).asks)
-        keys = [k for w in words for k in re.findall(r"\{(\w+)\}", w)]
-        taken = {g.slots[k] for g in facts for k in keys if g.template == f.template and k in g.slots}
-        true = " ".join(f.fill(w) for w in words)
-        options = [true]
-        while len(options) < CHOICES:
-            values = {**f.slots, **{k: makers[k]() for k in keys}}
-            option = " ".join(fill_slots(w, values) for w in words)
-            if option not in options and not {values[k] for k in keys} & taken:
-                options.append(option)
-        rng.shuffle(options)
-        add("choice", f.fill(question), options=options, answer=LETTERS[options.index(true)])
+        options, letter = _options(f, words, facts, rng)
+        add("choice", f.fill(question), options=options, answer=letter)
     said = [(f, g) for f in lines for g in signs if counts[g.template] == 1 and counts[f.template] == 1
             and g.start_s <= f.start_s + 0.5 and g.end_s >= f.end_s - 0.5]  # fmt: skip
     if said:
@@ -504,6 +497,39 @@ def _newer_questions(facts: list[Fact], rng: random.Random, add: Callable[..., N
     _, words = fact_template(f.template).asks[0]
     add("first_last", f"What is the {('first', 'last')[which]} thing said in the video?",
         expect=[[f.fill(w) for w in words]])  # fmt: skip
+
+
+def _options(f: Fact, words: Sequence[str], facts: Sequence[Fact], rng: random.Random) -> tuple[list[str], str]:
+    """`CHOICES` shuffled options for a question about ``f`` expecting ``words``, and the true one's letter.
+
+    The wrong options fill the slots the expected words name with values drawn like the true ones (`_slot_makers`)
+    that no fact of ``f``'s kind holds.
+    """
+    makers = _slot_makers(rng)
+    keys = [k for w in words for k in re.findall(r"\{(\w+)\}", w)]
+    taken = {g.slots[k] for g in facts for k in keys if g.template == f.template and k in g.slots}
+    true = " ".join(f.fill(w) for w in words)
+    options = [true]
+    while len(options) < CHOICES:
+        values = {**f.slots, **{k: makers[k]() for k in keys}}
+        option = " ".join(fill_slots(w, values) for w in words)
+        if option not in options and not {values[k] for k in keys} & taken:
+            options.append(option)
+    rng.shuffle(options)
+    return options, LETTERS[options.index(true)]
+
+
+def _every_choice_questions(facts: list[Fact], rng: random.Random, add: Callable[..., None]) -> None:
+    """The "choice_all" kind: every question of every fact said or shown once, with `CHOICES` options.
+
+    A benchmark asks most of its questions with options. This kind asks each fact's own questions that way, about
+    20 a video, so option matching is measured on more than the two "choice" questions a video has.
+    """
+    counts = {t: sum(f.template == t for f in facts) for t in {f.template for f in facts}}
+    for f in (f for f in facts if counts[f.template] == 1):
+        for question, words in fact_template(f.template).asks:
+            options, letter = _options(f, words, facts, rng)
+            add("choice_all", f.fill(question), options=options, answer=letter)
 
 
 def build_set(seeds: Sequence[int], out: Path, *, cache: Path, size: tuple[int, int] = (640, 360),
