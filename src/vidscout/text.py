@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
+import numpy as np
 import snowballstemmer  # pyright: ignore[reportMissingTypeStubs]
 
 STOPWORDS = frozenset(
@@ -205,3 +207,78 @@ def overlap(option: str, evidence: str) -> float:
     """Share of the option's words (as `tokenize` splits them) that occur in ``evidence``; 0 for a wordless option."""
     words = set(tokenize(option))
     return len(words & set(tokenize(evidence))) / len(words) if words else 0.0
+
+
+_VOWELS = frozenset("aeiouy")
+_VOWEL_CODES = np.array([ord(c) for c in sorted(_VOWELS)], dtype=np.uint32)
+NEAR_LETTERS = 4
+"""Words shorter than this are matched exactly only: a short word is close to too many stretches of any line."""
+NEAR_MIN = 0.6
+"""Least `near` of a word to what a line says for the line to hold it misheard: below it, any two words of a kind
+come that close ("Friday" and "Monday" are 0.5)."""
+
+
+def near(word: str, text: str) -> float:
+    """How closely ``word`` matches a run of whole words of ``text``, spaces ignored: 1 - edits / its letters.
+
+    Speech recognisers split and merge words they mishear ("walnut" -> "wall hut", "cobalt" -> "combed out",
+    "Ivanova" -> "Imanova"), so the best stretch may cover parts of several words, but it starts where a word
+    starts and ends where a word ends: letters skipped inside a word count as edits, so "lima" is far from
+    "climate". One vowel for another costs half an edit: recognisers blur vowels more than consonants ("Quinlan"
+    -> "Quaylin"). Both are normalised as `tokenize` sees them (case, numbers, spelling). 0 when ``word`` has no
+    letters or ``text`` no words. Numpy over the text's letters, one pass per letter of ``word``.
+
+    >>> round(near("walnut", "the password is summit wall hut"), 2)
+    0.67
+    >>> near("lima", "a climate report")
+    0.25
+    """
+    w = "".join(_words(word))
+    words = _words(text)
+    if not w or not words:
+        return 0.0
+    line = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32)
+    vowel = np.isin(line, _VOWEL_CODES)
+    n = len(line)
+    cols = np.arange(n + 1, dtype=np.float64)
+    start = np.zeros(n + 1, dtype=np.float64)
+    start[list(itertools.accumulate((len(x) for x in words[:-1]), initial=0))] = 1
+    # Semi-global edit distance: row[j] = edits to turn the word's first i letters into a stretch of the line that
+    # ends before its letter j. A stretch may start at a word's start; elsewhere it pays for the letters it skips.
+    row = cols - np.maximum.accumulate(np.where(start > 0, cols, 0.0))
+    for i, letter in enumerate(w, start=1):
+        swap = np.where(line == ord(letter), 0.0, np.where(vowel & (letter in _VOWELS), 0.5, 1.0))
+        step = np.empty(n + 1)
+        step[0] = i
+        step[1:] = np.minimum(row[:-1] + swap, row[1:] + 1)  # a letter matched or swapped, or the word's dropped
+        row = cols + np.minimum.accumulate(step - cols)  # letters of the line inserted: one edit each
+    # A stretch ends where a word ends; elsewhere it pays for the letters left to that word's end.
+    rest = np.array([len(x) - 1 - k for x in words for k in range(len(x))], dtype=np.float64)
+    best = min(float(len(w)), float((row[1:] + rest).min()))
+    return max(0.0, 1.0 - best / len(w))
+
+
+def near_share(option: str, evidence: str, *, skip: Collection[str] = (), least: float = 0.0) -> float:
+    """`overlap` that gives words heard amiss credit too: how close they come (`near`).
+
+    The mean, over the option's distinct words, of 1 for a word the evidence holds and `near` for one it does not
+    (only words of `NEAR_LETTERS` letters or more; numbers and short words count exactly), when that is at least
+    ``least``. Words whose `tokenize` form is in ``skip`` (the question's own) are left out; 0 when none is left.
+
+    >>> round(near_share("Doctor Quinlan", "Doctor Quaylin will arrive on Monday"), 2)
+    0.86
+    """
+    held = set(tokenize(evidence))
+    scores = []
+    seen: set[str] = set()
+    for word in _words(option):
+        token = stem(word)
+        if word in STOPWORDS or token in skip or token in seen:
+            continue
+        seen.add(token)
+        if token in held:
+            scores.append(1.0)
+        else:
+            close = near(word, evidence) if len(word) >= NEAR_LETTERS and word.isalpha() else 0.0
+            scores.append(close if close >= least else 0.0)
+    return sum(scores) / len(scores) if scores else 0.0
