@@ -158,3 +158,20 @@ def test_an_answer_from_a_line_naming_less_of_the_question_is_read_again_from_th
     # Lines that all name as much of the question (or none of it) are not narrowed.
     assert closest_lines("What was the weather like?", lines) == []
     assert closest_lines("Which room?", lines[:2]) == []
+
+
+def test_an_option_the_recogniser_misheard_is_taken_when_it_alone_is_close_to_the_line() -> None:
+    heard = EvidenceLine(span=TimeSpan(start_s=181.0, end_s=184.0), kind="said",
+                         text="S1: Doctor Quaylin will arrive on Monday morning.")  # fmt: skip
+    question = "Which doctor is due to arrive on Monday?"
+    doctors = [("A", "Rossi"), ("B", "Quinlan"), ("C", "Petrov"), ("D", "Castillo")]
+
+    def reading(options: list[tuple[str, str]], line: EvidenceLine = heard) -> Reading:
+        return read(question, [line, LINES[0]], ScriptedLLM([json.dumps({"line": 1, "option": "A"})]), options=options)
+
+    taken = reading(doctors)  # the model named A; no option is on the line as written, B is as heard
+    assert taken.option == "B" and taken.line == heard, taken
+    close = [("A", "Rossi"), ("B", "Quinlan"), ("C", "Quillan"), ("D", "Castillo")]
+    assert reading(close).option is None  # two options are as close: none is taken
+    other = EvidenceLine(span=heard.span, kind="said", text="S1: Quaylin found the map near the old bridge.")
+    assert reading(doctors, other).option is None  # the line shares no word with the question

@@ -22,7 +22,7 @@ from vidscout.models.base import LLM, ChatMessage, GenerationOptions
 from vidscout.models.replies import extract_json
 from vidscout.prompts.render import render
 from vidscout.retrieval.search import HOW_FOUND, Hit
-from vidscout.text import tokenize
+from vidscout.text import NEAR_MIN, near_share, tokenize
 from vidscout.tools.occurrences import OccurrencesResult
 from vidscout.tools.shown import ShownWhileResult
 from vidscout.types import TimeSpan, format_hms, format_span
@@ -318,4 +318,28 @@ def _check_option(
         asking = [x for x in holding if _relevant(asked, x)]
         if asking or len(holding) == 1:
             return Reading(answer=None, option=letter, line=(asking or holding)[0])
+        misheard = times is None and line.kind in ("said", "on screen") and _relevant(asked, line)
+        heard = heard_option(line.text, options, asked) if misheard else None
+        if heard is not None:
+            return Reading(answer=None, option=heard, line=line)
     return Reading(answer=None, line=line, why=f"option {letter} is not on the line it names")
+
+
+HEARD_MARGIN = 0.2
+"""How much closer to the line that option must be than every other."""
+
+
+def heard_option(text: str, options: Sequence[tuple[str, str]], asked: set[str]) -> str | None:
+    """The letter of the one option ``text`` holds as a recogniser would mishear it, or None.
+
+    Speech recognisers mishear names and rare words ("Doctor Quaylin" for Doctor Quinlan, "summit wall hut" for
+    summit walnut), so a line can hold no option's words exactly. Taken when one option's words, less the
+    question's own (``asked``), are close to the line's by spelling (`near_share` at least `NEAR_MIN`, each word
+    too) and every other option's are at least `HEARD_MARGIN` farther.
+    """
+    close = sorted(((near_share(o, text, skip=asked, least=NEAR_MIN), x) for x, o in options), reverse=True)
+    if not close or close[0][0] < NEAR_MIN:
+        return None
+    if len(close) > 1 and close[0][0] - close[1][0] < HEARD_MARGIN:
+        return None
+    return close[0][1]

@@ -5,9 +5,10 @@ Two cases:
 - Every option is a time (``"00:12:30"``, ``"12:30"``): the question's top search hit places the
   event, and the option nearest to that hit's span wins.
 - Otherwise each option is scored against the evidence (speech, on-screen text, tag labels) of the
-  question's top hits: the share of the option's words found there, weighted by hit rank, plus the
-  dense similarity of option and evidence; a visual term adds how well the option alone matches the
-  best keyframe, so "which of these is shown" questions can be answered from frames.
+  question's top hits: the share of the option's words found there (a word said or shown that the recognisers got
+  wrong counts as much as it is close: `vidscout.text.near_share`), weighted by hit rank, plus the dense
+  similarity of option and evidence; a visual term adds how well the option alone matches the best keyframe, so
+  "which of these is shown" questions can be answered from frames.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from vidscout.memory.store import VideoStore
 from vidscout.models.base import TextEmbedder
 from vidscout.retrieval.hybrid import SegmentSearcher
 from vidscout.retrieval.search import Hit
-from vidscout.text import overlap
+from vidscout.text import NEAR_MIN, near_share, overlap
 from vidscout.types import TimeSpan
 
 DENSE_WEIGHT = 0.5
@@ -53,9 +54,15 @@ def choose_time(times: Sequence[float], hits: Sequence[Hit]) -> Choice:
     return Choice(index=int(np.argmax(scores)), scores=scores, evidence=[span], mode="time")
 
 
-def evidence_text(store: VideoStore, span: TimeSpan) -> str:
-    """Speech, on-screen lines, captions and tag labels over ``span`` (keyframes taken 1 s wider), as one text."""
+def evidence_text(store: VideoStore, span: TimeSpan, *, heard: bool = False) -> str:
+    """Speech, on-screen lines, captions and tag labels over ``span`` (keyframes taken 1 s wider), as one text.
+
+    With ``heard``, speech and on-screen lines alone: the words a recogniser may have got wrong, which an option
+    may match as heard (`near_share`). A label the tagger chose ("bison") is not a misheard "Lisbon".
+    """
     ev = span_evidence(store, span.start_s, span.end_s, frame_margin_s=1.0)
+    if heard:
+        return " ".join([*ev.speech, *(text for text, _ in ev.ocr)])
     labels = {str(label) for frame in ev.tags for label, _ in frame}
     return " ".join([*ev.speech, *(text for text, _ in ev.ocr), *ev.captions, *sorted(labels)])
 
@@ -70,6 +77,7 @@ def choose_content(
 ) -> Choice:
     """Score each option against the evidence of ``hits`` (see the module docstring)."""
     texts = [evidence_text(store, h.span) for h in hits]
+    heard = [evidence_text(store, h.span, heard=True) for h in hits]
     weights = [1.0 / (1.0 + RANK_DECAY * r) for r in range(len(hits))]
     dense = np.zeros((len(options), len(hits)), np.float32)
     if text_embedder is not None and hits:
@@ -77,8 +85,9 @@ def choose_content(
         dense = np.clip(vecs[: len(options)] @ vecs[len(options) :].T, 0.0, 1.0)
     scores: list[float] = []
     for i, option in enumerate(options):
-        per_hit = [w * (overlap(option, t) + DENSE_WEIGHT * float(dense[i, j]))
-                   for j, (w, t) in enumerate(zip(weights, texts, strict=True))]  # fmt: skip
+        pairs = zip(texts, heard, strict=True)
+        words = [max(overlap(option, t), near_share(option, h, least=NEAR_MIN)) for t, h in pairs]
+        per_hit = [w * (words[j] + DENSE_WEIGHT * float(dense[i, j])) for j, w in enumerate(weights)]
         visual = FRAME_WEIGHT * frame_scores[i] if frame_scores is not None else 0.0
         scores.append(max(per_hit, default=0.0) + visual)
     return Choice(index=int(np.argmax(scores)), scores=scores, evidence=[h.span for h in hits], mode="content")

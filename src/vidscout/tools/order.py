@@ -14,9 +14,9 @@ import itertools
 from pydantic import BaseModel, Field
 
 from vidscout.errors import ToolRetry
-from vidscout.memory.entities import search_words
+from vidscout.memory.entities import with_kinds
 from vidscout.retrieval.search import HOW_FOUND, Hit, HitKind
-from vidscout.text import tokenize
+from vidscout.text import NEAR_MIN, near_share, tokenize
 from vidscout.tools.registry import ToolContext
 from vidscout.types import TimeSpan, format_span
 
@@ -74,9 +74,15 @@ class OrderResult(BaseModel):
         return "\n".join(lines)
 
 
-def _share(event: set[str], text: str) -> float:
-    """The share of the event's words that ``text`` holds."""
-    return len(event & set(search_words(text))) / len(event)
+def _share(event: str, hit: Hit) -> float:
+    """The share of the event's words that the hit's text holds, the kinds of thing each holds included.
+
+    In speech and on-screen text, a word the recogniser got wrong counts as much as it is close to what it heard or
+    read (`near_share`): "the meeting at the marble fountain" is nearer "meet me at the Mabel Founty" than a line
+    saying only "meet". Tag labels count exactly: the tagger chose them, nobody said them.
+    """
+    least = NEAR_MIN if hit.kind in ("speech", "ocr") else 1.0
+    return near_share(with_kinds(event), with_kinds(hit.text), least=least)
 
 
 def _place(ctx: ToolContext, event: str) -> Placed | None:
@@ -91,13 +97,12 @@ def _place(ctx: ToolContext, event: str) -> Placed | None:
     hits = ctx.searcher.search(event, top_k=PLACE_TOP_K)
     if not hits:
         return None
-    words = set(search_words(event))
-    best = max(hits, key=lambda h: _share(words, h.text))  # max keeps the best ranked of equal shares
+    best = max(hits, key=lambda h: _share(event, h))  # max keeps the best ranked of equal shares
     text = tokenize(best.text)
     same = [h for h in hits if h.kind == best.kind and tokenize(h.text) == text]
     first: Hit = min(same, key=lambda h: (h.at or h.span).start_s)
     span = first.at or first.span
-    named = _share(words, first.text) >= NAMED_SHARE
+    named = _share(event, first) >= NAMED_SHARE
     return Placed(event=event, span=span, kind=first.kind, text=" ".join(first.text.split()), named=named)
 
 
