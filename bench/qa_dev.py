@@ -6,7 +6,8 @@ in which order, how many, what was on screen while something was said, what appe
 (`KINDS`). ``--kinds`` can also name `LATER_KINDS` (up to ten more per video: what is said or shown at a given
 time, what is said next after a line or right before one, when something the speech dates happens: the day or
 hour said; a spoken fact's and a sign's question with four options ("choice"), what is said while a sign is on
-screen, what is said first or last), which are left out by default so earlier numbers stay comparable. Every
+screen, what is said first or last; and "choice_all", every question of every fact said or shown once with four
+options, about 20 a video), which are left out by default so earlier numbers stay comparable. Every
 strategy answers every question through `Video.ask` on the embedded profile and is graded by
 `vidscout.eval.devset.grade` (the first 40 words of the answer must hold the expected words; a "when" answer is
 its stated time or its first cited span of at most 30 s, within 5 s of the event; a question with options is its
