@@ -26,19 +26,25 @@ def speech_video(media_cache: Path) -> Path:
     return clip
 
 
-def test_readme_python_example_runs(speech_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data folder for the module: the first test to open the video ingests it, the other reuses the database."""
+    return tmp_path_factory.mktemp("data")
+
+
+def test_readme_python_example_runs(speech_video: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert blocks, "the README has a Python example"
     code = blocks[0].replace('"movie.mp4"', repr(str(speech_video)))
-    monkeypatch.setenv("VIDSCOUT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VIDSCOUT_DATA_DIR", str(data_dir))
     scope: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), scope)
     answer = scope["answer"]
     assert getattr(answer, "error", "x") is None and getattr(answer, "answer", "")
 
 
-def test_ask_cli_answers_a_speech_question_with_evidence(speech_video: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "VIDSCOUT_DATA_DIR": str(tmp_path)}
+def test_ask_cli_answers_a_speech_question_with_evidence(speech_video: Path, data_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "VIDSCOUT_DATA_DIR": str(data_dir)}
     question = "What is the full name of the man the narrator talks about?"
     r = subprocess.run([sys.executable, "-m", "vidscout.cli.app", "ask", str(speech_video), question, "--json",
                         "--trajectory", str(tmp_path / "t.jsonl")],
