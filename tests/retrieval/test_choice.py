@@ -31,7 +31,7 @@ FRAMES = [(11.0, "bison hay"), (41.0, "bison llama"), (71.0, "padlock hourglass"
     ("question", "options", "right"),
     [
         ("Which doctor is due to arrive on Monday?", ["Rossi", "Petrov", "Quinlan", "Castillo"], 2),
-        ("What password does the speaker give?", ["summit walnut", "summit granite", "summit pepper", "summit raven"], 0),
+        ("What password does the speaker give?", [f"summit {w}" for w in ("walnut", "granite", "pepper", "raven")], 0),
         # A tag label close to an option ("bison", "Lisbon") is the tagger's word, not a misheard one.
         ("What is the destination of the train leaving from platform three?", ["Lisbon", "Vienna", "Cairo", "Lima"], 1),
     ],
