@@ -54,17 +54,17 @@ def choose_time(times: Sequence[float], hits: Sequence[Hit]) -> Choice:
     return Choice(index=int(np.argmax(scores)), scores=scores, evidence=[span], mode="time")
 
 
-def evidence_text(store: VideoStore, span: TimeSpan, *, heard: bool = False) -> str:
-    """Speech, on-screen lines, captions and tag labels over ``span`` (keyframes taken 1 s wider), as one text.
+def evidence_texts(store: VideoStore, span: TimeSpan) -> tuple[str, str]:
+    """What ``span`` holds as text, read once (keyframes taken 1 s wider): everything, and what is said or shown.
 
-    With ``heard``, speech and on-screen lines alone: the words a recogniser may have got wrong, which an option
-    may match as heard (`near_share`). A label the tagger chose ("bison") is not a misheard "Lisbon".
+    The first joins speech, on-screen lines, captions and tag labels. The second is speech and on-screen lines
+    alone: the words a recogniser may have got wrong, which an option may match as heard (`near_share`). A label the
+    tagger chose ("bison") is not a misheard "Lisbon".
     """
     ev = span_evidence(store, span.start_s, span.end_s, frame_margin_s=1.0)
-    if heard:
-        return " ".join([*ev.speech, *(text for text, _ in ev.ocr)])
+    heard = [*ev.speech, *(text for text, _ in ev.ocr)]
     labels = {str(label) for frame in ev.tags for label, _ in frame}
-    return " ".join([*ev.speech, *(text for text, _ in ev.ocr), *ev.captions, *sorted(labels)])
+    return " ".join([*heard, *ev.captions, *sorted(labels)]), " ".join(heard)
 
 
 def choose_content(
@@ -76,17 +76,15 @@ def choose_content(
     frame_scores: Sequence[float] | None = None,
 ) -> Choice:
     """Score each option against the evidence of ``hits`` (see the module docstring)."""
-    texts = [evidence_text(store, h.span) for h in hits]
-    heard = [evidence_text(store, h.span, heard=True) for h in hits]
+    read = [evidence_texts(store, h.span) for h in hits]  # (everything, said or shown) per hit
     weights = [1.0 / (1.0 + RANK_DECAY * r) for r in range(len(hits))]
     dense = np.zeros((len(options), len(hits)), np.float32)
     if text_embedder is not None and hits:
-        vecs = text_embedder.embed_text([*options, *texts])
+        vecs = text_embedder.embed_text([*options, *(everything for everything, _ in read)])
         dense = np.clip(vecs[: len(options)] @ vecs[len(options) :].T, 0.0, 1.0)
     scores: list[float] = []
     for i, option in enumerate(options):
-        pairs = zip(texts, heard, strict=True)
-        words = [max(overlap(option, t), near_share(option, h, least=NEAR_MIN)) for t, h in pairs]
+        words = [max(overlap(option, t), near_share(option, h, least=NEAR_MIN)) for t, h in read]
         per_hit = [w * (words[j] + DENSE_WEIGHT * float(dense[i, j])) for j, w in enumerate(weights)]
         visual = FRAME_WEIGHT * frame_scores[i] if frame_scores is not None else 0.0
         scores.append(max(per_hit, default=0.0) + visual)
